@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace schsim::timeline {
+
+/// Who ended a connection, as the server saw it.
+enum class close_initiator { client, server };
+/// How it ended: an orderly FIN, a reset, or a socket error.
+enum class close_how { fin, rst, error };
+
+struct connection_opened {
+  std::string peer;  ///< client address "127.0.0.1:54321"
+};
+struct connection_closed {
+  close_initiator by = close_initiator::client;
+  close_how how = close_how::fin;
+  std::string reason;  ///< e.g. "scenario step s3", "protocol error", "output buffer limit"
+};
+/// A HELLO command and the server's answer.
+struct hello {
+  int protover = 2;  ///< requested version (2 when HELLO had no argument)
+  bool accepted = false;
+  std::string user;   ///< AUTH user given in HELLO, if any
+  std::string error;  ///< error reply when not accepted
+};
+/// CLIENT MAINT_NOTIFICATIONS ON|OFF and the server's answer.
+struct maint_handshake {
+  bool enable = false;
+  std::optional<std::string> endpoint_type;  ///< absent for the bare form
+  bool accepted = false;
+  std::string reply;  ///< "OK" or the error text
+  int protocol = 2;   ///< the connection's protocol when it was sent (must be 3)
+};
+/// One command received; `index` counts commands on this connection from 0.
+struct command_received {
+  std::uint64_t index = 0;
+  std::vector<std::string> args;  ///< arguments, each cut to 128 bytes
+};
+/// The reply to command `index` was written (fully) to the socket.
+struct reply_written {
+  std::uint64_t index = 0;
+  bool error = false;
+  std::string summary;  ///< short rendering of the reply, e.g. "+OK", ":5", "-ERR ..."
+};
+/// A push frame was written (fully) to the socket.
+struct push_written {
+  std::string name;  ///< "MOVING", ... or the first element of a non-maintenance push
+  std::int64_t seq = 0;
+  std::optional<std::int64_t> time_s;
+  std::size_t bytes = 0;
+  std::string dialect;  ///< "canonical" or the dialect flags used
+  std::string step;     ///< scenario step that sent it, if any
+};
+/// Malformed input on a connection; the server answered -ERR Protocol error and closed it.
+struct protocol_error {
+  std::string message;
+  std::uint64_t offset = 0;  ///< byte offset in the connection's input stream
+};
+/// A scenario step ran. `scheduled_ns` is when it was due; the event's own stamp is when it ran.
+struct step_executed {
+  std::string step;    ///< step id
+  std::string action;  ///< action name, e.g. "send", "close", "latency"
+  std::int64_t scheduled_ns = 0;
+  std::string detail;  ///< e.g. "to 3 connections"
+};
+/// Free text worth keeping in the record (endpoint up/down, accept mode changes, ...).
+struct note {
+  std::string text;
+};
+
+using detail = std::variant<connection_opened, connection_closed, hello, maint_handshake,
+                            command_received, reply_written, push_written, protocol_error,
+                            step_executed, note>;
+
+/// One server-side event. `t_ns` is CLOCK_MONOTONIC nanoseconds (schsim::to_ns).
+struct event {
+  std::int64_t t_ns = 0;
+  std::string endpoint;    ///< endpoint (node) name; empty for run-wide events
+  std::uint64_t conn = 0;  ///< connection id, unique per run; 0 for non-connection events
+  detail what;
+};
+
+/// The snake_case name of the alternative held, e.g. "command_received".
+auto kind_name(const detail& d) -> const char*;
+
+}  // namespace schsim::timeline

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <schsim/core/timeline/event.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace schsim::timeline {
+
+/**
+ * @brief The run's append-only event record; thread-safe.
+ *
+ * Observers registered with subscribe() are called synchronously, on the recording thread,
+ * after the event is stored and outside the lock (the scenario engine uses this to wait for
+ * "N connections handshaken", and may record events of its own from the callback).
+ */
+class recorder {
+ public:
+  using observer = std::function<void(const event&)>;
+
+  void record(event e);
+  [[nodiscard]] auto snapshot() const -> std::vector<event>;
+  [[nodiscard]] auto size() const -> std::size_t;
+  /// Returns an id for unsubscribe().
+  auto subscribe(observer fn) -> std::size_t;
+  void unsubscribe(std::size_t id);
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<event> events_;
+  using observer_list = std::vector<std::pair<std::size_t, observer>>;
+  // Copy-on-write, so record() reads the list without holding the lock while observers run.
+  std::shared_ptr<const observer_list> observers_ = std::make_shared<const observer_list>();
+  std::size_t next_observer_id_ = 1;
+};
+
+}  // namespace schsim::timeline
