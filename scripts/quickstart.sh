@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# From a fresh Debian 12 machine to a real run: installs the dependencies, builds schsim, and runs
+# the MOVING handoff scenario against the reference client, writing every report to ./out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+build/apps/schsim/schsim run scenarios/moving-basic.toml --client reference --out out
+echo
+echo "Reports: out/report.html (open it in a browser), out/report.json, out/junit.xml"
