@@ -280,8 +280,7 @@ auto value::map_of(std::vector<value> keys_and_values) -> value {
 }
 
 auto value::is_string() const noexcept -> bool {
-  return kind == type::simple_string || kind == type::bulk_string ||
-         kind == type::verbatim_string;
+  return kind == type::simple_string || kind == type::bulk_string || kind == type::verbatim_string;
 }
 
 auto value::is_error() const noexcept -> bool {

@@ -103,11 +103,13 @@ auto closes_window(kind k) noexcept -> bool;
 /// The kind that closes the window `k` opens (migrating → migrated, ...); nullopt otherwise.
 auto closing_kind(kind k) noexcept -> std::optional<kind>;
 
-/// "123,789-1000" → ranges. Returns nullopt on a malformed list or a slot above 16383.
+/// "123,789-1000" → ranges. Returns nullopt on a malformed list, a slot above 16383 or a range
+/// whose end is below its start. Blanks around items are allowed; "" is an empty list.
 auto parse_slot_list(std::string_view text) -> std::optional<std::vector<slot_range>>;
 auto format_slot_list(const std::vector<slot_range>& slots) -> std::string;
 
-/// `["1","2"]` (the JSON-array string servers send) → {"1","2"}; nullopt if malformed.
+/// `["1","2"]` (the JSON-array string servers send) → {"1","2"}; nullopt if malformed. JSON
+/// escapes are decoded; bare integers (`[1,2]`) are accepted and kept as their text.
 auto parse_shard_ids(std::string_view json) -> std::optional<std::vector<std::string>>;
 auto format_shard_ids(const std::vector<std::string>& ids) -> std::string;
 

@@ -30,20 +30,21 @@ enum class inline_mode { rejected, accepted };
 
 enum class parse_error {
   none,
-  invalid_type_byte,      ///< a value starts with a byte that is no RESP3 type
-  invalid_integer,        ///< `:` payload is not a strict base-10 int64
-  invalid_length,         ///< a length field is not a number >= -1
-  bulk_too_long,          ///< bulk length over parser_limits::max_bulk_length
-  aggregate_too_long,     ///< aggregate length over parser_limits::max_aggregate_length
-  nesting_too_deep,       ///< deeper than parser_limits::max_depth
-  missing_crlf,           ///< a bulk payload is not followed by CRLF, or a line has a lone CR
-  invalid_double,         ///< `,` payload is not a double
-  invalid_boolean,        ///< `#` payload is not `t` or `f`
-  invalid_big_number,     ///< `(` payload is not an optionally signed digit string
-  invalid_verbatim,       ///< `=` payload lacks the `xxx:` format prefix
-  invalid_null,           ///< `_` followed by anything but CRLF
-  inline_too_long,        ///< inline command longer than parser_limits::max_inline_length
-  unbalanced_quotes,      ///< inline command with an unterminated quote
+  invalid_type_byte,   ///< a value starts with a byte that is no RESP3 type
+  invalid_integer,     ///< `:` payload is not a strict base-10 int64
+  invalid_length,      ///< a length field is not a number >= -1
+  bulk_too_long,       ///< bulk length over parser_limits::max_bulk_length
+  aggregate_too_long,  ///< aggregate length over parser_limits::max_aggregate_length
+  nesting_too_deep,    ///< deeper than parser_limits::max_depth
+  missing_crlf,        ///< a bulk payload is not followed by CRLF, or a line has a lone CR
+  invalid_double,      ///< `,` payload is not a double
+  invalid_boolean,     ///< `#` payload is not `t` or `f`
+  invalid_big_number,  ///< `(` payload is not an optionally signed digit string
+  invalid_verbatim,    ///< `=` payload lacks the `xxx:` format prefix
+  invalid_null,        ///< `_` followed by anything but CRLF
+  inline_too_long,     ///< inline command longer than parser_limits::max_inline_length
+  unbalanced_quotes,   ///< inline command with an unterminated quote, or a closing quote
+                       ///< not followed by a space (sdssplitargs's rule)
 };
 
 auto to_string(parse_error e) -> std::string_view;
@@ -56,9 +57,23 @@ auto to_string(parse_error e) -> std::string_view;
  * already done on a partial aggregate is kept between calls, so a large frame that arrives in
  * many pieces is parsed once, not re-parsed on every feed.
  *
+ * An attribute (`|`) is not returned on its own: it is attached to the value that follows it
+ * (value::attributes). With inline_mode::accepted, a top-level line whose first byte is no RESP3
+ * type byte is split like Redis's sdssplitargs and returned as an array of bulk strings; an
+ * empty inline line is skipped.
+ *
  * @par Errors are sticky
  * After an error every next() returns std::nullopt and error() keeps its value until reset(),
- * because the byte stream has lost its framing and nothing after it can be trusted.
+ * because the byte stream has lost its framing and nothing after it can be trusted. Bytes fed
+ * after an error are dropped.
+ *
+ * @par Error offsets
+ * error_offset() counts from the first byte fed (or since the last reset()). It points at the
+ * type byte for invalid_type_byte and nesting_too_deep; at the first byte after the type byte
+ * for every other error in a header or line (bad integer, length, double, limit...); at the
+ * byte that should have been CR or LF for missing_crlf; at the first payload byte for
+ * invalid_verbatim; at the first byte of the line for unbalanced_quotes; and at the first byte
+ * over the limit for inline_too_long.
  */
 class parser {
  public:
@@ -77,37 +92,58 @@ class parser {
   [[nodiscard]] auto buffered() const noexcept -> std::size_t;
   /// True when a value has been started but not completed.
   [[nodiscard]] auto mid_value() const noexcept -> bool;
-  /// Drops all buffered bytes and partial state, and clears the error.
+  /// Drops all buffered bytes and partial state, clears the error and restarts stream offsets
+  /// at 0 (a reset parser reads a new stream).
   void reset();
 
   [[nodiscard]] auto limits() const noexcept -> const parser_limits& { return limits_; }
 
  private:
+  /// An aggregate whose children are still arriving.
   struct frame {
     value v;
     std::int64_t remaining = 0;  // children still expected
+    // Attributes that were waiting for the next value when this attribute frame opened; they
+    // still belong to the value after it, together with this attribute's own pairs.
+    std::vector<value> outer_attributes;
+  };
+  /// A `$`, `!` or `=` header was read and its payload has not fully arrived.
+  struct pending_bulk {
+    type kind = type::bulk_string;
+    std::size_t length = 0;
   };
   enum class step { progressed, need_more, failed };
 
   auto parse_one() -> step;
+  auto parse_line(type t, std::string_view line, std::size_t type_at, std::size_t next) -> step;
+  auto open_aggregate(type t, std::string_view line, std::size_t type_at, std::size_t next) -> step;
+  auto parse_bulk_payload() -> step;
   auto parse_inline() -> step;
+  auto find_crlf(std::size_t& eol) -> step;
   auto fail(parse_error e, std::size_t at) -> step;
-  auto complete(value v) -> bool;  // true when a top-level value became ready
-  auto find_crlf(std::size_t from) const -> std::size_t;
+  void deliver(value v);   // a new value: takes the pending attributes, then complete()
+  void complete(value v);  // adds v to its parent, closing finished aggregates upwards
+  auto close_top() -> std::optional<value>;  // nullopt when the closed frame was an attribute
+  [[nodiscard]] auto stream_offset(std::size_t buffer_index) const noexcept -> std::uint64_t {
+    return dropped_ + buffer_index;
+  }
   void compact();
 
   parser_limits limits_;
   inline_mode inline_mode_;
   std::string buffer_;
-  std::size_t pos_ = 0;            // first unconsumed byte of buffer_
-  std::uint64_t consumed_total_ = 0;  // bytes dropped from the front of buffer_ so far
+  std::size_t pos_ = 0;            // first byte of buffer_ not parsed yet
+  std::size_t scanned_ = 0;        // bytes from pos_ already searched for the end of the line
+  std::uint64_t dropped_ = 0;      // bytes compacted away from the front of buffer_ so far
+  std::uint64_t value_start_ = 0;  // stream offset where the value being built began
   std::vector<frame> stack_;
+  std::optional<pending_bulk> bulk_;
   std::vector<value> pending_attributes_;
-  bool attribute_pending_ = false;
   std::optional<value> ready_;
   parse_error error_ = parse_error::none;
   std::uint64_t error_offset_ = 0;
-  std::string error_detail_;
+  type error_type_ = type::null;  // the header an error was found in, for error_message()
+  char error_byte_ = 0;           // the offending byte of invalid_type_byte
 };
 
 }  // namespace schsim::resp3
