@@ -260,6 +260,8 @@ auto to_string(parse_error e) -> std::string_view {
       return "invalid_null";
     case parse_error::inline_too_long:
       return "inline_too_long";
+    case parse_error::line_too_long:
+      return "line_too_long";
     case parse_error::unbalanced_quotes:
       return "unbalanced_quotes";
   }
@@ -358,6 +360,8 @@ auto parser::error_message() const -> std::string {
       return "Protocol error: too big inline request";
     case parse_error::unbalanced_quotes:
       return "Protocol error: unbalanced quotes in request";
+    case parse_error::line_too_long:
+      return "Protocol error: too big mbulk count string";
   }
   return "Protocol error";
 }
@@ -577,6 +581,12 @@ auto parser::parse_inline() -> step {
 
 auto parser::find_crlf(std::size_t& eol) -> step {
   const std::size_t cr = buffer_.find('\r', pos_ + scanned_);
+  // A peer that never ends a line must not grow the buffer without bound (Redis applies the
+  // same cap to the multibulk header: "too big mbulk count string").
+  const std::size_t line_length = (cr == std::string::npos ? buffer_.size() : cr) - pos_;
+  if (line_length > limits_.max_line_length) {
+    return fail(parse_error::line_too_long, pos_ + limits_.max_line_length);
+  }
   if (cr == std::string::npos) {
     scanned_ = buffer_.size() - pos_;
     return step::need_more;

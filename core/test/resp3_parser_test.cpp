@@ -711,7 +711,9 @@ TEST(Resp3ParserIncremental, LargeArrayFedByteByByte) {
 TEST(Resp3ParserIncremental, LongSimpleStringFedByteByByte) {
   const std::string text(200000, 'y');
   const std::string wire = "+" + text + "\r\n";
-  parser p;
+  parser_limits limits;
+  limits.max_line_length = wire.size();  // this test is about rescanning, not the line limit
+  parser p(limits);
   std::optional<value> got;
   for (std::size_t i = 0; i < wire.size(); ++i) {
     p.feed(std::string_view(wire).substr(i, 1));
@@ -743,3 +745,21 @@ TEST(Resp3ParserIncremental, ManyValuesInChunksAcrossCompaction) {
 }
 
 }  // namespace
+
+TEST(Resp3ParserLimits, LineLengthLimit) {
+  parse_options options;
+  options.limits.max_line_length = 8;
+  // "+1234567" is 8 bytes counted from the type byte: accepted.
+  EXPECT_EQ(parse_every_split("+1234567\r\n", options).values.size(), 1u);
+  // A line that never ends must not grow the buffer forever: it fails once past the limit,
+  // whether or not its CR ever arrives.
+  for (const auto wire : {"+12345678\r\n"sv, "+123456789012345"sv, "*123456789\r\n"sv}) {
+    const auto outcome = parse_every_split(wire, options);
+    EXPECT_EQ(outcome.error, parse_error::line_too_long) << wire;
+    EXPECT_EQ(outcome.error_offset, 8u) << wire;
+  }
+  // Nested: the limit applies to each line, counted from its own type byte.
+  const auto nested = parse_every_split("*1\r\n-ERR too long\r\n", options);
+  EXPECT_EQ(nested.error, parse_error::line_too_long);
+  EXPECT_EQ(nested.error_offset, 12u);
+}

@@ -22,6 +22,8 @@ struct parser_limits {
   std::int64_t max_aggregate_length = 1024LL * 1024;
   /// Longest inline command line (Redis: PROTO_INLINE_MAX_SIZE, 64 KiB).
   std::size_t max_inline_length = 64 * 1024;
+  /// Longest line of a RESP frame: a type byte's header, a simple string or error, a number.
+  std::size_t max_line_length = 64 * 1024;
 };
 
 /// Whether a line that does not start with a RESP type byte is read as an inline command
@@ -45,6 +47,7 @@ enum class parse_error {
   inline_too_long,     ///< inline command longer than parser_limits::max_inline_length
   unbalanced_quotes,   ///< inline command with an unterminated quote, or a closing quote
                        ///< not followed by a space (sdssplitargs's rule)
+  line_too_long,       ///< a RESP line longer than parser_limits::max_line_length
 };
 
 auto to_string(parse_error e) -> std::string_view;
