@@ -1,0 +1,527 @@
+// schsim driver for go-redis (github.com/redis/go-redis/v9, package maintnotifications).
+//
+// Speaks the JSON-lines driver protocol (docs/driver-protocol.md) on stdin/stdout; logs to
+// stderr only. Commands run concurrently, one goroutine each; the stdin reader never blocks on
+// them. Every output line goes through one mutex-guarded writer and is written with one write(2).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/redis/go-redis/v9/push"
+	"golang.org/x/sys/unix"
+)
+
+const driverProtocol = 1
+
+// monoNs is CLOCK_MONOTONIC in nanoseconds, the clock the simulator stamps its timeline with.
+func monoNs() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err)
+	}
+	return ts.Sec*1_000_000_000 + ts.Nsec
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: one writer, one line per write, flushed (os.Stdout is unbuffered).
+
+var outMu sync.Mutex
+
+func emit(msg map[string]any) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		log.Printf("driver: cannot encode %v: %v", msg, err)
+		return
+	}
+	b = append(b, '\n')
+	outMu.Lock()
+	defer outMu.Unlock()
+	if _, err := os.Stdout.Write(b); err != nil {
+		log.Printf("driver: stdout write failed: %v", err)
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input messages.
+
+type endpoint struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+}
+
+type settings struct {
+	Protocol             *int    `json:"protocol"`
+	Mode                 *string `json:"mode"`
+	EndpointType         *string `json:"endpoint_type"`
+	TimeoutMs            *int64  `json:"timeout_ms"`
+	RelaxedTimeoutMs     *int64  `json:"relaxed_timeout_ms"`
+	PostHandoffRelaxedMs *int64  `json:"post_handoff_relaxed_ms"`
+	HandoffTimeoutMs     *int64  `json:"handoff_timeout_ms"`
+	ConnectTimeoutMs     *int64  `json:"connect_timeout_ms"`
+	PoolSize             *int    `json:"pool_size"`
+	Username             *string `json:"username"`
+	Password             *string `json:"password"`
+	RetryIdempotent      *bool   `json:"retry_idempotent"`
+}
+
+type inMsg struct {
+	Type       string                     `json:"type"`
+	Case       string                     `json:"case"`
+	Endpoint   *endpoint                  `json:"endpoint"`
+	Settings   *settings                  `json:"settings"`
+	RawSet     map[string]json.RawMessage `json:"-"`
+	ID         json.RawMessage            `json:"id"`
+	Args       []json.RawMessage          `json:"args"`
+	IntendedNs int64                      `json:"intended_ns"`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver state.
+
+type driver struct {
+	client      *redis.Client
+	connsOpened atomic.Int64
+	inflight    sync.WaitGroup
+	commands    atomic.Int64
+	stopping    atomic.Bool
+}
+
+func libVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/redis/go-redis/v9" {
+				return strings.TrimPrefix(d.Version, "v")
+			}
+		}
+	}
+	return strings.TrimPrefix(redis.Version(), "v")
+}
+
+func (d *driver) hello(m *inMsg) {
+	log.Printf("driver: hello, case %q", m.Case)
+	emit(map[string]any{
+		"type":     "hello",
+		"protocol": driverProtocol,
+		"client":   "go-redis",
+		"version":  libVersion(),
+		"language": "go",
+		"capabilities": []string{
+			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
+			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect",
+		},
+		"timeouts": map[string]any{"reply": "command"},
+	})
+}
+
+func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+func configError(msg string) {
+	emit(map[string]any{"type": "error", "error_class": "config", "message": msg})
+}
+
+func (d *driver) configure(m *inMsg) {
+	if m.Endpoint == nil || m.Endpoint.Host == "" || m.Endpoint.Port == 0 {
+		configError("configure: endpoint {host, port} is required")
+		return
+	}
+	s := m.Settings
+	if s == nil {
+		s = &settings{}
+	}
+	opt := &redis.Options{
+		Addr: net.JoinHostPort(m.Endpoint.Host, strconv.Itoa(m.Endpoint.Port)),
+	}
+	if s.Protocol != nil {
+		if *s.Protocol != 2 && *s.Protocol != 3 {
+			configError(fmt.Sprintf("protocol must be 2 or 3, got %d", *s.Protocol))
+			return
+		}
+		opt.Protocol = *s.Protocol
+	}
+	if s.TimeoutMs != nil && *s.TimeoutMs > 0 {
+		// ReadTimeout bounds the wait for each reply; WriteTimeout follows it by default but is
+		// set explicitly so both are the harness's value.
+		opt.ReadTimeout = ms(*s.TimeoutMs)
+		opt.WriteTimeout = ms(*s.TimeoutMs)
+	}
+	if s.ConnectTimeoutMs != nil && *s.ConnectTimeoutMs > 0 {
+		opt.DialTimeout = ms(*s.ConnectTimeoutMs)
+	}
+	if s.PoolSize != nil && *s.PoolSize > 0 {
+		opt.PoolSize = *s.PoolSize
+	}
+	if s.Username != nil {
+		opt.Username = *s.Username
+	}
+	if s.Password != nil {
+		opt.Password = *s.Password
+	}
+	if s.RetryIdempotent != nil && !*s.RetryIdempotent {
+		// go-redis retries any command (INCR included) on network errors by default
+		// (MaxRetries 3). retry_idempotent=false: no automatic re-send at all.
+		opt.MaxRetries = -1
+	}
+
+	mn := &maintnotifications.Config{Mode: maintnotifications.ModeAuto}
+	if s.Mode != nil {
+		switch *s.Mode {
+		case "disabled":
+			mn.Mode = maintnotifications.ModeDisabled
+		case "enabled":
+			mn.Mode = maintnotifications.ModeEnabled
+		case "auto":
+			mn.Mode = maintnotifications.ModeAuto
+		default:
+			configError(fmt.Sprintf("unknown mode %q", *s.Mode))
+			return
+		}
+	}
+	if s.EndpointType != nil {
+		et := maintnotifications.EndpointType(*s.EndpointType)
+		if !et.IsValid() {
+			configError(fmt.Sprintf("unknown endpoint_type %q", *s.EndpointType))
+			return
+		}
+		mn.EndpointType = et
+	}
+	rawRelaxed, relaxedGiven := m.RawSet["relaxed_timeout_ms"]
+	relaxationOff := (relaxedGiven && strings.TrimSpace(string(rawRelaxed)) == "null") ||
+		(s.RelaxedTimeoutMs != nil && *s.RelaxedTimeoutMs < 0)
+	switch {
+	case relaxationOff:
+		// null or negative: no relaxation. go-redis cannot switch it off (RelaxedTimeout must
+		// be > 0), so relax to the normal timeout, which is the same thing.
+		if s.TimeoutMs != nil && *s.TimeoutMs > 0 {
+			mn.RelaxedTimeout = ms(*s.TimeoutMs)
+		} else {
+			mn.RelaxedTimeout = 5 * time.Second // go-redis's default ReadTimeout
+		}
+	case s.RelaxedTimeoutMs != nil && *s.RelaxedTimeoutMs > 0:
+		mn.RelaxedTimeout = ms(*s.RelaxedTimeoutMs)
+	}
+	if s.PostHandoffRelaxedMs != nil && *s.PostHandoffRelaxedMs > 0 {
+		mn.PostHandoffRelaxedDuration = ms(*s.PostHandoffRelaxedMs)
+	}
+	if s.HandoffTimeoutMs != nil && *s.HandoffTimeoutMs > 0 {
+		mn.HandoffTimeout = ms(*s.HandoffTimeoutMs)
+	}
+	opt.MaintNotificationsConfig = mn
+
+	// Count every TCP connection the client opens (pool dials and handoff dials alike): the
+	// handoff worker dials through Options.Dialer as well.
+	base := redis.NewDialer(opt)
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := base(ctx, network, addr)
+		if err == nil {
+			d.connsOpened.Add(1)
+			emit(map[string]any{"type": "event", "t_ns": monoNs(), "name": "dial",
+				"detail": map[string]any{"endpoint": addr}})
+		} else {
+			log.Printf("driver: dial %s failed: %v", addr, err)
+		}
+		return c, err
+	}
+
+	if d.client != nil {
+		_ = d.client.Close()
+	}
+	// NewClient panics when ModeEnabled cannot be initialised; that is the library's own
+	// behaviour and is deliberately not recovered.
+	d.client = redis.NewClient(opt)
+	if mgr := d.client.GetMaintNotificationsManager(); mgr != nil {
+		mgr.AddNotificationHook(eventHook{})
+	}
+	log.Printf("driver: configured addr=%s protocol=%d mode=%s endpoint_type=%q read_timeout=%s "+
+		"relaxed=%s post_handoff=%s handoff_timeout=%s dial_timeout=%s pool=%d max_retries=%d",
+		opt.Addr, opt.Protocol, mn.Mode, mn.EndpointType, opt.ReadTimeout, mn.RelaxedTimeout,
+		mn.PostHandoffRelaxedDuration, mn.HandoffTimeout, opt.DialTimeout, opt.PoolSize, opt.MaxRetries)
+	emit(map[string]any{"type": "configured"})
+}
+
+// eventHook reports each maintenance notification as an informative event.
+type eventHook struct{}
+
+func (eventHook) PreHook(_ context.Context, _ push.NotificationHandlerContext, name string,
+	n []interface{}) ([]interface{}, bool) {
+	detail := map[string]any{}
+	if len(n) > 1 {
+		detail["seq"] = n[1]
+	}
+	if name == "MOVING" {
+		if len(n) > 2 {
+			detail["time_s"] = n[2]
+		}
+		if len(n) > 3 && n[3] != nil {
+			detail["endpoint"] = fmt.Sprint(n[3])
+		} else {
+			detail["endpoint"] = nil
+		}
+	}
+	emit(map[string]any{"type": "event", "t_ns": monoNs(), "name": strings.ToLower(name),
+		"detail": detail})
+	return n, true
+}
+
+func (eventHook) PostHook(_ context.Context, _ push.NotificationHandlerContext, name string,
+	_ []interface{}, result error) {
+	if result != nil {
+		log.Printf("driver: handling %s failed: %v", name, result)
+	}
+}
+
+func (d *driver) connect() {
+	if d.client == nil {
+		emit(map[string]any{"type": "connect_failed", "t_ns": monoNs(), "error_class": "other",
+			"message": "connect before configure"})
+		return
+	}
+	// go-redis connects lazily; a PING takes one connection through the whole handshake
+	// (HELLO, CLIENT MAINT_NOTIFICATIONS, CLIENT SETINFO).
+	err := d.client.Ping(context.Background()).Err()
+	t := monoNs()
+	if d.stopping.Load() {
+		return // shutdown closed the client under us; no reply after bye
+	}
+	if err != nil {
+		cls := classify(err)
+		if cls == "server" || cls == "other" {
+			cls = "handshake"
+		}
+		log.Printf("driver: connect failed: %v", err)
+		emit(map[string]any{"type": "connect_failed", "t_ns": t, "error_class": cls,
+			"message": err.Error()})
+		return
+	}
+	emit(map[string]any{"type": "connected", "t_ns": t})
+}
+
+// classify maps go-redis's own error types onto the protocol's error classes.
+func classify(err error) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case strings.HasPrefix(msg, "failed to enable maintnotifications"),
+		strings.HasPrefix(msg, "failed to authenticate"),
+		strings.HasPrefix(msg, "failed to initialize connection options"),
+		strings.HasPrefix(msg, "failed to resolve credentials"):
+		// initConn failures: wrapped redis errors that come from the handshake, not the command.
+		return "handshake"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout):
+		return "timeout"
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return "connection"
+		}
+		return "timeout"
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		// go-redis unwraps initConn's "failed to enable maintnotifications: %w" /
+		// "failed to authenticate: %w" before returning them (baseClient.initPooledConn), so a
+		// command that needed a new connection gets the server's bare handshake error.
+		lower := strings.ToLower(msg)
+		if strings.Contains(lower, "maint_notifications") || strings.HasPrefix(msg, "WRONGPASS") ||
+			strings.Contains(lower, "unknown command 'hello'") {
+			return "handshake"
+		}
+		return "server"
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, redis.ErrClosed) ||
+		errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.ECONNREFUSED) || errors.Is(err, unix.EPIPE) {
+		return "connection"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "connection"
+	}
+	if strings.Contains(msg, "connection") || strings.Contains(msg, "conn ") {
+		return "connection"
+	}
+	return "other"
+}
+
+func render(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return x
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = render(e)
+		}
+		return out
+	case map[any]any:
+		vals := map[string]any{} // encoding/json sorts the keys
+		for k, e := range x {
+			vals[fmt.Sprint(render(k))] = render(e)
+		}
+		return vals
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func replyString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case []any, map[any]any:
+		b, err := json.Marshal(render(x))
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return string(b)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func (d *driver) command(m *inMsg) {
+	id := m.ID
+	if d.client == nil {
+		now := monoNs()
+		emit(map[string]any{"type": "result", "id": id, "ok": false, "error_class": "other",
+			"message": "command before configure", "sent_ns": now, "t_ns": now})
+		return
+	}
+	args := make([]any, len(m.Args))
+	for i, a := range m.Args {
+		var s string
+		if err := json.Unmarshal(a, &s); err == nil {
+			args[i] = s
+		} else {
+			args[i] = string(a) // a number or literal: its JSON text
+		}
+	}
+	d.commands.Add(1)
+	d.inflight.Add(1)
+	go func() {
+		defer d.inflight.Done()
+		sent := monoNs()
+		res, err := d.client.Do(context.Background(), args...).Result()
+		t := monoNs()
+		out := map[string]any{"type": "result", "id": id, "sent_ns": sent, "t_ns": t}
+		switch {
+		case errors.Is(err, redis.Nil):
+			out["ok"] = true
+			out["reply"] = "nil"
+		case err != nil:
+			out["ok"] = false
+			out["error_class"] = classify(err)
+			out["message"] = err.Error()
+		default:
+			out["ok"] = true
+			out["reply"] = replyString(res)
+		}
+		emit(out)
+	}()
+}
+
+func (d *driver) shutdown() {
+	d.stopping.Store(true)
+	done := make(chan struct{})
+	go func() { d.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		log.Printf("driver: shutdown with commands still in flight")
+	}
+	if d.client != nil {
+		if err := d.client.Close(); err != nil {
+			log.Printf("driver: close: %v", err)
+		}
+	}
+	emit(map[string]any{"type": "bye", "stats": map[string]any{
+		"connections_opened": d.connsOpened.Load(),
+		"commands":           d.commands.Load(),
+	}})
+	os.Exit(0)
+}
+
+func main() {
+	log.SetOutput(os.Stderr)
+	log.SetFlags(log.Lmicroseconds)
+	redis.SetLogger(stderrLogger{})
+	d := &driver{}
+	r := bufio.NewReaderSize(os.Stdin, 1<<16)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(strings.TrimSpace(string(line))) > 0 {
+			var m inMsg
+			jerr := json.Unmarshal(line, &m)
+			if jerr == nil && m.Type == "configure" {
+				var raw struct {
+					Settings map[string]json.RawMessage `json:"settings"`
+				}
+				_ = json.Unmarshal(line, &raw)
+				m.RawSet = raw.Settings
+			}
+			if jerr != nil {
+				log.Printf("driver: bad input line %q: %v", line, jerr)
+			} else {
+				switch m.Type {
+				case "hello":
+					d.hello(&m)
+				case "configure":
+					d.configure(&m)
+				case "connect":
+					// Connect may block for the dial and handshake; the protocol expects the
+					// reply before commands, but stdin keeps being read meanwhile.
+					go d.connect()
+				case "command":
+					d.command(&m)
+				case "shutdown":
+					d.shutdown()
+				default:
+					log.Printf("driver: ignoring message type %q", m.Type)
+				}
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				log.Printf("driver: stdin: %v", err)
+			}
+			log.Printf("driver: stdin closed without shutdown")
+			os.Exit(0)
+		}
+	}
+}
+
+type stderrLogger struct{}
+
+func (stderrLogger) Printf(_ context.Context, format string, v ...interface{}) {
+	log.Printf("go-redis: "+format, v...)
+}

@@ -1,0 +1,658 @@
+package schsim.driver;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.MaintNotificationsConfig;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandInterruptedException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.event.connection.ConnectedEvent;
+import io.lettuce.core.event.connection.DisconnectedEvent;
+import io.lettuce.core.output.CommandOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.ProtocolKeyword;
+import io.lettuce.core.protocol.ProtocolVersion;
+
+import java.io.BufferedReader;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * schsim driver for Lettuce (io.lettuce:lettuce-core 7.x, MaintNotificationsConfig / TimeoutOptions).
+ *
+ * <p>Speaks the JSON-lines driver protocol (docs/driver-protocol.md) on stdin/stdout; logs to stderr
+ * only (System.out is redirected to stderr so nothing else can reach the protocol stream). Commands
+ * go through the async API on one connection; the main thread only reads stdin. Output lines are
+ * written under one lock and flushed one by one. Timestamps: System.nanoTime(), which is
+ * clock_gettime(CLOCK_MONOTONIC) on Linux.
+ */
+public final class LettuceDriver {
+
+    private static final int DRIVER_PROTOCOL = 1;
+
+    private static final Object OUT_LOCK = new Object();
+
+    private static OutputStream out;
+
+    private RedisClient client;
+
+    private RedisURI uri;
+
+    private StatefulRedisConnection<String, String> connection;
+
+    private volatile boolean shuttingDown;
+
+    private final AtomicLong connectionsOpened = new AtomicLong();
+
+    private final AtomicLong commands = new AtomicLong();
+
+    private final AtomicLong inflight = new AtomicLong();
+
+    private final Object idle = new Object();
+
+    public static void main(String[] args) throws IOException {
+        out = new FileOutputStream(FileDescriptor.out);
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true));
+        new LettuceDriver().run(System.in);
+    }
+
+    static long monoNs() {
+        return System.nanoTime();
+    }
+
+    static void log(String msg) {
+        System.err.println(java.time.LocalTime.now() + " driver: " + msg);
+    }
+
+    static void emit(Map<String, Object> msg) {
+        byte[] line = (Json.write(msg) + "\n").getBytes(StandardCharsets.UTF_8);
+        synchronized (OUT_LOCK) {
+            try {
+                out.write(line);
+                out.flush();
+            } catch (IOException e) {
+                log("stdout write failed: " + e);
+            }
+        }
+    }
+
+    static Map<String, Object> msg(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    void run(InputStream in) throws IOException {
+        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Object parsed;
+            try {
+                parsed = Json.parse(line);
+            } catch (RuntimeException e) {
+                log("bad input line " + line + ": " + e.getMessage());
+                continue;
+            }
+            if (!(parsed instanceof Map)) {
+                log("bad input line (not an object): " + line);
+                continue;
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) parsed;
+            String type = String.valueOf(m.get("type"));
+            try {
+                switch (type) {
+                    case "hello" -> hello(m);
+                    case "configure" -> configure(m);
+                    case "connect" -> connect();
+                    case "command" -> command(m);
+                    case "shutdown" -> shutdown();
+                    default -> log("ignoring message type " + type);
+                }
+            } catch (RuntimeException e) {
+                // Lettuce refusing a configuration (its builders validate): a config error.
+                log(type + " failed: " + e);
+                if ("configure".equals(type)) {
+                    configError(message(e));
+                } else if ("connect".equals(type)) {
+                    emit(msg("type", "connect_failed", "t_ns", monoNs(), "error_class", classify(e), "message",
+                            message(e)));
+                }
+            }
+        }
+        log("stdin closed without shutdown");
+        System.exit(0);
+    }
+
+    static String lettuceVersion() {
+        try (InputStream in = LettuceDriver.class.getResourceAsStream("/schsim-lettuce-driver.properties")) {
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("lettuce.version");
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    void hello(Map<String, Object> m) {
+        log("hello, case " + m.get("case"));
+        emit(msg("type", "hello", "protocol", DRIVER_PROTOCOL, "client", "lettuce", "version", lettuceVersion(),
+                "language", "java",
+                // No mode_enabled: Lettuce has no fail-closed mode, it always ignores a rejected
+                // CLIENT MAINT_NOTIFICATIONS (RedisHandshake.enableMaintNotifications).
+                "capabilities",
+                List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
+                        "resp2", "auth", "reconnect"),
+                "timeouts", msg("reply", "command")));
+    }
+
+    static Long longSetting(Map<String, Object> s, String key) {
+        Object v = s.get(key);
+        return v instanceof Number n ? n.longValue() : null;
+    }
+
+    static void configError(String message) {
+        emit(msg("type", "error", "error_class", "config", "message", message));
+    }
+
+    @SuppressWarnings("unchecked")
+    void configure(Map<String, Object> m) {
+        Map<String, Object> ep = m.get("endpoint") instanceof Map ? (Map<String, Object>) m.get("endpoint") : Map.of();
+        Map<String, Object> s = m.get("settings") instanceof Map ? (Map<String, Object>) m.get("settings") : Map.of();
+        Object host = ep.get("host");
+        Long port = longSetting(ep, "port");
+        if (host == null || port == null) {
+            configError("configure: endpoint {host, port} is required");
+            return;
+        }
+        Long protocol = longSetting(s, "protocol");
+        if (protocol != null && protocol != 2 && protocol != 3) {
+            configError("protocol must be 2 or 3, got " + protocol);
+            return;
+        }
+        String mode = s.get("mode") == null ? "auto" : String.valueOf(s.get("mode"));
+        MaintNotificationsConfig.Builder mn = MaintNotificationsConfig.builder();
+        switch (mode) {
+            case "disabled" -> mn.enableMaintNotifications(false);
+            case "auto" -> mn.enableMaintNotifications(true);
+            case "enabled" -> {
+                emit(msg("type", "unsupported", "feature", "mode_enabled", "message",
+                        "Lettuce has no fail-closed mode: a rejected CLIENT MAINT_NOTIFICATIONS is always ignored"));
+                return;
+            }
+            default -> {
+                configError("unknown mode " + mode);
+                return;
+            }
+        }
+        Object et = s.get("endpoint_type");
+        if (et == null || "auto".equals(et)) {
+            mn.autoResolveEndpointType();
+        } else {
+            try {
+                mn.endpointType(MaintNotificationsConfig.EndpointType
+                        .valueOf(String.valueOf(et).toUpperCase(Locale.ROOT).replace('-', '_')));
+            } catch (IllegalArgumentException e) {
+                configError("unknown endpoint_type " + et);
+                return;
+            }
+        }
+
+        Long timeoutMs = longSetting(s, "timeout_ms");
+        Long relaxedMs = longSetting(s, "relaxed_timeout_ms");
+        Long connectMs = longSetting(s, "connect_timeout_ms");
+
+        RedisURI.Builder uri = RedisURI.builder().withHost(String.valueOf(host)).withPort(port.intValue());
+        if (timeoutMs != null && timeoutMs > 0) {
+            uri.withTimeout(Duration.ofMillis(timeoutMs));
+        }
+        Object user = s.get("username");
+        Object pass = s.get("password");
+        if (pass != null) {
+            if (user != null) {
+                uri.withAuthentication(String.valueOf(user), String.valueOf(pass).toCharArray());
+            } else {
+                uri.withPassword(String.valueOf(pass).toCharArray());
+            }
+        }
+
+        TimeoutOptions.Builder to = TimeoutOptions.builder().timeoutCommands(true);
+        if (timeoutMs != null && timeoutMs > 0) {
+            to.fixedTimeout(Duration.ofMillis(timeoutMs));
+        } else {
+            to.connectionTimeout(); // the RedisURI timeout (Lettuce's default, 60 s)
+        }
+        // Lettuce's relaxation is additive: a command that reaches its normal timeout during
+        // maintenance gets relaxedTimeoutsDuringMaintenance more (MaintenanceAwareExpiryWriter).
+        // relaxed_timeout_ms is the total timeout during a window, so the extra is the difference.
+        Long relaxedExtraMs = null;
+        if (s.containsKey("relaxed_timeout_ms") && (relaxedMs == null || relaxedMs < 0)) {
+            relaxedExtraMs = -1L; // null or negative: no relaxation
+        } else if (relaxedMs != null) {
+            long normal = timeoutMs != null && timeoutMs > 0 ? timeoutMs : 60_000; // RedisURI default
+            relaxedExtraMs = relaxedMs > normal ? relaxedMs - normal : -1L;
+        }
+        if (relaxedExtraMs != null) {
+            // A negative duration is Lettuce's own "relaxation off" (TimeoutOptions.DISABLED_TIMEOUT).
+            to.relaxedTimeoutsDuringMaintenance(
+                    relaxedExtraMs < 0 ? TimeoutOptions.DISABLED_TIMEOUT : Duration.ofMillis(relaxedExtraMs));
+        }
+        SocketOptions.Builder so = SocketOptions.builder();
+        if (connectMs != null && connectMs > 0) {
+            so.connectTimeout(Duration.ofMillis(connectMs));
+        }
+        ClientOptions.Builder co = ClientOptions.builder().maintNotificationsConfig(mn.build())
+                .timeoutOptions(to.build()).socketOptions(so.build());
+        if (protocol != null) {
+            co.protocolVersion(protocol == 2 ? ProtocolVersion.RESP2 : ProtocolVersion.RESP3);
+        }
+        // pool_size, post_handoff_relaxed_ms, handoff_timeout_ms, retry_idempotent: no Lettuce
+        // equivalent; see README.md.
+
+        if (client != null) {
+            closeQuietly();
+        }
+        this.uri = uri.build();
+        client = RedisClient.create();
+        client.setOptions(co.build());
+        client.getResources().eventBus().get().subscribe(ev -> {
+            if (ev instanceof ConnectedEvent ce) {
+                connectionsOpened.incrementAndGet();
+                emit(msg("type", "event", "t_ns", monoNs(), "name", "dial", "detail",
+                        msg("endpoint", addr(ce.remoteAddress()))));
+            } else if (ev instanceof DisconnectedEvent de) {
+                emit(msg("type", "event", "t_ns", monoNs(), "name", "disconnected", "detail",
+                        msg("endpoint", addr(de.remoteAddress()))));
+            }
+        });
+        log("configured " + host + ":" + port + " protocol=" + protocol + " mode=" + mode + " endpoint_type=" + et
+                + " timeout_ms=" + timeoutMs + " relaxed_ms=" + relaxedMs + " (additive " + relaxedExtraMs + ")"
+                + " connect_ms=" + connectMs);
+        emit(msg("type", "configured"));
+    }
+
+    static String addr(SocketAddress a) {
+        if (a instanceof InetSocketAddress i) {
+            return i.getHostString() + ":" + i.getPort();
+        }
+        return String.valueOf(a);
+    }
+
+    void connect() {
+        if (client == null) {
+            emit(msg("type", "connect_failed", "t_ns", monoNs(), "error_class", "other", "message",
+                    "connect before configure"));
+            return;
+        }
+        client.connectAsync(StringCodec.UTF8, uri).whenComplete((conn, err) -> {
+            if (shuttingDown) {
+                return;
+            }
+            if (err != null) {
+                Throwable e = unwrap(err);
+                String cls = classify(e);
+                if (!cls.equals("connection") && !cls.equals("timeout")) {
+                    cls = "handshake";
+                }
+                StringBuilder chain = new StringBuilder(String.valueOf(e));
+                for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+                    chain.append(" <- caused by ").append(c);
+                }
+                log("connect failed: " + chain);
+                emit(msg("type", "connect_failed", "t_ns", monoNs(), "error_class", cls, "message",
+                        messageWithCause(e)));
+                return;
+            }
+            connection = conn;
+            conn.addListener(push -> {
+                String type = push.getType();
+                if (type == null) {
+                    return;
+                }
+                List<Object> content = push.getContent(b -> b == null ? null : StringCodec.UTF8.decodeValue(b));
+                Map<String, Object> detail = new LinkedHashMap<>();
+                if (content.size() > 1) {
+                    detail.put("seq", content.get(1));
+                }
+                if ("MOVING".equals(type)) {
+                    detail.put("time_s", content.size() > 2 ? content.get(2) : null);
+                    detail.put("endpoint", content.size() > 3 ? content.get(3) : null);
+                }
+                emit(msg("type", "event", "t_ns", monoNs(), "name", type.toLowerCase(Locale.ROOT), "detail", detail));
+            });
+            emit(msg("type", "connected", "t_ns", monoNs()));
+        });
+    }
+
+    void command(Map<String, Object> m) {
+        Object id = m.get("id");
+        if (connection == null) {
+            long now = monoNs();
+            emit(msg("type", "result", "id", id, "ok", false, "error_class", "other", "message",
+                    "command before connected", "sent_ns", now, "t_ns", now));
+            return;
+        }
+        Object a = m.get("args");
+        List<String> args = new ArrayList<>();
+        if (a instanceof List<?> l) {
+            for (Object o : l) {
+                args.add(o instanceof String str ? str : Json.write(o));
+            }
+        }
+        if (args.isEmpty()) {
+            long now = monoNs();
+            emit(msg("type", "result", "id", id, "ok", false, "error_class", "other", "message", "empty args",
+                    "sent_ns", now, "t_ns", now));
+            return;
+        }
+        commands.incrementAndGet();
+        inflight.incrementAndGet();
+        CommandArgs<String, String> cargs = new CommandArgs<>(StringCodec.UTF8);
+        for (int i = 1; i < args.size(); i++) {
+            cargs.add(args.get(i));
+        }
+        RedisAsyncCommands<String, String> async = connection.async();
+        long sent = monoNs();
+        RedisFuture<Object> f;
+        try {
+            f = async.dispatch(new Keyword(args.get(0)), new AnyOutput(), cargs);
+        } catch (RuntimeException e) {
+            result(id, sent, null, e);
+            return;
+        }
+        f.whenComplete((reply, err) -> result(id, sent, reply, err));
+    }
+
+    private void result(Object id, long sent, Object reply, Throwable err) {
+        long t = monoNs();
+        Map<String, Object> r = msg("type", "result", "id", id);
+        if (err == null) {
+            r.put("ok", true);
+            r.put("reply", render(reply));
+        } else {
+            Throwable e = unwrap(err);
+            r.put("ok", false);
+            r.put("error_class", classify(e));
+            r.put("message", message(e));
+        }
+        r.put("sent_ns", sent);
+        r.put("t_ns", t);
+        emit(r);
+        if (inflight.decrementAndGet() == 0) {
+            synchronized (idle) {
+                idle.notifyAll();
+            }
+        }
+    }
+
+    static Throwable unwrap(Throwable e) {
+        while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    /** The library's message, with its root cause's (Lettuce wraps setup failures). */
+    static String messageWithCause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? message(e) : message(e) + ": " + message(root);
+    }
+
+    static String message(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+
+    /** Lettuce's own exception types onto the protocol's error classes. */
+    static String classify(Throwable e) {
+        if (e instanceof RedisCommandTimeoutException) {
+            return "timeout";
+        }
+        if (e instanceof RedisCommandExecutionException) {
+            return "server";
+        }
+        if (e instanceof RedisCommandInterruptedException || e instanceof CancellationException) {
+            return "cancelled";
+        }
+        if (e instanceof RedisConnectionException) {
+            for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+                if (c instanceof RedisCommandExecutionException) {
+                    return "handshake"; // an error reply during connection setup (HELLO/AUTH/PING)
+                }
+            }
+            return "connection";
+        }
+        if (e instanceof IOException) {
+            return "connection";
+        }
+        if (e instanceof RedisException) {
+            String m = String.valueOf(e.getMessage());
+            // "Connection closed", "Connection disconnected", "Currently not connected. ..."
+            if (m.contains("onnect") || m.contains("closed")) {
+                return "connection";
+            }
+        }
+        return "other";
+    }
+
+    static String render(Object v) {
+        if (v == null) {
+            return "nil";
+        }
+        if (v instanceof String || v instanceof Number) {
+            return v.toString();
+        }
+        if (v instanceof Boolean b) {
+            return b ? "1" : "0";
+        }
+        return Json.write(v);
+    }
+
+    void shutdown() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        synchronized (idle) {
+            while (inflight.get() > 0 && System.nanoTime() < deadline) {
+                try {
+                    idle.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        if (inflight.get() > 0) {
+            log("shutdown with " + inflight.get() + " commands in flight");
+        }
+        shuttingDown = true;
+        closeQuietly();
+        emit(msg("type", "bye", "stats",
+                msg("connections_opened", connectionsOpened.get(), "commands", commands.get())));
+        Runtime.getRuntime().halt(0);
+    }
+
+    private void closeQuietly() {
+        try {
+            if (client != null) { // closes its connections too
+                client.shutdownAsync(0, 500, TimeUnit.MILLISECONDS).get(1, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            log("close: " + e);
+        }
+        connection = null;
+        client = null;
+    }
+
+    /** A command name the harness sends, as Lettuce's protocol keyword. */
+    static final class Keyword implements ProtocolKeyword {
+
+        private final String name;
+
+        private final byte[] bytes;
+
+        Keyword(String name) {
+            this.name = name.toUpperCase(Locale.ROOT);
+            this.bytes = name.getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public byte[] getBytes() {
+            return bytes;
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+
+    }
+
+    /** Any reply: strings, integers, doubles, booleans, null and nested aggregates (lists; maps). */
+    static final class AnyOutput extends CommandOutput<String, String, Object> {
+
+        /** An aggregate being filled: a list, or a map with the key waiting for its value. */
+        private static final class Open {
+
+            final List<Object> list;
+
+            final Map<String, Object> map;
+
+            Object key;
+
+            boolean hasKey;
+
+            Open(List<Object> list, Map<String, Object> map) {
+                this.list = list;
+                this.map = map;
+            }
+
+        }
+
+        private final Deque<Open> open = new ArrayDeque<>();
+
+        AnyOutput() {
+            super(StringCodec.UTF8, null);
+        }
+
+        private void add(Object v) {
+            Open top = open.peek();
+            if (top == null) {
+                output = v;
+            } else if (top.list != null) {
+                top.list.add(v);
+            } else if (!top.hasKey) {
+                top.key = v;
+                top.hasKey = true;
+            } else {
+                top.map.put(String.valueOf(top.key), v);
+                top.hasKey = false;
+            }
+        }
+
+        private static String str(ByteBuffer b) {
+            return b == null ? null : StringCodec.UTF8.decodeValue(b);
+        }
+
+        @Override
+        public void set(ByteBuffer bytes) {
+            add(str(bytes));
+        }
+
+        @Override
+        public void setSingle(ByteBuffer bytes) {
+            add(str(bytes));
+        }
+
+        @Override
+        public void setBigNumber(ByteBuffer bytes) {
+            add(str(bytes));
+        }
+
+        @Override
+        public void set(long integer) {
+            add(integer);
+        }
+
+        @Override
+        public void set(double number) {
+            add(number);
+        }
+
+        @Override
+        public void set(boolean value) {
+            add(value);
+        }
+
+        @Override
+        public void multi(int count) {
+            if (count < 0) {
+                add(null);
+                return;
+            }
+            List<Object> l = new ArrayList<>(count);
+            add(l);
+            open.push(new Open(l, null));
+        }
+
+        @Override
+        public void multiMap(int count) {
+            if (count < 0) {
+                add(null);
+                return;
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            add(m);
+            open.push(new Open(null, m));
+        }
+
+        @Override
+        public void complete(int depth) {
+            // RedisStateMachine calls complete(stack depth) after each finished element: an
+            // aggregate opened at nesting level N is finished once depth drops below N.
+            while (open.size() > depth) {
+                open.pop();
+            }
+        }
+
+    }
+
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+// schsim driver for node-redis (npm `redis`, maintNotifications* options).
+//
+// Speaks the JSON-lines driver protocol (docs/driver-protocol.md) on stdin/stdout; logs to
+// stderr only. Commands are promises on one client; the event loop keeps reading stdin while
+// they are in flight. Writes to a pipe are synchronous on Linux, so lines never interleave.
+//
+// Deliberately NOT done: no process.on('unhandledRejection'/'uncaughtException') handler.
+// node-redis 6.x rejects an un-awaited promise on a null-endpoint MOVING outside 'none' mode
+// (sch-protocol.md §10); with Node's default behaviour that kills the process, and the harness
+// must see that crash.
+'use strict';
+
+// node-redis's REDIS_DEBUG_MAINTENANCE logging uses console.log: keep stdout for the protocol.
+console.log = console.error;
+console.info = console.error;
+
+const net = require('node:net');
+const readline = require('node:readline');
+const dc = require('node:diagnostics_channel');
+
+const DRIVER_PROTOCOL = 1;
+
+// process.hrtime.bigint() is libuv's uv_hrtime(): clock_gettime(CLOCK_MONOTONIC) on Linux.
+const monoNs = () => process.hrtime.bigint();
+
+function emit(msg) {
+  const line = JSON.stringify(msg, (_k, v) => (typeof v === 'bigint' ? `\u0000big${v}` : v))
+    .replace(/"\\u0000big(-?\d+)"/g, '$1');
+  process.stdout.write(line + '\n');
+}
+
+function log(...args) {
+  process.stderr.write(`${new Date().toISOString()} driver: ${args.join(' ')}\n`);
+}
+
+// Count every TCP connection the library opens, including the temporary client that a MOVING
+// handoff creates with duplicate(): both go through net.createConnection.
+const stats = { connections_opened: 0, commands: 0 };
+const origCreateConnection = net.createConnection;
+net.createConnection = function countingCreateConnection(...args) {
+  const sock = origCreateConnection.apply(this, args);
+  sock.once('connect', () => {
+    stats.connections_opened++;
+    emit({ type: 'event', t_ns: monoNs(), name: 'dial',
+      detail: { endpoint: `${sock.remoteAddress}:${sock.remotePort}` } });
+  });
+  return sock;
+};
+
+const redis = require('redis');
+const { createClient } = redis;
+const clientPkg = require('@redis/client/package.json');
+const errors = redis; // node-redis re-exports its error classes
+
+// Maintenance notifications as informative events (node-redis's own diagnostics channels).
+dc.subscribe('node-redis:maintenance', (m) => {
+  emit({ type: 'event', t_ns: monoNs(), name: String(m.notification).toLowerCase(), detail: {} });
+});
+dc.subscribe('node-redis:connection:handoff', () => {
+  emit({ type: 'event', t_ns: monoNs(), name: 'handoff_done', detail: {} });
+});
+dc.subscribe('node-redis:connection:relaxed-timeout', (m) => {
+  emit({ type: 'event', t_ns: monoNs(), name: m.value > 0 ? 'relaxed' : 'unrelaxed', detail: {} });
+});
+
+function classify(err) {
+  if (err instanceof errors.AbortError || err?.name === 'AbortError') return 'cancelled';
+  // TimeoutError covers the command timeout and its maintenance variant; SocketTimeoutError is
+  // the idle-socket timeout, the only bound node-redis puts on the wait for a reply.
+  if (err instanceof errors.TimeoutError || err instanceof errors.SocketTimeoutError) {
+    return 'timeout';
+  }
+  if (err instanceof errors.ErrorReply) return 'server';
+  if (err instanceof errors.ConnectionTimeoutError ||
+      err instanceof errors.SocketClosedUnexpectedlyError ||
+      err instanceof errors.ClientClosedError ||
+      err instanceof errors.ClientOfflineError ||
+      err instanceof errors.DisconnectsClientError ||
+      err instanceof errors.ReconnectStrategyError) {
+    return 'connection';
+  }
+  if (typeof err?.code === 'string' && /^E[A-Z]+/.test(err.code)) return 'connection';
+  return 'other';
+}
+
+function plain(v) {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (Array.isArray(v)) return v.map(plain);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(plain(k)), plain(x)]));
+  if (v instanceof Set) return [...v].map(plain);
+  if (typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  if (typeof v === 'bigint') return v.toString();
+  return v;
+}
+
+function render(v) {
+  if (v === null || v === undefined) return 'nil';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return JSON.stringify(plain(v));
+}
+
+let client = null;
+let inflight = 0;
+let shuttingDown = false;
+let shutdownRequested = false;
+let idleWaiters = [];
+
+function settle() {
+  inflight--;
+  if (inflight === 0) {
+    const w = idleWaiters;
+    idleWaiters = [];
+    w.forEach((f) => f());
+  }
+}
+
+function hello(msg) {
+  log(`hello, case ${JSON.stringify(msg.case)}`);
+  emit({
+    type: 'hello', protocol: DRIVER_PROTOCOL, client: 'node-redis', version: clientPkg.version,
+    language: 'javascript',
+    capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
+      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect'],
+    timeouts: { reply: 'socket_idle' },
+  });
+}
+
+function configError(message) {
+  emit({ type: 'error', error_class: 'config', message });
+}
+
+function configure(msg) {
+  const ep = msg.endpoint || {};
+  const s = msg.settings || {};
+  if (!ep.host || !ep.port) return configError('configure: endpoint {host, port} is required');
+  const resp = s.protocol ?? 3;
+  if (resp !== 2 && resp !== 3) return configError(`protocol must be 2 or 3, got ${resp}`);
+  const mode = s.mode ?? 'auto';
+  if (!['disabled', 'enabled', 'auto'].includes(mode)) return configError(`unknown mode ${mode}`);
+
+  const socket = { host: ep.host, port: Number(ep.port) };
+  if (s.connect_timeout_ms > 0) socket.connectTimeout = s.connect_timeout_ms;
+  // node-redis's only bound on the wait for a reply is the idle-socket timeout.
+  if (s.timeout_ms > 0) socket.socketTimeout = s.timeout_ms;
+  const opts = { socket, RESP: resp };
+  // commandTimeout: bounds the wait to be written (offline queue, MOVING pause), not the reply.
+  if (s.timeout_ms > 0) opts.commandOptions = { timeout: s.timeout_ms };
+  if (s.username != null) opts.username = s.username;
+  if (s.password != null) opts.password = s.password;
+  // Auto on RESP2: node-redis throws for any mode but 'disabled' with RESP2, and its default
+  // (option unset) is 'disabled' on RESP2; auto is the default, so leave the option unset.
+  if (!(mode === 'auto' && resp === 2)) opts.maintNotifications = mode;
+  if (s.endpoint_type) opts.maintEndpointType = s.endpoint_type;
+  if ('relaxed_timeout_ms' in s) {
+    // null or negative means relaxation off: node-redis cannot switch it off (unset means
+    // 10000 ms), so relax to the normal timeout, which is the same thing.
+    const off = s.relaxed_timeout_ms === null || s.relaxed_timeout_ms < 0;
+    const relaxed = off ? s.timeout_ms : s.relaxed_timeout_ms;
+    if (relaxed != null) {
+      opts.maintRelaxedCommandTimeout = relaxed;
+      opts.maintRelaxedSocketTimeout = relaxed;
+    }
+  }
+  // pool_size, post_handoff_relaxed_ms, handoff_timeout_ms, retry_idempotent: no node-redis
+  // equivalent (one multiplexed socket; no post-handoff window; no handoff deadline; written
+  // commands are never re-sent). See README.md.
+
+  let c;
+  try {
+    c = createClient(opts);
+  } catch (e) {
+    log(`createClient refused the configuration: ${e.message}`);
+    return configError(e.message);
+  }
+  // Every node-redis application must listen to 'error' (an EventEmitter 'error' without a
+  // listener throws); report them as events instead.
+  c.on('error', (e) => {
+    log(`client error event: ${e?.constructor?.name}: ${e?.message}`);
+    let cls = classify(e);
+    if (cls === 'server' && !c.isReady) cls = 'handshake'; // an error reply while connecting
+    emit({ type: 'event', t_ns: monoNs(), name: 'error',
+      detail: { error_class: cls, message: String(e?.message ?? e) } });
+  });
+  c.on('reconnecting', () => log('client reconnecting'));
+  if (client) {
+    try { client.destroy(); } catch (e) { log(`destroy previous client: ${e.message}`); }
+  }
+  client = c;
+  const shown = { ...opts, password: opts.password ? '***' : undefined };
+  log(`configured ${JSON.stringify(shown)}`);
+  emit({ type: 'configured' });
+}
+
+function connect() {
+  if (!client) {
+    return emit({ type: 'connect_failed', t_ns: monoNs(), error_class: 'other',
+      message: 'connect before configure' });
+  }
+  client.connect().then(
+    () => { if (!shuttingDown) emit({ type: 'connected', t_ns: monoNs() }); },
+    (e) => {
+      if (shuttingDown) return;
+      let cls = classify(e);
+      if (cls === 'server' || cls === 'other') cls = 'handshake';
+      log(`connect failed: ${e?.constructor?.name}: ${e?.message}`);
+      emit({ type: 'connect_failed', t_ns: monoNs(), error_class: cls,
+        message: String(e?.message ?? e) });
+    },
+  );
+}
+
+function command(msg) {
+  const id = msg.id;
+  if (!client) {
+    const now = monoNs();
+    return emit({ type: 'result', id, ok: false, error_class: 'other',
+      message: 'command before configure', sent_ns: now, t_ns: now });
+  }
+  const args = (msg.args || []).map((a) => (typeof a === 'string' ? a : String(a)));
+  stats.commands++;
+  inflight++;
+  const sent = monoNs();
+  let p;
+  try {
+    p = client.sendCommand(args);
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.then(
+    (reply) => emit({ type: 'result', id, ok: true, reply: render(reply), sent_ns: sent,
+      t_ns: monoNs() }),
+    (e) => emit({ type: 'result', id, ok: false, error_class: classify(e),
+      message: String(e?.message ?? e), sent_ns: sent, t_ns: monoNs() }),
+  ).finally(settle);
+}
+
+async function shutdown() {
+  if (shutdownRequested) return;
+  shutdownRequested = true;
+  if (inflight > 0) {
+    await Promise.race([
+      new Promise((r) => idleWaiters.push(r)),
+      new Promise((r) => setTimeout(r, 3000)),
+    ]);
+    if (inflight > 0) log(`shutdown with ${inflight} commands in flight`);
+  }
+  shuttingDown = true;
+  if (client) {
+    try { client.destroy(); } catch (e) { log(`destroy: ${e.message}`); }
+  }
+  emit({ type: 'bye', stats });
+  process.exit(0);
+}
+
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on('line', (line) => {
+  if (!line.trim()) return;
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch (e) {
+    log(`bad input line ${JSON.stringify(line)}: ${e.message}`);
+    return;
+  }
+  switch (msg?.type) {
+    case 'hello': return hello(msg);
+    case 'configure': return configure(msg);
+    case 'connect': return connect();
+    case 'command': return command(msg);
+    case 'shutdown': return void shutdown();
+    default: log(`ignoring message type ${JSON.stringify(msg?.type)}`);
+  }
+});
+rl.on('close', () => {
+  if (shutdownRequested) return;
+  log('stdin closed without shutdown');
+  process.exit(0);
+});
