@@ -1,0 +1,51 @@
+#pragma once
+
+#include <bitset>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace schsim::refclient {
+
+/**
+ * @brief Deliberate bugs, one known misbehaviour each.
+ *
+ * They exist so that every harness check can be shown to fail on the bug it is meant to catch:
+ * run the reference client with one switch on and the matching check must go red.
+ */
+enum class broken_mode {
+  ignore_moving,           ///< MOVING is parsed and dropped: no handoff at all
+  no_relax,                ///< timeouts are never relaxed
+  relax_forever,           ///< end notifications and the backstop never restore timeouts
+  drop_buffered,           ///< commands held during a handoff are failed instead of resumed
+  resend_written,          ///< commands written but unanswered are sent again on the new connection
+  late_reconnect,          ///< the handoff starts only after the grace period has ended
+  skip_handoff_handshake,  ///< handoff connections skip HELLO and CLIENT MAINT_NOTIFICATIONS
+  ignore_null_delay,       ///< a null-endpoint MOVING reconnects at once instead of after time/2
+};
+
+inline constexpr std::size_t broken_mode_count = 8;
+
+/// Command-line spelling, e.g. "ignore-moving".
+auto to_string(broken_mode m) -> std::string_view;
+auto parse_broken_mode(std::string_view s) -> std::optional<broken_mode>;
+/// One line per mode for --list-broken: what goes wrong.
+auto describe(broken_mode m) -> std::string_view;
+auto all_broken_modes() -> std::span<const broken_mode>;
+
+/// A set of broken modes; empty for a correct client.
+class broken_set {
+ public:
+  broken_set() = default;
+  void set(broken_mode m) { bits_.set(static_cast<std::size_t>(m)); }
+  [[nodiscard]] auto has(broken_mode m) const -> bool {
+    return bits_.test(static_cast<std::size_t>(m));
+  }
+  [[nodiscard]] auto empty() const -> bool { return bits_.none(); }
+  friend auto operator==(const broken_set&, const broken_set&) -> bool = default;
+
+ private:
+  std::bitset<broken_mode_count> bits_;
+};
+
+}  // namespace schsim::refclient

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <schsim/core/resp3/serializer.hpp>
+#include <schsim/refclient/address.hpp>
+#include <schsim/refclient/config.hpp>
+#include <schsim/refclient/errors.hpp>
+#include <schsim/refclient/handoff.hpp>
+#include <schsim/refclient/handshake.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace schsim::refclient {
+
+/// Something the client did that is worth telling the harness (driver `event` lines). Purely
+/// informative: checks judge the client from what the server saw, never from these.
+struct client_event {
+  using field = std::variant<std::int64_t, std::string, bool>;
+  std::string name;
+  std::vector<std::pair<std::string, field>> detail;
+};
+using event_sink = std::function<void(const client_event&)>;
+
+struct client_stats {
+  std::uint64_t connections_opened = 0;
+  std::uint64_t moving_received = 0;
+  std::uint64_t handoffs_started = 0;
+  std::uint64_t handoffs_completed = 0;
+  std::uint64_t handoffs_failed = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t commands_retried = 0;
+};
+
+/// One pooled connection as seen from outside (tests and diagnostics).
+struct connection_snapshot {
+  conn_id id = 0;
+  std::optional<address> endpoint;  ///< of the current socket
+  resp3::protocol protocol = resp3::protocol::resp2;
+  maint_state maint = maint_state::off;
+  bool handing_off = false;
+  bool relaxed = false;
+  std::chrono::milliseconds timeout{0};  ///< effective reply timeout now
+  std::size_t pending = 0;               ///< commands not written yet
+  std::size_t in_flight = 0;             ///< written, reply not read yet
+};
+
+/**
+ * @brief The reference SCH client: a pool of pipelined RESP3 connections that rides through
+ * maintenance events.
+ *
+ * Behaviour lives in the sans-I/O machines (handshake_fsm, relaxation_tracker,
+ * handoff_planner, handoff_fsm); this class only performs their actions on sockets and timers.
+ *
+ * @par Threading
+ * Not thread-safe. Construct it and call every member on `executor`, which must be a single
+ * thread (or a strand); callbacks run there too, never inline inside the call that started them.
+ *
+ * @par Object lifetimes
+ * Destroying the client shuts it down (pending commands complete with `cancelled`); the
+ * executor must keep running until those completions have run.
+ */
+class client {
+ public:
+  client(boost::asio::any_io_executor executor, resolved_config config, event_sink sink = {});
+  ~client();
+  client(const client&) = delete;
+  auto operator=(const client&) -> client& = delete;
+
+  /// Opens the first connection (max(1, min_idle_conns) of them) and runs the handshake.
+  /// Completes with nullopt when ready, or with the reason (kind handshake or connection).
+  void connect(std::function<void(std::optional<command_error>)> done);
+
+  /// Runs one command; `done` gets the reply or the reason there is none, exactly once.
+  void execute(std::vector<std::string> args, std::function<void(command_result)> done);
+
+  /// Fails every pending command with `cancelled` and closes every connection.
+  void shutdown();
+
+  [[nodiscard]] auto stats() const -> client_stats;
+  [[nodiscard]] auto connections() const -> std::vector<connection_snapshot>;
+  /// Where new connections dial (the configured address, or a MOVING target).
+  [[nodiscard]] auto dial_target() const -> address;
+  [[nodiscard]] auto config() const -> const resolved_config&;
+
+  /// Completion-token front door to connect(), e.g. `co_await c.async_connect(use_awaitable)`.
+  template <class CompletionToken>
+  auto async_connect(CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(std::optional<command_error>)>(
+        [this](auto handler) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          connect([shared](std::optional<command_error> e) { (*shared)(std::move(e)); });
+        },
+        token);
+  }
+
+  /// Completion-token front door to execute().
+  template <class CompletionToken>
+  auto async_execute(std::vector<std::string> args, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(command_result)>(
+        [this](auto handler, std::vector<std::string> a) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          execute(std::move(a), [shared](command_result r) { (*shared)(std::move(r)); });
+        },
+        token, std::move(args));
+  }
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace schsim::refclient

@@ -1,0 +1,58 @@
+#include <schsim/refclient/broken.hpp>
+
+#include <array>
+
+namespace schsim::refclient {
+
+namespace {
+
+struct broken_entry {
+  broken_mode mode;
+  std::string_view name;
+  std::string_view description;
+};
+
+constexpr std::array<broken_entry, broken_mode_count> entries{{
+    {broken_mode::ignore_moving, "ignore-moving",
+     "MOVING is ignored: no handoff, the old connection dies at the grace"},
+    {broken_mode::no_relax, "no-relax", "timeouts are never relaxed during maintenance"},
+    {broken_mode::relax_forever, "relax-forever", "relaxed timeouts are never restored"},
+    {broken_mode::drop_buffered, "drop-buffered",
+     "commands buffered during a handoff are failed instead of resumed"},
+    {broken_mode::resend_written, "resend-written",
+     "commands written but unanswered are sent again on the new connection"},
+    {broken_mode::late_reconnect, "late-reconnect",
+     "the handoff starts after the grace period instead of before it ends"},
+    {broken_mode::skip_handoff_handshake, "skip-handoff-handshake",
+     "handoff connections skip HELLO and CLIENT MAINT_NOTIFICATIONS"},
+    {broken_mode::ignore_null_delay, "ignore-null-delay",
+     "a null-endpoint MOVING reconnects at once instead of after time/2"},
+}};
+
+constexpr auto make_modes() {
+  std::array<broken_mode, broken_mode_count> out{};
+  for (std::size_t i = 0; i < entries.size(); ++i) out[i] = entries[i].mode;
+  return out;
+}
+constexpr auto all_modes = make_modes();
+
+}  // namespace
+
+auto to_string(broken_mode m) -> std::string_view {
+  return entries[static_cast<std::size_t>(m)].name;
+}
+
+auto describe(broken_mode m) -> std::string_view {
+  return entries[static_cast<std::size_t>(m)].description;
+}
+
+auto parse_broken_mode(std::string_view s) -> std::optional<broken_mode> {
+  for (const auto& e : entries) {
+    if (e.name == s) return e.mode;
+  }
+  return std::nullopt;
+}
+
+auto all_broken_modes() -> std::span<const broken_mode> { return all_modes; }
+
+}  // namespace schsim::refclient

@@ -1,0 +1,24 @@
+#include <schsim/refclient/broken.hpp>
+
+#include <gtest/gtest.h>
+
+namespace schsim::refclient {
+namespace {
+
+TEST(BrokenModes, NamesRoundTripAndSetWorks) {
+  EXPECT_EQ(all_broken_modes().size(), broken_mode_count);
+  broken_set set;
+  EXPECT_TRUE(set.empty());
+  for (auto m : all_broken_modes()) {
+    EXPECT_EQ(parse_broken_mode(to_string(m)), m);
+    EXPECT_FALSE(describe(m).empty());
+  }
+  EXPECT_EQ(parse_broken_mode("ignore-moving"), broken_mode::ignore_moving);
+  EXPECT_EQ(parse_broken_mode("nope"), std::nullopt);
+  set.set(broken_mode::late_reconnect);
+  EXPECT_TRUE(set.has(broken_mode::late_reconnect));
+  EXPECT_FALSE(set.has(broken_mode::no_relax));
+}
+
+}  // namespace
+}  // namespace schsim::refclient
