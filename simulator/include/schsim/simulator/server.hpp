@@ -1,10 +1,12 @@
 #pragma once
-// PROPOSED CONTROL API (owned by the simulator; the scenario engine drives it). The simulator
-// helper implements this and may refine it; keep changes additive where the engine uses it.
+// The simulator's control API (implemented in simulator/src/server.cpp and session.cpp); the
+// scenario engine drives it. Keep changes additive where the engine uses it.
 
 #include <schsim/core/clock.hpp>
 #include <schsim/core/resp3/parser.hpp>
 #include <schsim/core/timeline/recorder.hpp>
+#include <schsim/simulator/keyspace.hpp>
+#include <schsim/simulator/profile.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -18,37 +20,18 @@
 
 namespace schsim::simulator {
 
-/// An ACL user (`AUTH user pass`, `HELLO 3 AUTH user pass`).
-struct acl_user {
-  std::string name;
-  std::string password;
-};
-
-/// What kind of server an endpoint pretends to be.
-struct endpoint_profile {
-  /// Answers CLIENT MAINT_NOTIFICATIONS; when false, the exact open-source error
-  /// `-ERR unknown subcommand '<as sent>'. Try CLIENT HELP.`
-  bool sch_supported = true;
-  /// Accepts HELLO 3; when false, HELLO 3 gets `-NOPROTO unsupported protocol version` (RESP2-only).
-  bool resp3_supported = true;
-  /// `requirepass` for the default user; empty means no password.
-  std::string requirepass;
-  std::vector<acl_user> users;
-  std::string server_version = "7.4.0";
-};
-
 /// What an endpoint does with new connections.
 enum class accept_mode {
-  serve,        ///< accept and serve
-  refuse,       ///< accept, then reset at once (the client sees ECONNRESET)
-  blackhole,    ///< accept, read and discard, never answer
-  not_accepting ///< stop calling accept(); connections wait in the listen backlog
+  serve,         ///< accept and serve
+  refuse,        ///< accept, then reset at once (the client sees ECONNRESET)
+  blackhole,     ///< accept, read and discard, never answer
+  not_accepting  ///< stop calling accept(); connections wait in the listen backlog
 };
 
 struct endpoint_config {
-  std::string name;              ///< node name used in scenarios, e.g. "node-a"
+  std::string name;  ///< node name used in scenarios, e.g. "node-a"
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;        ///< 0: chosen by the OS at start()
+  std::uint16_t port = 0;  ///< 0: chosen by the OS at start()
   endpoint_profile profile;
   accept_mode initial_mode = accept_mode::serve;
 };
@@ -59,6 +42,13 @@ struct server_config {
   /// Per-connection cap on bytes queued for writing (Redis client-output-buffer-limit); a
   /// client that stops reading past it is disconnected and the event recorded.
   std::size_t max_output_buffer = 64 * 1024 * 1024;
+  /// Record command_received and reply_written for every command (connection, handshake, push
+  /// and error events are always recorded). Off only for raw-throughput benchmarks.
+  bool record_commands = true;
+  /// After a server-side FIN close, how long the session keeps reading (and discarding) so the
+  /// client's unread bytes do not turn the FIN into a RST; the socket is closed at the client's
+  /// own FIN or after this.
+  std::chrono::milliseconds fin_linger{2000};
 };
 
 struct endpoint_info {
@@ -74,21 +64,42 @@ struct connection_info {
   std::string endpoint;
   std::string peer;
   int protocol = 2;
-  bool maint_enabled = false;                  ///< opted in with CLIENT MAINT_NOTIFICATIONS ON
-  std::optional<std::string> endpoint_type;    ///< as requested in the handshake
+  bool maint_enabled = false;                ///< opted in with CLIENT MAINT_NOTIFICATIONS ON
+  std::optional<std::string> endpoint_type;  ///< as requested in the handshake
   time_point opened_at{};
 };
 
 /// Which connections a control call applies to.
 struct selector {
   enum class scope { all, endpoint, connection } which = scope::all;
-  std::string endpoint;        ///< for scope::endpoint
+  std::string endpoint;          ///< for scope::endpoint
   std::uint64_t connection = 0;  ///< for scope::connection
-  bool opted_in_only = false;  ///< only connections that enabled maintenance notifications
+  bool opted_in_only = false;    ///< only connections that enabled maintenance notifications
 };
 
 enum class close_mode { fin, rst };
+/**
+ * Where in the output stream a control close takes effect.
+ *
+ * Output already queued when the close is requested (replies produced so far, pushes and raw
+ * bytes sent before the call) is written first; replies still held by reply latency or a stall
+ * are dropped, as a dying server never sends them. between_frames: then the connection closes.
+ * mid_frame: the last queued frame is cut after half its bytes (at least one); if it is already
+ * partly on the wire (fragmentation) it is cut where it is; with no queued frame the first held
+ * reply is the one cut; with nothing at all it degenerates to between_frames and the recorded
+ * reason says "(no frame to cut)". So send_raw(bytes) then close(mid_frame) cuts exactly `bytes`.
+ */
 enum class close_point { between_frames, mid_frame };
+
+/**
+ * Where a push goes relative to replies held by reply latency or a stall.
+ *
+ * immediate: straight into the output stream (between two frames), overtaking held replies, so a
+ * MOVING still reaches a client whose replies are stalled. in_reply_order: behind every reply
+ * already produced, e.g. a push sent from a maint_handshake observer must follow the +OK even
+ * when replies are delayed.
+ */
+enum class push_order { immediate, in_reply_order };
 
 /// Metadata recorded with a push (timeline::push_written).
 struct push_meta {
@@ -97,6 +108,7 @@ struct push_meta {
   std::optional<std::int64_t> time_s;
   std::string dialect = "canonical";
   std::string step;
+  push_order order = push_order::immediate;
 };
 
 /**
@@ -122,7 +134,8 @@ class server {
   [[nodiscard]] auto endpoint(const std::string& name) const -> std::optional<endpoint_info>;
   [[nodiscard]] auto connections(const selector& which = {}) const -> std::vector<connection_info>;
 
-  /// Queues `bytes` as a push on every selected connection; returns how many got it.
+  /// Queues `bytes` as a push on every selected connection; returns how many got it
+  /// (connections that are closing or in blackhole mode are skipped).
   auto send_push(const selector& which, const std::string& bytes, const push_meta& meta)
       -> std::size_t;
   /// Writes raw bytes (anything) to the selected connections; returns how many got them.
@@ -130,7 +143,8 @@ class server {
       -> std::size_t;
   /// Delays every reply of the endpoint by `delay` (0 clears).
   void set_reply_latency(const std::string& endpoint, std::chrono::milliseconds delay);
-  /// Holds replies of the endpoint until release_replies().
+  /// Holds replies of the endpoint until release_replies() (pushes in push_order::immediate
+  /// still go out).
   void stall_replies(const std::string& endpoint);
   void release_replies(const std::string& endpoint);
   /// Splits everything written on the endpoint into chunks of `chunk_bytes` with `pause` between
@@ -140,11 +154,17 @@ class server {
   /// Closes the selected connections; returns how many.
   auto close_connections(const selector& which, close_mode mode, close_point point,
                          const std::string& reason) -> std::size_t;
+  /// Applies to connections accepted from now on; existing ones keep being served.
   void set_accept_mode(const std::string& endpoint, accept_mode mode);
+
+  /// The keyspace shared by all endpoints (e.g. to check applied INCRs after a run).
+  [[nodiscard]] auto data() -> keyspace&;
 
  private:
   struct impl;
-  std::unique_ptr<impl> impl_;
+  // Shared with the accept loops and sessions, which may outlive stop() until the executor has
+  // run their cancellations; after stop() they touch neither the recorder nor the server.
+  std::shared_ptr<impl> impl_;
 };
 
 }  // namespace schsim::simulator

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <schsim/core/clock.hpp>
+#include <schsim/core/resp3/serializer.hpp>
+#include <schsim/core/resp3/value.hpp>
+#include <schsim/core/timeline/event.hpp>
+#include <schsim/simulator/keyspace.hpp>
+#include <schsim/simulator/profile.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace schsim::simulator {
+
+/// Everything the handler knows about one connection; the session owns it.
+struct session_state {
+  std::uint64_t id = 0;
+  std::string peer;   ///< "127.0.0.1:54321"
+  std::string local;  ///< "127.0.0.1:6379"
+  resp3::protocol protocol = resp3::protocol::resp2;
+  bool authenticated = false;
+  std::string user = "default";
+  int db = 0;
+  std::string name;
+  std::string lib_name;
+  std::string lib_ver;
+  bool maint_enabled = false;
+  std::optional<std::string> endpoint_type;  ///< as sent in the last accepted handshake
+  time_point opened_at{};
+};
+
+/// What the connection does once the reply is written.
+enum class after_reply { keep_open, close };
+
+/// The result of one command besides its reply bytes.
+struct command_outcome {
+  after_reply then = after_reply::keep_open;
+  bool error = false;  ///< the reply is an error reply
+  /// Set for HELLO and CLIENT MAINT_NOTIFICATIONS, for the timeline.
+  std::optional<timeline::hello> hello;
+  std::optional<timeline::maint_handshake> maint;
+};
+
+/// How a parsed request is to be treated (Redis accepts only arrays of bulk strings).
+enum class request_kind { command, ignore, protocol_error };
+struct request_check {
+  request_kind kind = request_kind::command;
+  std::string
+      error;  ///< for protocol_error: the reply text without '-', e.g. "ERR Protocol error: ..."
+};
+
+/**
+ * Turns a parsed request into argument views. Arrays of bulk strings (and what the parser makes
+ * of inline commands) become commands; empty arrays and nulls are ignored, as Redis ignores
+ * `*0` and empty lines; anything else is `ERR Protocol error: expected '$', got 'X'`.
+ *
+ * @par Object lifetimes
+ * `args` points into `request`.
+ */
+auto request_args(const resp3::value& request, std::vector<std::string_view>& args)
+    -> request_check;
+
+/**
+ * @brief Sans-I/O Redis command execution: (session, args, now) → reply bytes + outcome.
+ *
+ * Covers the handshake (HELLO, AUTH, CLIENT ..., CLIENT MAINT_NOTIFICATIONS), housekeeping
+ * (PING, ECHO, SELECT, QUIT, RESET, COMMAND, INFO, CONFIG) and the string subset of the keyspace.
+ * Error texts are Redis 7's, byte for byte.
+ *
+ * CLIENT MAINT_NOTIFICATIONS on a RESP2 connection: OFF is accepted; ON is refused with
+ * `-ERR CLIENT MAINT_NOTIFICATIONS ON requires RESP3 (send HELLO 3 first)`, because pushes
+ * cannot be delivered on RESP2 and go-redis PR #3788 treats sending it there as a client bug.
+ */
+class command_handler {
+ public:
+  command_handler(keyspace& data, const endpoint_profile& profile);
+
+  /// Runs one command and appends its reply, in the session's protocol, to `out`.
+  auto execute(session_state& s, std::span<const std::string_view> args, time_point now,
+               std::string& out) -> command_outcome;
+
+  /// Whether the default user starts authenticated (no requirepass).
+  [[nodiscard]] auto auth_required() const -> bool { return !profile_->requirepass.empty(); }
+  /// Puts a fresh connection's session into its initial state.
+  void init_session(session_state& s) const;
+
+  /// Counters INFO reports, maintained by the server.
+  struct stats {
+    std::size_t connected_clients = 0;
+    std::uint64_t total_connections = 0;
+    std::uint64_t total_commands = 0;
+    time_point started_at{};
+  };
+  void set_stats(const stats* st) { stats_ = st; }
+
+ private:
+  keyspace* data_;
+  const endpoint_profile* profile_;
+  const stats* stats_ = nullptr;
+};
+
+}  // namespace schsim::simulator

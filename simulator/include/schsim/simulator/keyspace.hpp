@@ -1,0 +1,96 @@
+#pragma once
+
+#include <schsim/core/clock.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace schsim::simulator {
+
+/**
+ * @brief The simulated deployment's data: 16 databases of strings with optional expiry.
+ *
+ * Sans-I/O: every call that can observe expiry takes `now`, so tests step time by hand. Expired
+ * keys are removed lazily when touched (and by purge_expired()), as Redis does.
+ *
+ * @par Object lifetimes
+ * Views returned by get() point into the stored value and stay valid until the key is next
+ * written, deleted or expired.
+ */
+class keyspace {
+ public:
+  static constexpr int database_count = 16;
+
+  /// Why an arithmetic update failed, mapped by the handler to Redis's error texts.
+  enum class arith_error { none, not_an_integer, overflow };
+  struct arith_result {
+    arith_error error = arith_error::none;
+    std::int64_t value = 0;
+  };
+
+  /// Options of SET (EX/PX/EXAT/PXAT/NX/XX/KEEPTTL). `expires_at` empty with keep_ttl false
+  /// clears any TTL, as a plain SET does.
+  enum class set_condition { always, if_absent, if_present };
+  enum class ttl_policy { clear, keep, set };
+  struct set_options {
+    set_condition condition = set_condition::always;
+    ttl_policy ttl = ttl_policy::clear;
+    time_point expires_at{};  ///< for ttl_policy::set
+  };
+  struct set_result {
+    bool written = false;
+    std::optional<std::string> previous;  ///< old value, filled only when asked for
+  };
+
+  [[nodiscard]] auto get(int db, std::string_view key, time_point now) -> const std::string*;
+  /// Whether set() copies out the value it replaces (SET ... GET).
+  enum class previous_value { ignore, fetch };
+  auto set(int db, std::string_view key, std::string_view value, const set_options& opts,
+           time_point now, previous_value want = previous_value::ignore) -> set_result;
+  /// True if the key existed (and was removed).
+  auto del(int db, std::string_view key, time_point now) -> bool;
+  [[nodiscard]] auto exists(int db, std::string_view key, time_point now) -> bool;
+  /// INCRBY semantics: a missing key counts as 0; the result is stored as decimal text.
+  auto incr_by(int db, std::string_view key, std::int64_t delta, time_point now) -> arith_result;
+
+  /// Sets the expiry of an existing key; a deadline at or before `now` deletes it. False when
+  /// the key does not exist.
+  auto expire_at(int db, std::string_view key, time_point deadline, time_point now) -> bool;
+  /// The key's deadline: nullopt if the key does not exist, a default time_point if it has none.
+  [[nodiscard]] auto deadline(int db, std::string_view key, time_point now)
+      -> std::optional<std::optional<time_point>>;
+
+  /// Keys in `db` that have not expired (purges expired ones first).
+  auto size(int db, time_point now) -> std::size_t;
+  /// Keys with a deadline in `db` (after purging).
+  auto expiring(int db, time_point now) -> std::size_t;
+  void flush(int db);
+  void flush_all();
+  void purge_expired(int db, time_point now);
+
+ private:
+  struct entry {
+    std::string value;
+    std::optional<time_point> expires_at;
+  };
+  struct string_hash {
+    using is_transparent = void;
+    auto operator()(std::string_view s) const noexcept -> std::size_t {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using table = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
+
+  /// The live entry for `key`, erasing it first if it has expired.
+  auto find_live(int db, std::string_view key, time_point now) -> entry*;
+
+  std::array<table, database_count> dbs_;
+};
+
+}  // namespace schsim::simulator

@@ -1,0 +1,1264 @@
+#include <schsim/simulator/command_handler.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <unordered_map>
+
+namespace schsim::simulator {
+
+namespace {
+
+using std::string_view_literals::operator""sv;
+
+// ---------------------------------------------------------------------------------------------
+// Small text helpers
+
+auto to_lower_char(char c) -> char {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+auto iequals(std::string_view a, std::string_view b) -> bool {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return to_lower_char(x) == to_lower_char(y);
+         });
+}
+
+auto to_lower(std::string_view s) -> std::string {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), to_lower_char);
+  return out;
+}
+
+auto to_upper(std::string_view s) -> std::string {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  });
+  return out;
+}
+
+/// Redis's string2ll: strict base-10, no spaces, no '+', no leading zeros.
+auto parse_int(std::string_view s, std::int64_t& out) -> bool {
+  if (s.empty() || s.size() > 20 || s[0] == '+') {
+    return false;
+  }
+  if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) {
+    return false;
+  }
+  const char* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), last, out);
+  return ec == std::errc{} && ptr == last;
+}
+
+/// Redis's stringmatchlen: glob with * ? [...] and backslash escapes.
+auto glob_match(std::string_view pat, std::string_view str, bool nocase) -> bool {
+  auto eq = [nocase](char a, char b) {
+    return nocase ? to_lower_char(a) == to_lower_char(b) : a == b;
+  };
+  std::size_t p = 0;
+  std::size_t s = 0;
+  while (p < pat.size()) {
+    switch (pat[p]) {
+      case '*': {
+        while (p + 1 < pat.size() && pat[p + 1] == '*') {
+          ++p;
+        }
+        if (p + 1 == pat.size()) {
+          return true;
+        }
+        for (std::size_t k = s; k <= str.size(); ++k) {
+          if (glob_match(pat.substr(p + 1), str.substr(k), nocase)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      case '?':
+        if (s >= str.size()) {
+          return false;
+        }
+        ++s;
+        break;
+      case '[': {
+        if (s >= str.size()) {
+          return false;
+        }
+        ++p;
+        const bool negate = p < pat.size() && pat[p] == '^';
+        if (negate) {
+          ++p;
+        }
+        bool matched = false;
+        while (p < pat.size() && pat[p] != ']') {
+          if (pat[p] == '\\' && p + 1 < pat.size()) {
+            ++p;
+            matched = matched || eq(pat[p], str[s]);
+          } else if (p + 2 < pat.size() && pat[p + 1] == '-') {
+            char lo = pat[p];
+            char hi = pat[p + 2];
+            if (lo > hi) {
+              std::swap(lo, hi);
+            }
+            char c = str[s];
+            if (nocase) {
+              lo = to_lower_char(lo);
+              hi = to_lower_char(hi);
+              c = to_lower_char(c);
+            }
+            matched = matched || (c >= lo && c <= hi);
+            p += 2;
+          } else {
+            matched = matched || eq(pat[p], str[s]);
+          }
+          ++p;
+        }
+        if (negate) {
+          matched = !matched;
+        }
+        if (!matched) {
+          return false;
+        }
+        ++s;
+        break;
+      }
+      case '\\':
+        if (p + 1 < pat.size()) {
+          ++p;
+        }
+        [[fallthrough]];
+      default:
+        if (s >= str.size() || !eq(pat[p], str[s])) {
+          return false;
+        }
+        ++s;
+        break;
+    }
+    ++p;
+  }
+  return s == str.size();
+}
+
+/// Redis refuses client and library names with spaces, newlines or control characters.
+auto valid_name(std::string_view name) -> bool {
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply writer: appends wire bytes straight into the output buffer, so the hot path builds no
+// resp3::value.
+
+class reply_writer {
+ public:
+  reply_writer(std::string& out, resp3::protocol proto) : out_(&out), proto_(proto) {}
+
+  void ok() { out_->append("+OK\r\n"); }
+  void simple(std::string_view s) {
+    out_->push_back('+');
+    out_->append(s);
+    out_->append("\r\n");
+  }
+  /// `text` without the leading '-', e.g. "ERR syntax error".
+  void error(std::string_view text) {
+    error_ = true;
+    out_->push_back('-');
+    // A newline inside an error would break framing; Redis replaces them with spaces.
+    for (char c : text) {
+      out_->push_back(c == '\r' || c == '\n' ? ' ' : c);
+    }
+    out_->append("\r\n");
+  }
+  void integer(std::int64_t n) { header(':', n); }
+  void bulk(std::string_view s) {
+    header('$', static_cast<std::int64_t>(s.size()));
+    out_->append(s);
+    out_->append("\r\n");
+  }
+  void null() { out_->append(proto_ == resp3::protocol::resp3 ? "_\r\n" : "$-1\r\n"); }
+  void array(std::size_t n) { header('*', static_cast<std::int64_t>(n)); }
+  void set(std::size_t n) {
+    header(proto_ == resp3::protocol::resp3 ? '~' : '*', static_cast<std::int64_t>(n));
+  }
+  void map(std::size_t pairs) {
+    if (proto_ == resp3::protocol::resp3) {
+      header('%', static_cast<std::int64_t>(pairs));
+    } else {
+      header('*', static_cast<std::int64_t>(pairs * 2));
+    }
+  }
+  /// A `txt` verbatim string in RESP3, a bulk string in RESP2 (INFO, CLIENT INFO).
+  void verbatim(std::string_view s) {
+    if (proto_ == resp3::protocol::resp3) {
+      header('=', static_cast<std::int64_t>(s.size() + 4));
+      out_->append("txt:");
+      out_->append(s);
+      out_->append("\r\n");
+    } else {
+      bulk(s);
+    }
+  }
+
+  [[nodiscard]] auto errored() const -> bool { return error_; }
+  void set_protocol(resp3::protocol p) { proto_ = p; }
+
+ private:
+  void header(char type, std::int64_t n) {
+    std::array<char, 24> buf{};
+    buf[0] = type;
+    auto [ptr, ec] = std::to_chars(buf.data() + 1, buf.data() + buf.size() - 2, n);
+    *ptr++ = '\r';
+    *ptr++ = '\n';
+    out_->append(buf.data(), static_cast<std::size_t>(ptr - buf.data()));
+  }
+
+  std::string* out_;
+  resp3::protocol proto_;
+  bool error_ = false;
+};
+
+constexpr std::string_view not_integer = "ERR value is not an integer or out of range";
+constexpr std::string_view syntax_error = "ERR syntax error";
+constexpr std::string_view wrongpass =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+constexpr std::string_view bad_client_name =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
+// ---------------------------------------------------------------------------------------------
+// Command table
+
+struct context {
+  session_state& s;
+  std::span<const std::string_view> args;
+  time_point now;
+  reply_writer& r;
+  command_outcome& outcome;
+  keyspace& data;
+  const endpoint_profile& profile;
+  const command_handler::stats* stats;
+};
+
+using handler_fn = void (*)(context&);
+
+struct command_spec {
+  std::string_view name;  ///< lower case, as Redis's fullname ("client|setname")
+  int arity;              ///< Redis convention: n exact, -n at least n
+  handler_fn fn;
+  bool no_auth = false;  ///< runs before authentication
+};
+
+auto arity_ok(int arity, std::size_t argc) -> bool {
+  const auto n = static_cast<std::size_t>(arity < 0 ? -arity : arity);
+  return arity < 0 ? argc >= n : argc == n;
+}
+
+void wrong_arity(context& c, std::string_view fullname) {
+  std::string msg = "ERR wrong number of arguments for '";
+  msg.append(fullname);
+  msg.append("' command");
+  c.r.error(msg);
+}
+
+// -- connection --------------------------------------------------------------------------------
+
+void cmd_ping(context& c) {
+  if (c.args.size() > 2) {
+    wrong_arity(c, "ping");
+  } else if (c.args.size() == 2) {
+    c.r.bulk(c.args[1]);
+  } else {
+    c.r.simple("PONG");
+  }
+}
+
+void cmd_echo(context& c) { c.r.bulk(c.args[1]); }
+
+void cmd_select(context& c) {
+  std::int64_t db = 0;
+  if (!parse_int(c.args[1], db) || db < std::numeric_limits<int>::min() ||
+      db > std::numeric_limits<int>::max()) {
+    c.r.error(not_integer);
+  } else if (db < 0 || db >= keyspace::database_count) {
+    c.r.error("ERR DB index is out of range");
+  } else {
+    c.s.db = static_cast<int>(db);
+    c.r.ok();
+  }
+}
+
+void cmd_quit(context& c) {
+  c.r.ok();
+  c.outcome.then = after_reply::close;
+}
+
+/// Checks credentials as Redis's ACL does for the default user (requirepass) and named users.
+auto check_credentials(const endpoint_profile& p, std::string_view user, std::string_view pass)
+    -> bool {
+  if (user == "default") {
+    return p.requirepass.empty() || p.requirepass == pass;
+  }
+  return std::any_of(p.users.begin(), p.users.end(),
+                     [&](const acl_user& u) { return u.name == user && u.password == pass; });
+}
+
+void cmd_auth(context& c) {
+  if (c.args.size() > 3) {
+    c.r.error(syntax_error);
+    return;
+  }
+  std::string_view user = "default";
+  std::string_view pass = c.args[1];
+  if (c.args.size() == 3) {
+    user = c.args[1];
+    pass = c.args[2];
+  } else if (c.profile.requirepass.empty()) {
+    c.r.error(
+        "ERR AUTH <password> called without any password configured for the default user. Are "
+        "you sure your configuration is correct?");
+    return;
+  }
+  if (!check_credentials(c.profile, user, pass)) {
+    c.r.error(wrongpass);
+    return;
+  }
+  c.s.authenticated = true;
+  c.s.user = std::string(user);
+  c.r.ok();
+}
+
+void write_hello_map(context& c) {
+  c.r.map(7);
+  c.r.bulk("server");
+  c.r.bulk("redis");
+  c.r.bulk("version");
+  c.r.bulk(c.profile.server_version);
+  c.r.bulk("proto");
+  c.r.integer(static_cast<int>(c.s.protocol));
+  c.r.bulk("id");
+  c.r.integer(static_cast<std::int64_t>(c.s.id));
+  c.r.bulk("mode");
+  c.r.bulk("standalone");
+  c.r.bulk("role");
+  c.r.bulk("master");
+  c.r.bulk("modules");
+  c.r.array(0);
+}
+
+void cmd_hello(context& c) {
+  timeline::hello ev;
+  auto fail = [&](std::string_view text) {
+    c.r.error(text);
+    ev.accepted = false;
+    ev.error = std::string(text);
+    c.outcome.hello = std::move(ev);
+  };
+  std::int64_t version = 0;
+  if (c.args.size() >= 2) {
+    if (!parse_int(c.args[1], version)) {
+      ev.protover = 0;
+      fail("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    ev.protover = static_cast<int>(std::clamp<std::int64_t>(version, -1, 1000));
+    if (version < 2 || version > 3 || (version == 3 && !c.profile.resp3_supported)) {
+      fail("NOPROTO unsupported protocol version");
+      return;
+    }
+  } else {
+    ev.protover = 2;
+  }
+  std::optional<std::string_view> user;
+  std::string_view pass;
+  std::optional<std::string_view> name;
+  for (std::size_t j = 2; j < c.args.size(); ++j) {
+    const std::size_t more = c.args.size() - 1 - j;
+    if (iequals(c.args[j], "auth") && more >= 2) {
+      user = c.args[j + 1];
+      pass = c.args[j + 2];
+      j += 2;
+    } else if (iequals(c.args[j], "setname") && more >= 1) {
+      name = c.args[j + 1];
+      j += 1;
+    } else {
+      fail("ERR Syntax error in HELLO option '" + std::string(c.args[j]) + "'");
+      return;
+    }
+  }
+  if (user) {
+    ev.user = std::string(*user);
+    if (!check_credentials(c.profile, *user, pass)) {
+      fail(wrongpass);
+      return;
+    }
+    c.s.authenticated = true;
+    c.s.user = std::string(*user);
+  }
+  if (!c.s.authenticated) {
+    fail(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+        "protocol version at the same time");
+    return;
+  }
+  if (name) {
+    if (!valid_name(*name)) {
+      fail(bad_client_name);
+      return;
+    }
+    c.s.name = std::string(*name);
+  }
+  if (version != 0) {
+    c.s.protocol = version == 3 ? resp3::protocol::resp3 : resp3::protocol::resp2;
+    c.r.set_protocol(c.s.protocol);
+  }
+  write_hello_map(c);
+  ev.accepted = true;
+  c.outcome.hello = std::move(ev);
+}
+
+void cmd_reset(context& c) {
+  c.s.protocol = resp3::protocol::resp2;
+  c.r.set_protocol(c.s.protocol);
+  c.s.db = 0;
+  c.s.name.clear();
+  c.s.maint_enabled = false;
+  c.s.endpoint_type.reset();
+  c.s.authenticated = c.profile.requirepass.empty();
+  c.s.user = "default";
+  c.r.simple("RESET");
+}
+
+// -- CLIENT ------------------------------------------------------------------------------------
+
+auto client_info_line(const context& c) -> std::string {
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(c.now - c.s.opened_at).count();
+  std::string line = "id=" + std::to_string(c.s.id) + " addr=" + c.s.peer + " laddr=" + c.s.local +
+                     " fd=8 name=" + c.s.name + " age=" + std::to_string(age) +
+                     " idle=0 flags=N db=" + std::to_string(c.s.db) +
+                     " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
+                     "rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info "
+                     "user=" +
+                     c.s.user + " redir=-1 resp=" + std::to_string(static_cast<int>(c.s.protocol)) +
+                     " lib-name=" + c.s.lib_name + " lib-ver=" + c.s.lib_ver + "\n";
+  return line;
+}
+
+void cmd_client_id(context& c) { c.r.integer(static_cast<std::int64_t>(c.s.id)); }
+
+void cmd_client_setname(context& c) {
+  if (!valid_name(c.args[2])) {
+    c.r.error(bad_client_name);
+    return;
+  }
+  c.s.name = std::string(c.args[2]);
+  c.r.ok();
+}
+
+void cmd_client_getname(context& c) {
+  if (c.s.name.empty()) {
+    c.r.null();
+  } else {
+    c.r.bulk(c.s.name);
+  }
+}
+
+void cmd_client_setinfo(context& c) {
+  const std::string_view attr = c.args[2];
+  const std::string_view val = c.args[3];
+  const bool is_name = iequals(attr, "lib-name");
+  if (!is_name && !iequals(attr, "lib-ver")) {
+    c.r.error("ERR Unrecognized option '" + std::string(attr) + "'");
+    return;
+  }
+  if (!valid_name(val)) {
+    c.r.error("ERR " + to_lower(attr) + " cannot contain spaces, newlines or special characters.");
+    return;
+  }
+  (is_name ? c.s.lib_name : c.s.lib_ver) = std::string(val);
+  c.r.ok();
+}
+
+void cmd_client_info(context& c) { c.r.verbatim(client_info_line(c)); }
+
+void cmd_client_list(context& c) { c.r.verbatim(client_info_line(c)); }
+
+void cmd_client_help(context& c) {
+  constexpr std::array lines = {
+      "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"sv,
+      "GETNAME"sv,
+      "    Return the name of the current connection."sv,
+      "ID"sv,
+      "    Return the ID of the current connection."sv,
+      "INFO"sv,
+      "    Return information about the current client connection."sv,
+      "LIST"sv,
+      "    Return information about client connections."sv,
+      "SETNAME <name>"sv,
+      "    Assign the name <name> to the current connection."sv,
+      "SETINFO <option> <value>"sv,
+      "    Set client meta attr. Options are: LIB-NAME, LIB-VER."sv,
+      "MAINT_NOTIFICATIONS (ON|OFF) [moving-endpoint-type <type>]"sv,
+      "    Opt in to or out of maintenance push notifications (RESP3 only)."sv,
+      "HELP"sv,
+      "    Print this help."sv,
+  };
+  c.r.array(lines.size());
+  for (auto l : lines) {
+    c.r.simple(l);
+  }
+}
+
+constexpr std::array endpoint_types = {"internal-ip"sv, "internal-fqdn"sv, "external-ip"sv,
+                                       "external-fqdn"sv, "none"sv};
+
+void cmd_client_maint(context& c) {
+  timeline::maint_handshake ev;
+  ev.protocol = static_cast<int>(c.s.protocol);
+  auto finish_error = [&](std::string_view text) {
+    c.r.error(text);
+    ev.accepted = false;
+    ev.reply = std::string(text);
+    c.outcome.maint = std::move(ev);
+  };
+  const std::string_view mode = c.args[2];
+  const bool on = iequals(mode, "on");
+  ev.enable = on;
+  if (!on && !iequals(mode, "off")) {
+    finish_error(syntax_error);
+    return;
+  }
+  std::optional<std::string_view> type;
+  for (std::size_t j = 3; j < c.args.size(); j += 2) {
+    if (!iequals(c.args[j], "moving-endpoint-type") || j + 1 >= c.args.size()) {
+      finish_error(syntax_error);
+      return;
+    }
+    type = c.args[j + 1];
+  }
+  if (type) {
+    ev.endpoint_type = std::string(*type);
+    const bool known = std::any_of(endpoint_types.begin(), endpoint_types.end(),
+                                   [&](std::string_view t) { return iequals(t, *type); });
+    if (!known) {
+      finish_error("ERR invalid moving-endpoint-type '" + std::string(*type) +
+                   "', expected one of internal-ip, internal-fqdn, external-ip, external-fqdn, "
+                   "none");
+      return;
+    }
+  }
+  if (on && c.s.protocol != resp3::protocol::resp3) {
+    finish_error("ERR CLIENT MAINT_NOTIFICATIONS ON requires RESP3 (send HELLO 3 first)");
+    return;
+  }
+  c.s.maint_enabled = on;
+  if (on) {
+    c.s.endpoint_type = type ? std::optional<std::string>(std::string(*type)) : std::nullopt;
+  } else {
+    c.s.endpoint_type.reset();
+  }
+  c.r.ok();
+  ev.accepted = true;
+  ev.reply = "OK";
+  c.outcome.maint = std::move(ev);
+}
+
+// -- COMMAND, INFO, CONFIG ---------------------------------------------------------------------
+
+auto command_table() -> const std::unordered_map<std::string_view, command_spec>&;
+
+void write_command_info(context& c, const command_spec& spec) {
+  c.r.array(10);
+  c.r.bulk(spec.name);
+  c.r.integer(spec.arity);
+  c.r.set(0);  // flags
+  c.r.integer(0);
+  c.r.integer(0);
+  c.r.integer(0);
+  c.r.set(0);    // ACL categories
+  c.r.set(0);    // tips
+  c.r.array(0);  // key specs
+  c.r.array(0);  // subcommands
+}
+
+void cmd_command(context& c) {
+  if (c.args.size() == 1) {
+    const auto& table = command_table();
+    c.r.array(table.size());
+    for (const auto& [name, spec] : table) {
+      write_command_info(c, spec);
+    }
+    return;
+  }
+  const std::string sub = to_lower(c.args[1]);
+  if (sub == "count") {
+    if (c.args.size() != 2) {
+      wrong_arity(c, "command|count");
+      return;
+    }
+    c.r.integer(static_cast<std::int64_t>(command_table().size()));
+  } else if (sub == "docs") {
+    // Clients only use DOCS for hints; an empty map keeps redis-cli quiet.
+    c.r.map(0);
+  } else if (sub == "info") {
+    c.r.array(c.args.size() - 2);
+    for (std::size_t i = 2; i < c.args.size(); ++i) {
+      const auto it = command_table().find(to_lower(c.args[i]));
+      if (it == command_table().end()) {
+        c.r.null();
+      } else {
+        write_command_info(c, it->second);
+      }
+    }
+  } else if (sub == "list") {
+    c.r.array(command_table().size());
+    for (const auto& [name, spec] : command_table()) {
+      c.r.bulk(name);
+    }
+  } else {
+    c.r.error("ERR unknown subcommand '" + std::string(c.args[1]).substr(0, 128) +
+              "'. Try COMMAND HELP.");
+  }
+}
+
+void cmd_info(context& c) {
+  bool all = c.args.size() == 1;
+  auto wants = [&](std::string_view section) {
+    if (all) {
+      return true;
+    }
+    for (std::size_t i = 1; i < c.args.size(); ++i) {
+      if (iequals(c.args[i], section) || iequals(c.args[i], "all") ||
+          iequals(c.args[i], "everything") || iequals(c.args[i], "default")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const auto port_pos = c.s.local.rfind(':');
+  const std::string port =
+      port_pos == std::string::npos ? std::string("0") : c.s.local.substr(port_pos + 1);
+  std::string text;
+  if (wants("server")) {
+    std::int64_t uptime = 0;
+    if (c.stats != nullptr) {
+      uptime =
+          std::chrono::duration_cast<std::chrono::seconds>(c.now - c.stats->started_at).count();
+    }
+    text += "# Server\r\nredis_version:" + c.profile.server_version +
+            "\r\nredis_mode:standalone\r\nos:Linux schsim\r\narch_bits:64\r\n"
+            "multiplexing_api:epoll\r\nprocess_id:1\r\nrun_id:"
+            "0000000000000000000000000000000000000000\r\ntcp_port:" +
+            port + "\r\nuptime_in_seconds:" + std::to_string(uptime) +
+            "\r\nexecutable:schsim\r\n\r\n";
+  }
+  if (wants("clients")) {
+    text += "# Clients\r\nconnected_clients:" +
+            std::to_string(c.stats != nullptr ? c.stats->connected_clients : 1) +
+            "\r\nmaxclients:10000\r\nblocked_clients:0\r\n\r\n";
+  }
+  if (wants("stats")) {
+    text += "# Stats\r\ntotal_connections_received:" +
+            std::to_string(c.stats != nullptr ? c.stats->total_connections : 1) +
+            "\r\ntotal_commands_processed:" +
+            std::to_string(c.stats != nullptr ? c.stats->total_commands : 0) + "\r\n\r\n";
+  }
+  if (wants("replication")) {
+    text += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
+  }
+  if (wants("keyspace")) {
+    text += "# Keyspace\r\n";
+    for (int db = 0; db < keyspace::database_count; ++db) {
+      const auto keys = c.data.size(db, c.now);
+      if (keys > 0) {
+        text += "db" + std::to_string(db) + ":keys=" + std::to_string(keys) +
+                ",expires=" + std::to_string(c.data.expiring(db, c.now)) + ",avg_ttl=0\r\n";
+      }
+    }
+    text += "\r\n";
+  }
+  // Redis drops the blank line after the last section.
+  if (text.size() >= 2) {
+    text.resize(text.size() - 2);
+  }
+  c.r.verbatim(text);
+}
+
+void cmd_config(context& c) {
+  const std::string sub = to_lower(c.args[1]);
+  if (sub == "get") {
+    if (c.args.size() < 3) {
+      wrong_arity(c, "config|get");
+      return;
+    }
+    const auto port_pos = c.s.local.rfind(':');
+    const std::string port =
+        port_pos == std::string::npos ? std::string("0") : c.s.local.substr(port_pos + 1);
+    const std::array<std::pair<std::string_view, std::string>, 12> params = {{
+        {"save", ""},
+        {"appendonly", "no"},
+        {"databases", "16"},
+        {"maxmemory", "0"},
+        {"maxmemory-policy", "noeviction"},
+        {"maxclients", "10000"},
+        {"timeout", "0"},
+        {"port", port},
+        {"bind", "127.0.0.1"},
+        {"proto-max-bulk-len", "536870912"},
+        {"cluster-enabled", "no"},
+        {"client-output-buffer-limit",
+         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 "
+         "8388608 60"},
+    }};
+    std::vector<const std::pair<std::string_view, std::string>*> hits;
+    for (const auto& p : params) {
+      for (std::size_t i = 2; i < c.args.size(); ++i) {
+        if (glob_match(c.args[i], p.first, true)) {
+          hits.push_back(&p);
+          break;
+        }
+      }
+    }
+    c.r.map(hits.size());
+    for (const auto* p : hits) {
+      c.r.bulk(p->first);
+      c.r.bulk(p->second);
+    }
+  } else if (sub == "set") {
+    if (c.args.size() < 4 || c.args.size() % 2 != 0) {
+      wrong_arity(c, "config|set");
+      return;
+    }
+    // Accepted and ignored: the simulator has no tunables behind CONFIG.
+    c.r.ok();
+  } else if (sub == "resetstat") {
+    c.r.ok();
+  } else {
+    c.r.error("ERR unknown subcommand '" + std::string(c.args[1]).substr(0, 128) +
+              "'. Try CONFIG HELP.");
+  }
+}
+
+// -- keyspace ----------------------------------------------------------------------------------
+
+void cmd_dbsize(context& c) { c.r.integer(static_cast<std::int64_t>(c.data.size(c.s.db, c.now))); }
+
+void flush_reply(context& c, void (*flush)(context&)) {
+  if (c.args.size() > 2 ||
+      (c.args.size() == 2 && !iequals(c.args[1], "async") && !iequals(c.args[1], "sync"))) {
+    c.r.error(syntax_error);
+    return;
+  }
+  flush(c);
+  c.r.ok();
+}
+
+void cmd_flushall(context& c) {
+  flush_reply(c, [](context& x) { x.data.flush_all(); });
+}
+
+void cmd_flushdb(context& c) {
+  flush_reply(c, [](context& x) { x.data.flush(x.s.db); });
+}
+
+void cmd_get(context& c) {
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  if (v == nullptr) {
+    c.r.null();
+  } else {
+    c.r.bulk(*v);
+  }
+}
+
+/// Deadline `amount` units after now, or nullopt when it overflows (Redis: invalid expire time).
+auto deadline_after(time_point now, std::int64_t amount, std::int64_t unit_ms)
+    -> std::optional<time_point> {
+  constexpr std::int64_t max_ms = std::numeric_limits<std::int64_t>::max() / 1'000'000 / 4;
+  if (amount > max_ms / unit_ms || amount < -max_ms / unit_ms) {
+    return std::nullopt;
+  }
+  return now + std::chrono::milliseconds(amount * unit_ms);
+}
+
+void cmd_set(context& c) {
+  keyspace::set_options opts;
+  bool get_old = false;
+  bool have_expire = false;
+  for (std::size_t j = 3; j < c.args.size(); ++j) {
+    const std::string_view opt = c.args[j];
+    const bool has_next = j + 1 < c.args.size();
+    if (iequals(opt, "nx") && opts.condition != keyspace::set_condition::if_present) {
+      opts.condition = keyspace::set_condition::if_absent;
+    } else if (iequals(opt, "xx") && opts.condition != keyspace::set_condition::if_absent) {
+      opts.condition = keyspace::set_condition::if_present;
+    } else if (iequals(opt, "get")) {
+      get_old = true;
+    } else if (iequals(opt, "keepttl") && !have_expire) {
+      opts.ttl = keyspace::ttl_policy::keep;
+    } else if ((iequals(opt, "ex") || iequals(opt, "px")) && has_next && !have_expire &&
+               opts.ttl != keyspace::ttl_policy::keep) {
+      std::int64_t amount = 0;
+      if (!parse_int(c.args[j + 1], amount)) {
+        c.r.error(not_integer);
+        return;
+      }
+      const auto deadline = deadline_after(c.now, amount, iequals(opt, "ex") ? 1000 : 1);
+      if (amount <= 0 || !deadline) {
+        c.r.error("ERR invalid expire time in 'set' command");
+        return;
+      }
+      have_expire = true;
+      opts.ttl = keyspace::ttl_policy::set;
+      opts.expires_at = *deadline;
+      ++j;
+    } else {
+      c.r.error(syntax_error);
+      return;
+    }
+  }
+  const auto result =
+      c.data.set(c.s.db, c.args[1], c.args[2], opts, c.now,
+                 get_old ? keyspace::previous_value::fetch : keyspace::previous_value::ignore);
+  if (get_old) {
+    if (result.previous) {
+      c.r.bulk(*result.previous);
+    } else {
+      c.r.null();
+    }
+  } else if (result.written) {
+    c.r.ok();
+  } else {
+    c.r.null();
+  }
+}
+
+void cmd_setnx(context& c) {
+  keyspace::set_options opts;
+  opts.condition = keyspace::set_condition::if_absent;
+  c.r.integer(c.data.set(c.s.db, c.args[1], c.args[2], opts, c.now).written ? 1 : 0);
+}
+
+void setex_common(context& c, std::int64_t unit_ms, std::string_view name) {
+  std::int64_t amount = 0;
+  if (!parse_int(c.args[2], amount)) {
+    c.r.error(not_integer);
+    return;
+  }
+  const auto deadline = deadline_after(c.now, amount, unit_ms);
+  if (amount <= 0 || !deadline) {
+    c.r.error("ERR invalid expire time in '" + std::string(name) + "' command");
+    return;
+  }
+  keyspace::set_options opts;
+  opts.ttl = keyspace::ttl_policy::set;
+  opts.expires_at = *deadline;
+  c.data.set(c.s.db, c.args[1], c.args[3], opts, c.now);
+  c.r.ok();
+}
+
+void cmd_setex(context& c) { setex_common(c, 1000, "setex"); }
+void cmd_psetex(context& c) { setex_common(c, 1, "psetex"); }
+
+void cmd_getset(context& c) {
+  const auto result =
+      c.data.set(c.s.db, c.args[1], c.args[2], {}, c.now, keyspace::previous_value::fetch);
+  if (result.previous) {
+    c.r.bulk(*result.previous);
+  } else {
+    c.r.null();
+  }
+}
+
+void cmd_getdel(context& c) {
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  if (v == nullptr) {
+    c.r.null();
+    return;
+  }
+  c.r.bulk(*v);
+  c.data.del(c.s.db, c.args[1], c.now);
+}
+
+void cmd_append(context& c) {
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  std::string updated = v != nullptr ? *v : std::string();
+  updated.append(c.args[2]);
+  keyspace::set_options opts;
+  opts.ttl = keyspace::ttl_policy::keep;
+  c.data.set(c.s.db, c.args[1], updated, opts, c.now);
+  c.r.integer(static_cast<std::int64_t>(updated.size()));
+}
+
+void cmd_strlen(context& c) {
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  c.r.integer(v != nullptr ? static_cast<std::int64_t>(v->size()) : 0);
+}
+
+void cmd_del(context& c) {
+  std::int64_t n = 0;
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
+    n += c.data.del(c.s.db, c.args[i], c.now) ? 1 : 0;
+  }
+  c.r.integer(n);
+}
+
+void cmd_exists(context& c) {
+  std::int64_t n = 0;
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
+    n += c.data.exists(c.s.db, c.args[i], c.now) ? 1 : 0;
+  }
+  c.r.integer(n);
+}
+
+void cmd_type(context& c) {
+  c.r.simple(c.data.exists(c.s.db, c.args[1], c.now) ? "string" : "none");
+}
+
+void incr_common(context& c, std::int64_t delta) {
+  const auto result = c.data.incr_by(c.s.db, c.args[1], delta, c.now);
+  switch (result.error) {
+    case keyspace::arith_error::none:
+      c.r.integer(result.value);
+      break;
+    case keyspace::arith_error::not_an_integer:
+      c.r.error(not_integer);
+      break;
+    case keyspace::arith_error::overflow:
+      c.r.error("ERR increment or decrement would overflow");
+      break;
+  }
+}
+
+void cmd_incr(context& c) { incr_common(c, 1); }
+void cmd_decr(context& c) { incr_common(c, -1); }
+
+void cmd_incrby(context& c) {
+  std::int64_t delta = 0;
+  if (!parse_int(c.args[2], delta)) {
+    c.r.error(not_integer);
+    return;
+  }
+  incr_common(c, delta);
+}
+
+void cmd_decrby(context& c) {
+  std::int64_t delta = 0;
+  if (!parse_int(c.args[2], delta)) {
+    c.r.error(not_integer);
+    return;
+  }
+  if (delta == std::numeric_limits<std::int64_t>::min()) {
+    c.r.error("ERR decrement would overflow");
+    return;
+  }
+  incr_common(c, -delta);
+}
+
+void cmd_mget(context& c) {
+  c.r.array(c.args.size() - 1);
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
+    const std::string* v = c.data.get(c.s.db, c.args[i], c.now);
+    if (v == nullptr) {
+      c.r.null();
+    } else {
+      c.r.bulk(*v);
+    }
+  }
+}
+
+void cmd_mset(context& c) {
+  if (c.args.size() % 2 == 0) {
+    wrong_arity(c, "mset");
+    return;
+  }
+  for (std::size_t i = 1; i + 1 < c.args.size(); i += 2) {
+    c.data.set(c.s.db, c.args[i], c.args[i + 1], {}, c.now);
+  }
+  c.r.ok();
+}
+
+void expire_common(context& c, std::int64_t unit_ms, std::string_view name) {
+  std::int64_t amount = 0;
+  if (!parse_int(c.args[2], amount)) {
+    c.r.error(not_integer);
+    return;
+  }
+  bool nx = false;
+  bool xx = false;
+  bool gt = false;
+  bool lt = false;
+  for (std::size_t j = 3; j < c.args.size(); ++j) {
+    if (iequals(c.args[j], "nx")) {
+      nx = true;
+    } else if (iequals(c.args[j], "xx")) {
+      xx = true;
+    } else if (iequals(c.args[j], "gt")) {
+      gt = true;
+    } else if (iequals(c.args[j], "lt")) {
+      lt = true;
+    } else {
+      c.r.error("ERR Unsupported option " + std::string(c.args[j]));
+      return;
+    }
+  }
+  if (nx && (xx || gt || lt)) {
+    c.r.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    return;
+  }
+  if (gt && lt) {
+    c.r.error("ERR GT and LT options at the same time are not compatible");
+    return;
+  }
+  const auto target = deadline_after(c.now, amount, unit_ms);
+  if (!target) {
+    c.r.error("ERR invalid expire time in '" + std::string(name) + "' command");
+    return;
+  }
+  const auto current = c.data.deadline(c.s.db, c.args[1], c.now);
+  if (!current) {
+    c.r.integer(0);
+    return;
+  }
+  const std::optional<time_point>& has = *current;
+  if ((nx && has) || (xx && !has) || (gt && (!has || *target <= *has)) ||
+      (lt && has && *target >= *has)) {
+    c.r.integer(0);
+    return;
+  }
+  c.r.integer(c.data.expire_at(c.s.db, c.args[1], *target, c.now) ? 1 : 0);
+}
+
+void cmd_expire(context& c) { expire_common(c, 1000, "expire"); }
+void cmd_pexpire(context& c) { expire_common(c, 1, "pexpire"); }
+
+void cmd_persist(context& c) {
+  const auto current = c.data.deadline(c.s.db, c.args[1], c.now);
+  if (!current || !*current) {
+    c.r.integer(0);
+    return;
+  }
+  const std::string value = *c.data.get(c.s.db, c.args[1], c.now);
+  c.data.set(c.s.db, c.args[1], value, {}, c.now);
+  c.r.integer(1);
+}
+
+void ttl_common(context& c, bool in_ms) {
+  const auto current = c.data.deadline(c.s.db, c.args[1], c.now);
+  if (!current) {
+    c.r.integer(-2);
+  } else if (!*current) {
+    c.r.integer(-1);
+  } else {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(**current - c.now).count();
+    c.r.integer(in_ms ? left : (left + 500) / 1000);
+  }
+}
+
+void cmd_ttl(context& c) { ttl_common(c, false); }
+void cmd_pttl(context& c) { ttl_common(c, true); }
+
+// -- tables ------------------------------------------------------------------------------------
+
+auto command_table() -> const std::unordered_map<std::string_view, command_spec>& {
+  static const std::unordered_map<std::string_view, command_spec> table = [] {
+    const std::array specs = {
+        command_spec{"ping", -1, cmd_ping},
+        command_spec{"echo", 2, cmd_echo},
+        command_spec{"select", 2, cmd_select},
+        command_spec{"quit", -1, cmd_quit, true},
+        command_spec{"auth", -2, cmd_auth, true},
+        command_spec{"hello", -1, cmd_hello, true},
+        command_spec{"reset", 1, cmd_reset, true},
+        command_spec{"client", -2, nullptr},
+        command_spec{"command", -1, cmd_command},
+        command_spec{"info", -1, cmd_info},
+        command_spec{"config", -2, cmd_config},
+        command_spec{"dbsize", 1, cmd_dbsize},
+        command_spec{"flushall", -1, cmd_flushall},
+        command_spec{"flushdb", -1, cmd_flushdb},
+        command_spec{"get", 2, cmd_get},
+        command_spec{"set", -3, cmd_set},
+        command_spec{"setnx", 3, cmd_setnx},
+        command_spec{"setex", 4, cmd_setex},
+        command_spec{"psetex", 4, cmd_psetex},
+        command_spec{"getset", 3, cmd_getset},
+        command_spec{"getdel", 2, cmd_getdel},
+        command_spec{"append", 3, cmd_append},
+        command_spec{"strlen", 2, cmd_strlen},
+        command_spec{"del", -2, cmd_del},
+        command_spec{"unlink", -2, cmd_del},
+        command_spec{"exists", -2, cmd_exists},
+        command_spec{"type", 2, cmd_type},
+        command_spec{"incr", 2, cmd_incr},
+        command_spec{"decr", 2, cmd_decr},
+        command_spec{"incrby", 3, cmd_incrby},
+        command_spec{"decrby", 3, cmd_decrby},
+        command_spec{"mget", -2, cmd_mget},
+        command_spec{"mset", -3, cmd_mset},
+        command_spec{"expire", -3, cmd_expire},
+        command_spec{"pexpire", -3, cmd_pexpire},
+        command_spec{"persist", 2, cmd_persist},
+        command_spec{"ttl", 2, cmd_ttl},
+        command_spec{"pttl", 2, cmd_pttl},
+    };
+    std::unordered_map<std::string_view, command_spec> m;
+    for (const auto& s : specs) {
+      m.emplace(s.name, s);
+    }
+    return m;
+  }();
+  return table;
+}
+
+auto client_table() -> const std::unordered_map<std::string_view, command_spec>& {
+  static const std::unordered_map<std::string_view, command_spec> table = [] {
+    const std::array specs = {
+        command_spec{"client|id", 2, cmd_client_id},
+        command_spec{"client|setname", 3, cmd_client_setname},
+        command_spec{"client|getname", 2, cmd_client_getname},
+        command_spec{"client|setinfo", 4, cmd_client_setinfo},
+        command_spec{"client|info", 2, cmd_client_info},
+        command_spec{"client|list", -2, cmd_client_list},
+        command_spec{"client|help", 2, cmd_client_help},
+        command_spec{"client|maint_notifications", -3, cmd_client_maint},
+    };
+    std::unordered_map<std::string_view, command_spec> m;
+    for (const auto& s : specs) {
+      m.emplace(s.name.substr(7), s);
+    }
+    return m;
+  }();
+  return table;
+}
+
+/// Lower-cases a command name into `buf`; empty if it cannot be a known name.
+auto lower_name(std::string_view name, std::array<char, 32>& buf) -> std::string_view {
+  if (name.size() > buf.size()) {
+    return {};
+  }
+  std::transform(name.begin(), name.end(), buf.begin(), to_lower_char);
+  return {buf.data(), name.size()};
+}
+
+void unknown_command(reply_writer& r, std::span<const std::string_view> args) {
+  // Redis 7: name and each argument cut so the argument list stays under 128 bytes.
+  std::string msg = "ERR unknown command '";
+  msg.append(args[0].substr(0, 128));
+  msg.append("', with args beginning with: ");
+  std::string listed;
+  for (std::size_t i = 1; i < args.size() && listed.size() < 128; ++i) {
+    listed.push_back('\'');
+    listed.append(args[i].substr(0, 128 - listed.size() + 1));
+    listed.append("' ");
+  }
+  msg.append(listed);
+  r.error(msg);
+}
+
+}  // namespace
+
+auto request_args(const resp3::value& request, std::vector<std::string_view>& args)
+    -> request_check {
+  args.clear();
+  if (request.kind == resp3::type::null) {
+    return {request_kind::ignore, {}};
+  }
+  if (request.kind != resp3::type::array) {
+    return {request_kind::protocol_error, std::string("ERR Protocol error: expected '$', got '") +
+                                              static_cast<char>(request.kind) + "'"};
+  }
+  if (request.elements.empty()) {
+    return {request_kind::ignore, {}};
+  }
+  for (const auto& e : request.elements) {
+    if (e.kind != resp3::type::bulk_string) {
+      return {request_kind::protocol_error, std::string("ERR Protocol error: expected '$', got '") +
+                                                static_cast<char>(e.kind) + "'"};
+    }
+    args.emplace_back(e.text);
+  }
+  return {};
+}
+
+command_handler::command_handler(keyspace& data, const endpoint_profile& profile)
+    : data_(&data), profile_(&profile) {}
+
+void command_handler::init_session(session_state& s) const {
+  s.protocol = resp3::protocol::resp2;
+  s.authenticated = profile_->requirepass.empty();
+  s.user = "default";
+  s.db = 0;
+}
+
+auto command_handler::execute(session_state& s, std::span<const std::string_view> args,
+                              time_point now, std::string& out) -> command_outcome {
+  command_outcome outcome;
+  reply_writer r(out, s.protocol);
+  if (args.empty()) {
+    return outcome;
+  }
+  std::array<char, 32> buf{};
+  const std::string_view name = lower_name(args[0], buf);
+  const auto& table = command_table();
+  const auto it = table.find(name);
+  if (it == table.end()) {
+    unknown_command(r, args);
+    outcome.error = true;
+    return outcome;
+  }
+  const command_spec* spec = &it->second;
+  if (!arity_ok(spec->arity, args.size())) {
+    context c{s, args, now, r, outcome, *data_, *profile_, stats_};
+    wrong_arity(c, spec->name);
+    outcome.error = true;
+    return outcome;
+  }
+  bool no_auth = spec->no_auth;
+  if (spec->fn == nullptr) {
+    // A container command (CLIENT): resolve the subcommand; unknown ones are rejected before
+    // authentication, as Redis does. With SCH off, MAINT_NOTIFICATIONS is simply unknown.
+    std::array<char, 32> subbuf{};
+    const std::string_view sub = lower_name(args[1], subbuf);
+    const auto& subs = client_table();
+    const auto sit = subs.find(sub);
+    if (sit == subs.end() || (!profile_->sch_supported && sit->second.fn == cmd_client_maint)) {
+      const std::string text = "ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
+                               "'. Try " + to_upper(args[0]) + " HELP.";
+      r.error(text);
+      outcome.error = true;
+      if (sit != subs.end()) {
+        // Still a handshake attempt: the timeline shows what the client asked for.
+        timeline::maint_handshake ev;
+        ev.enable = args.size() > 2 && iequals(args[2], "on");
+        if (args.size() > 4 && iequals(args[3], "moving-endpoint-type")) {
+          ev.endpoint_type = std::string(args[4]);
+        }
+        ev.accepted = false;
+        ev.reply = text;
+        ev.protocol = static_cast<int>(s.protocol);
+        outcome.maint = std::move(ev);
+      }
+      return outcome;
+    }
+    spec = &sit->second;
+    if (!arity_ok(spec->arity, args.size())) {
+      context c{s, args, now, r, outcome, *data_, *profile_, stats_};
+      wrong_arity(c, spec->name);
+      outcome.error = true;
+      return outcome;
+    }
+    no_auth = false;
+  }
+  if (!s.authenticated && !no_auth) {
+    r.error("NOAUTH Authentication required.");
+    outcome.error = true;
+    return outcome;
+  }
+  context c{s, args, now, r, outcome, *data_, *profile_, stats_};
+  spec->fn(c);
+  outcome.error = r.errored();
+  return outcome;
+}
+
+}  // namespace schsim::simulator

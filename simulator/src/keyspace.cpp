@@ -1,0 +1,164 @@
+#include <schsim/simulator/keyspace.hpp>
+
+#include <charconv>
+#include <limits>
+
+namespace schsim::simulator {
+
+namespace {
+
+/// Redis's string2ll: strict base-10, no spaces, no leading '+', no leading zeros.
+auto parse_strict_int(std::string_view s, std::int64_t& out) -> bool {
+  if (s.empty() || s.size() > 20) {
+    return false;
+  }
+  if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) {
+    return false;
+  }
+  if (s[0] == '+') {
+    return false;
+  }
+  const auto* first = s.data();
+  const auto* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(first, last, out);
+  return ec == std::errc{} && ptr == last;
+}
+
+}  // namespace
+
+auto keyspace::find_live(int db, std::string_view key, time_point now) -> entry* {
+  auto& t = dbs_.at(static_cast<std::size_t>(db));
+  auto it = t.find(key);
+  if (it == t.end()) {
+    return nullptr;
+  }
+  if (it->second.expires_at && *it->second.expires_at <= now) {
+    t.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+auto keyspace::get(int db, std::string_view key, time_point now) -> const std::string* {
+  const entry* e = find_live(db, key, now);
+  return e != nullptr ? &e->value : nullptr;
+}
+
+auto keyspace::set(int db, std::string_view key, std::string_view value, const set_options& opts,
+                   time_point now, previous_value want) -> set_result {
+  set_result result;
+  entry* e = find_live(db, key, now);
+  if (want == previous_value::fetch && e != nullptr) {
+    result.previous = e->value;
+  }
+  if ((opts.condition == set_condition::if_absent && e != nullptr) ||
+      (opts.condition == set_condition::if_present && e == nullptr)) {
+    return result;
+  }
+  if (e == nullptr) {
+    auto& t = dbs_.at(static_cast<std::size_t>(db));
+    e = &t.try_emplace(std::string(key)).first->second;
+  }
+  e->value.assign(value);
+  switch (opts.ttl) {
+    case ttl_policy::clear:
+      e->expires_at.reset();
+      break;
+    case ttl_policy::keep:
+      break;
+    case ttl_policy::set:
+      e->expires_at = opts.expires_at;
+      break;
+  }
+  result.written = true;
+  return result;
+}
+
+auto keyspace::del(int db, std::string_view key, time_point now) -> bool {
+  if (find_live(db, key, now) == nullptr) {
+    return false;
+  }
+  auto& t = dbs_.at(static_cast<std::size_t>(db));
+  t.erase(t.find(key));
+  return true;
+}
+
+auto keyspace::exists(int db, std::string_view key, time_point now) -> bool {
+  return find_live(db, key, now) != nullptr;
+}
+
+auto keyspace::incr_by(int db, std::string_view key, std::int64_t delta, time_point now)
+    -> arith_result {
+  entry* e = find_live(db, key, now);
+  std::int64_t current = 0;
+  if (e != nullptr && !parse_strict_int(e->value, current)) {
+    return {arith_error::not_an_integer, 0};
+  }
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
+  constexpr auto min = std::numeric_limits<std::int64_t>::min();
+  if ((delta < 0 && current < 0 && delta < min - current) ||
+      (delta > 0 && current > 0 && delta > max - current)) {
+    return {arith_error::overflow, 0};
+  }
+  const std::int64_t updated = current + delta;
+  if (e == nullptr) {
+    auto& t = dbs_.at(static_cast<std::size_t>(db));
+    e = &t.try_emplace(std::string(key)).first->second;
+  }
+  // INCR keeps the TTL, like Redis.
+  e->value = std::to_string(updated);
+  return {arith_error::none, updated};
+}
+
+auto keyspace::expire_at(int db, std::string_view key, time_point deadline, time_point now)
+    -> bool {
+  entry* e = find_live(db, key, now);
+  if (e == nullptr) {
+    return false;
+  }
+  if (deadline <= now) {
+    del(db, key, now);
+    return true;
+  }
+  e->expires_at = deadline;
+  return true;
+}
+
+auto keyspace::deadline(int db, std::string_view key, time_point now)
+    -> std::optional<std::optional<time_point>> {
+  const entry* e = find_live(db, key, now);
+  if (e == nullptr) {
+    return std::nullopt;
+  }
+  return e->expires_at;
+}
+
+void keyspace::purge_expired(int db, time_point now) {
+  std::erase_if(dbs_.at(static_cast<std::size_t>(db)), [now](const auto& kv) {
+    return kv.second.expires_at && *kv.second.expires_at <= now;
+  });
+}
+
+auto keyspace::size(int db, time_point now) -> std::size_t {
+  purge_expired(db, now);
+  return dbs_.at(static_cast<std::size_t>(db)).size();
+}
+
+auto keyspace::expiring(int db, time_point now) -> std::size_t {
+  purge_expired(db, now);
+  std::size_t n = 0;
+  for (const auto& [k, e] : dbs_.at(static_cast<std::size_t>(db))) {
+    n += e.expires_at ? 1 : 0;
+  }
+  return n;
+}
+
+void keyspace::flush(int db) { dbs_.at(static_cast<std::size_t>(db)).clear(); }
+
+void keyspace::flush_all() {
+  for (auto& t : dbs_) {
+    t.clear();
+  }
+}
+
+}  // namespace schsim::simulator

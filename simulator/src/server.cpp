@@ -1,0 +1,310 @@
+#include <schsim/simulator/server.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+
+#include "session.hpp"
+
+namespace schsim::simulator {
+
+struct server::impl : detail::server_core {
+  using server_core::server_core;
+};
+
+namespace {
+
+using detail::endpoint_state;
+using detail::server_core;
+using detail::session;
+using detail::tcp;
+namespace asio = boost::asio;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+auto run_session(std::shared_ptr<session> s) -> asio::awaitable<void> { co_await s->run(); }
+
+void on_accept(const std::shared_ptr<server_core>& core, endpoint_state& ep, tcp::socket sock) {
+  const std::uint64_t id = core->next_connection_id++;
+  boost::system::error_code ec;
+  const auto peer = sock.remote_endpoint(ec);
+  const std::string peer_text =
+      ec ? std::string("?") : peer.address().to_string() + ":" + std::to_string(peer.port());
+  sock.set_option(tcp::no_delay(true), ec);
+  ++core->stats.total_connections;
+  core->record(ep.config.name, id, timeline::connection_opened{peer_text});
+  if (ep.mode == accept_mode::refuse) {
+    core->record(ep.config.name, id,
+                 timeline::connection_closed{timeline::close_initiator::server,
+                                             timeline::close_how::rst, "accept mode refuse"});
+    sock.set_option(asio::socket_base::linger(true, 0), ec);
+    sock.close(ec);
+    return;
+  }
+  const auto role = ep.mode == accept_mode::blackhole ? detail::session_role::blackhole
+                                                      : detail::session_role::serve;
+  auto s = std::make_shared<session>(core, ep, std::move(sock), id, role);
+  core->sessions.emplace(id, s);
+  core->stats.connected_clients = core->sessions.size();
+  asio::co_spawn(core->executor, run_session(std::move(s)),
+                 [core, id](const std::exception_ptr& e) {
+                   core->sessions.erase(id);
+                   core->stats.connected_clients = core->sessions.size();
+                   if (e) {
+                     std::rethrow_exception(e);  // a simulator bug: let it reach the edge
+                   }
+                 });
+}
+
+auto accept_loop(std::shared_ptr<server_core> core, endpoint_state* ep) -> asio::awaitable<void> {
+  asio::steady_timer backoff(core->executor);
+  for (;;) {
+    if (core->stopped) {
+      co_return;
+    }
+    if (ep->mode == accept_mode::not_accepting) {
+      // Connections queue in the listen backlog until the mode changes.
+      ep->mode_changed.expires_at(time_point::max());
+      co_await ep->mode_changed.async_wait(use_tuple);
+      continue;
+    }
+    auto [ec, sock] = co_await ep->acceptor.async_accept(use_tuple);
+    if (core->stopped) {
+      co_return;
+    }
+    if (ec == asio::error::operation_aborted) {
+      continue;  // cancelled by a mode change
+    }
+    if (ec) {
+      // e.g. EMFILE: back off rather than spin, as the Asio throttling proxy does.
+      core->record(ep->config.name, 0, timeline::note{"accept failed: " + ec.message()});
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    on_accept(core, *ep, std::move(sock));
+  }
+}
+
+auto to_string(accept_mode m) -> const char* {
+  switch (m) {
+    case accept_mode::serve:
+      return "serve";
+    case accept_mode::refuse:
+      return "refuse";
+    case accept_mode::blackhole:
+      return "blackhole";
+    case accept_mode::not_accepting:
+      return "not_accepting";
+  }
+  return "?";
+}
+
+}  // namespace
+
+server::server(boost::asio::any_io_executor executor, server_config config,
+               timeline::recorder& record)
+    : impl_(std::make_shared<impl>(std::move(executor), std::move(config), record)) {}
+
+server::~server() { stop(); }
+
+void server::start() {
+  if (impl_->started) {
+    return;
+  }
+  impl_->started = true;
+  for (const auto& cfg : impl_->config.endpoints) {
+    auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data);
+    ep->handler.set_stats(&impl_->stats);
+    const tcp::endpoint where(asio::ip::make_address(cfg.host), cfg.port);
+    ep->acceptor.open(where.protocol());
+    ep->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    ep->acceptor.bind(where);
+    ep->acceptor.listen(asio::socket_base::max_listen_connections);
+    ep->port = ep->acceptor.local_endpoint().port();
+    impl_->endpoints.push_back(std::move(ep));
+  }
+  impl_->stats.started_at = mono_clock::now();
+  for (auto& ep : impl_->endpoints) {
+    impl_->record(ep->config.name, 0,
+                  timeline::note{"listening on " + ep->config.host + ":" +
+                                 std::to_string(ep->port) + " (" + to_string(ep->mode) + ")"});
+    asio::co_spawn(impl_->executor, accept_loop(impl_, ep.get()), [](const std::exception_ptr& e) {
+      if (e) {
+        std::rethrow_exception(e);
+      }
+    });
+  }
+}
+
+void server::stop() {
+  if (!impl_ || impl_->stopped) {
+    return;
+  }
+  // Sessions record their close first; after `stopped` nothing more reaches the recorder.
+  auto sessions = impl_->sessions;
+  for (auto& [id, s] : sessions) {
+    s->stop();
+  }
+  impl_->stopped = true;
+  for (auto& ep : impl_->endpoints) {
+    boost::system::error_code ec;
+    ep->acceptor.close(ec);
+    ep->mode_changed.cancel();
+  }
+  impl_->sessions.clear();
+}
+
+auto server::endpoints() const -> std::vector<endpoint_info> {
+  std::vector<endpoint_info> out;
+  for (const auto& ep : impl_->endpoints) {
+    out.push_back(endpoint_info{ep->config.name, ep->config.host, ep->port, ep->mode});
+  }
+  return out;
+}
+
+auto server::endpoint(const std::string& name) const -> std::optional<endpoint_info> {
+  for (const auto& ep : impl_->endpoints) {
+    if (ep->config.name == name) {
+      return endpoint_info{ep->config.name, ep->config.host, ep->port, ep->mode};
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+auto matches(const selector& which, const session& s) -> bool {
+  switch (which.which) {
+    case selector::scope::all:
+      break;
+    case selector::scope::endpoint:
+      if (s.endpoint().config.name != which.endpoint) {
+        return false;
+      }
+      break;
+    case selector::scope::connection:
+      if (s.id() != which.connection) {
+        return false;
+      }
+      break;
+  }
+  return !which.opted_in_only || s.info().maint_enabled;
+}
+
+auto find_endpoint(server_core& core, const std::string& name) -> endpoint_state& {
+  for (auto& ep : core.endpoints) {
+    if (ep->config.name == name) {
+      return *ep;
+    }
+  }
+  throw std::invalid_argument("schsim simulator: no endpoint named '" + name + "'");
+}
+
+template <class Fn>
+auto for_each_selected(server_core& core, const selector& which, Fn fn) -> std::size_t {
+  // Copy: a control call can end a session (output limit), which erases it from the map later.
+  std::vector<std::shared_ptr<session>> selected;
+  for (const auto& [id, s] : core.sessions) {
+    if (matches(which, *s)) {
+      selected.push_back(s);
+    }
+  }
+  std::size_t n = 0;
+  for (const auto& s : selected) {
+    n += fn(*s) ? 1 : 0;
+  }
+  return n;
+}
+
+void wake_endpoint(server_core& core, const endpoint_state& ep) {
+  for (const auto& [id, s] : core.sessions) {
+    if (&s->endpoint() == &ep) {
+      s->wake();
+    }
+  }
+}
+
+}  // namespace
+
+auto server::connections(const selector& which) const -> std::vector<connection_info> {
+  std::vector<connection_info> out;
+  for (const auto& [id, s] : impl_->sessions) {
+    if (matches(which, *s)) {
+      out.push_back(s->info());
+    }
+  }
+  return out;
+}
+
+auto server::send_push(const selector& which, const std::string& bytes, const push_meta& meta)
+    -> std::size_t {
+  return for_each_selected(*impl_, which, [&](session& s) { return s.push(bytes, meta); });
+}
+
+auto server::send_raw(const selector& which, const std::string& bytes, const std::string& step)
+    -> std::size_t {
+  return for_each_selected(*impl_, which, [&](session& s) { return s.raw(bytes, step); });
+}
+
+void server::set_reply_latency(const std::string& endpoint, std::chrono::milliseconds delay) {
+  auto& ep = find_endpoint(*impl_, endpoint);
+  ep.reply_latency = std::max(delay, std::chrono::milliseconds(0));
+  impl_->record(
+      endpoint, 0,
+      timeline::note{"reply latency " + std::to_string(ep.reply_latency.count()) + " ms"});
+  wake_endpoint(*impl_, ep);
+}
+
+void server::stall_replies(const std::string& endpoint) {
+  auto& ep = find_endpoint(*impl_, endpoint);
+  ep.stalled = true;
+  impl_->record(endpoint, 0, timeline::note{"replies stalled"});
+}
+
+void server::release_replies(const std::string& endpoint) {
+  auto& ep = find_endpoint(*impl_, endpoint);
+  ep.stalled = false;
+  impl_->record(endpoint, 0, timeline::note{"replies released"});
+  wake_endpoint(*impl_, ep);
+}
+
+void server::set_fragmentation(const std::string& endpoint, std::size_t chunk_bytes,
+                               std::chrono::milliseconds pause) {
+  auto& ep = find_endpoint(*impl_, endpoint);
+  ep.chunk_bytes = chunk_bytes;
+  ep.chunk_pause = std::max(pause, std::chrono::milliseconds(0));
+  impl_->record(endpoint, 0,
+                timeline::note{chunk_bytes == 0
+                                   ? std::string("fragmentation off")
+                                   : "fragmentation " + std::to_string(chunk_bytes) +
+                                         " bytes, pause " + std::to_string(pause.count()) + " ms"});
+  wake_endpoint(*impl_, ep);
+}
+
+auto server::close_connections(const selector& which, close_mode mode, close_point point,
+                               const std::string& reason) -> std::size_t {
+  return for_each_selected(*impl_, which, [&](session& s) { return s.close(mode, point, reason); });
+}
+
+void server::set_accept_mode(const std::string& endpoint, accept_mode mode) {
+  auto& ep = find_endpoint(*impl_, endpoint);
+  if (ep.mode == mode) {
+    return;
+  }
+  ep.mode = mode;
+  impl_->record(endpoint, 0, timeline::note{std::string("accept mode ") + to_string(mode)});
+  if (mode == accept_mode::not_accepting) {
+    boost::system::error_code ec;
+    ep.acceptor.cancel(ec);
+  }
+  ep.mode_changed.cancel();
+}
+
+auto server::data() -> keyspace& { return impl_->data; }
+
+}  // namespace schsim::simulator

@@ -1,0 +1,181 @@
+#pragma once
+// Internal: the Asio drivers behind schsim::simulator::server. Not installed, not public.
+
+#include <schsim/core/resp3/parser.hpp>
+#include <schsim/core/timeline/recorder.hpp>
+#include <schsim/simulator/command_handler.hpp>
+#include <schsim/simulator/keyspace.hpp>
+#include <schsim/simulator/server.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace schsim::simulator::detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// One listening endpoint and the knobs the control API turns on it.
+struct endpoint_state {
+  endpoint_state(asio::any_io_executor ex, endpoint_config cfg, keyspace& data)
+      : config(std::move(cfg)),
+        acceptor(ex),
+        mode_changed(ex),
+        mode(config.initial_mode),
+        handler(data, config.profile) {}
+
+  endpoint_config config;
+  tcp::acceptor acceptor;
+  /// The accept loop waits on it while not accepting; cancelled when the mode changes.
+  asio::steady_timer mode_changed;
+  accept_mode mode;
+  command_handler handler;
+  std::uint16_t port = 0;
+  std::chrono::milliseconds reply_latency{0};
+  bool stalled = false;
+  std::size_t chunk_bytes = 0;
+  std::chrono::milliseconds chunk_pause{0};
+};
+
+class session;
+
+/// State shared by the server object, its accept loops and its sessions.
+struct server_core {
+  server_core(asio::any_io_executor ex, server_config cfg, timeline::recorder& rec)
+      : executor(std::move(ex)), config(std::move(cfg)), recorder(&rec) {}
+
+  void record(const std::string& endpoint, std::uint64_t conn, timeline::detail what);
+
+  asio::any_io_executor executor;
+  server_config config;
+  timeline::recorder* recorder;
+  keyspace data;
+  command_handler::stats stats;
+  std::vector<std::unique_ptr<endpoint_state>> endpoints;
+  std::map<std::uint64_t, std::shared_ptr<session>> sessions;
+  std::uint64_t next_connection_id = 1;
+  bool started = false;
+  bool stopped = false;
+};
+
+/// Whether a session serves commands or swallows them (accept_mode::blackhole).
+enum class session_role { serve, blackhole };
+
+/**
+ * One client connection: a reader coroutine that parses and executes commands and a writer
+ * coroutine that alone writes to the socket, woken through `wake_`.
+ *
+ * Output is one byte stream with absolute offsets. Complete frames are appended to `out_`
+ * (so a push always lands between two frames); replies delayed by latency or a stall wait in
+ * `held_` in order until due. `marks_` remember where each frame ends so its timeline event is
+ * recorded once its last byte has been written.
+ *
+ *   held_ (not yet due) ──promote──► out_ [written | unwritten ........] ──write──► socket
+ *                                           ^written_     ^close_at_ (optional)  ^queued_
+ */
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::socket socket,
+          std::uint64_t id, session_role role);
+
+  auto run() -> asio::awaitable<void>;
+
+  [[nodiscard]] auto id() const -> std::uint64_t { return state_.id; }
+  [[nodiscard]] auto endpoint() const -> const endpoint_state& { return *ep_; }
+  [[nodiscard]] auto info() const -> connection_info;
+  /// Serving and not closing: pushes and raw bytes can still be queued.
+  [[nodiscard]] auto open_for_output() const -> bool;
+
+  auto push(const std::string& bytes, const push_meta& meta) -> bool;
+  auto raw(const std::string& bytes, const std::string& step) -> bool;
+  auto close(close_mode mode, close_point point, const std::string& reason) -> bool;
+  /// Endpoint settings changed (latency, stall, fragmentation): re-evaluate what to write.
+  void wake();
+  /// Server stop: records the close and cancels everything.
+  void stop();
+
+ private:
+  using close_how = timeline::close_how;
+  using close_initiator = timeline::close_initiator;
+  enum class frame_kind { reply, push, raw, error };
+  struct close_request {
+    close_initiator by = close_initiator::server;
+    close_how how = close_how::fin;
+    std::string reason;
+    std::uint64_t at = 0;  // absolute stream offset where the output stops
+  };
+  struct frame_mark {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+    frame_kind kind = frame_kind::reply;
+    std::uint64_t index = 0;
+    bool error = false;
+    std::string summary;              // replies, when commands are recorded
+    std::unique_ptr<push_meta> meta;  // pushes and raw writes
+  };
+  struct held_frame {
+    std::string bytes;
+    time_point due{};
+    frame_mark mark;                           // start/end filled when promoted
+    std::optional<close_request> close_after;  // QUIT / protocol error
+  };
+
+  auto reader() -> asio::awaitable<void>;
+  auto writer() -> asio::awaitable<void>;
+  auto close_after_output() -> asio::awaitable<void>;
+
+  void process_input();
+  void execute(std::span<const std::string_view> args, time_point now);
+  void protocol_error(const std::string& reply_text, std::uint64_t offset, time_point now);
+  /// Appends a complete frame to the ready output (held back if replies are waiting and the
+  /// frame must keep reply order).
+  void enqueue(std::string bytes, frame_mark mark, std::optional<close_request> close_after,
+               time_point due, bool keep_reply_order);
+  void append_ready(std::string_view bytes, frame_mark mark);
+  void promote(time_point now, bool force_one);
+  void record_written();
+  void check_output_limit();
+  [[nodiscard]] auto output_backlog() const -> std::size_t;
+  /// Ends the session now (client went away, error, output limit, stop).
+  void finish(close_initiator by, close_how how, const std::string& reason, bool record);
+
+  std::shared_ptr<server_core> core_;
+  endpoint_state* ep_;
+  tcp::socket socket_;
+  asio::steady_timer wake_;
+  asio::steady_timer pause_;
+  session_role role_;
+  session_state state_;
+  resp3::parser parser_;
+  std::vector<std::string_view> args_;
+  std::array<char, 16 * 1024> read_buffer_{};
+  std::uint64_t input_total_ = 0;
+  std::uint64_t commands_ = 0;
+
+  std::string out_;               // ready, not yet handed to a write
+  std::string inflight_;          // the bytes of the write in progress
+  std::uint64_t out_start_ = 0;   // stream offset of out_[0]
+  std::uint64_t queued_ = 0;      // stream offset just past out_
+  std::uint64_t written_ = 0;     // stream offset of the first byte not yet written
+  std::deque<frame_mark> marks_;  // frames not yet fully written, in stream order
+  std::deque<held_frame> held_;
+  std::size_t held_bytes_ = 0;
+  std::optional<close_request> close_;
+  bool input_closed_ = false;  // stop executing input (QUIT, protocol error, close requested)
+  bool draining_ = false;      // FIN sent, reading until the client's FIN
+  bool peer_eof_ = false;
+  bool close_recorded_ = false;  // connection_closed is in the timeline (exactly once)
+  bool done_ = false;
+};
+
+}  // namespace schsim::simulator::detail

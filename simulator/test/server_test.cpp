@@ -1,0 +1,39 @@
+#include <schsim/simulator/server.hpp>  // first: the header is self-contained
+
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+// Socket-level behaviour is covered in tests/integration; these only check the lifecycle.
+
+namespace {
+
+namespace sim = schsim::simulator;
+
+TEST(Server, StartBindsOsChosenPortsAndStopIsIdempotent) {
+  boost::asio::io_context io{1};
+  schsim::timeline::recorder rec;
+  sim::server_config cfg;
+  for (const char* name : {"node-a", "node-b"}) {
+    sim::endpoint_config ep;
+    ep.name = name;
+    cfg.endpoints.push_back(ep);
+  }
+  sim::server s(io.get_executor(), cfg, rec);
+  s.start();
+  const auto eps = s.endpoints();
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_NE(eps[0].port, 0);
+  EXPECT_NE(eps[1].port, 0);
+  EXPECT_NE(eps[0].port, eps[1].port);
+  EXPECT_EQ(s.endpoint("node-b")->address(), "127.0.0.1:" + std::to_string(eps[1].port));
+  EXPECT_FALSE(s.endpoint("nope").has_value());
+  EXPECT_TRUE(s.connections().empty());
+  EXPECT_THROW(s.set_reply_latency("nope", std::chrono::milliseconds(1)), std::invalid_argument);
+  s.stop();
+  s.stop();
+  io.run();  // the accept loops see the closed acceptors and finish
+  EXPECT_TRUE(io.stopped());
+}
+
+}  // namespace
