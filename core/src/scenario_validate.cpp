@@ -1,0 +1,525 @@
+#include <schsim/core/scenario/expand.hpp>
+#include <schsim/core/scenario/validate.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <set>
+#include <type_traits>
+
+namespace schsim::scenario {
+namespace {
+
+auto step_path(std::size_t origin) -> std::string { return "step[" + std::to_string(origin) + "]"; }
+
+auto join(const std::vector<std::string>& names) -> std::string {
+  std::string out;
+  for (const auto& n : names) {
+    out += out.empty() ? "" : ", ";
+    out += n;
+  }
+  return out;
+}
+
+// "7.5s", "250ms": how durations are written in scenario files.
+auto format_duration(milliseconds d) -> std::string {
+  const auto ms = d.count();
+  if (ms % 1000 == 0) {
+    return std::to_string(ms / 1000) + "s";
+  }
+  if (ms > 1000) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3gs", static_cast<double>(ms) / 1000.0);
+    return buf;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+// Which kind of step a target belongs to: only notifications can wait for new connections.
+enum class target_use { notification, other };
+
+class checker {
+ public:
+  explicit checker(const scenario& s) : s_(s) {
+    for (const auto& e : s.topo.endpoints) {
+      endpoint_names_.push_back(e.name);
+    }
+  }
+
+  auto run() -> std::vector<problem> {
+    check_metadata();
+    check_topology();
+    check_client();
+    check_workload();
+    check_expectations();
+    check_steps_as_written();
+    // Timing and references are checked on the expanded timeline, where composites have become
+    // the steps that will actually run.
+    if (problems_.empty()) {
+      check_expanded(expand(s_));
+    }
+    return std::move(problems_);
+  }
+
+ private:
+  void add(std::string path, std::string message, std::string hint = {}) {
+    problems_.push_back(problem{std::move(path), std::move(message), std::move(hint)});
+  }
+
+  // Reports a reference to an endpoint that is not in the topology.
+  void check_endpoint_ref(const std::string& name, const std::string& path,
+                          std::string_view role = "endpoint") {
+    if (s_.topo.find(name) != nullptr) {
+      return;
+    }
+    if (name.empty()) {
+      add(path, std::string(role) + " is missing",
+          "name one of the topology's endpoints: " + join(endpoint_names_));
+      return;
+    }
+    add(path, "unknown " + std::string(role) + " \"" + name + "\"",
+        "add it under [[topology.endpoint]] or use one of: " + join(endpoint_names_));
+  }
+
+  void check_non_negative(milliseconds d, const std::string& path) {
+    if (d.count() < 0) {
+      add(path, "negative duration " + std::to_string(d.count()) + "ms",
+          "durations are lengths of time, e.g. \"500ms\"");
+    }
+  }
+
+  void check_metadata() {
+    const auto& id = s_.meta.id;
+    if (id.empty()) {
+      add("scenario.id", "missing scenario id", "add id = \"my-scenario\" under [scenario]");
+    } else if (!std::ranges::all_of(id, [](char c) {
+                 return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+               })) {
+      add("scenario.id", "scenario id \"" + id + "\" has characters other than a-z, 0-9, - and _",
+          "use a kebab-case id such as \"moving-basic\"");
+    }
+    if (s_.meta.title.empty()) {
+      add("scenario.title", "missing scenario title", "add title = \"...\" under [scenario]");
+    }
+    if (s_.duration.count() <= 0) {
+      add("scenario.duration", "the scenario duration must be positive",
+          "set duration = \"5s\" under [scenario]");
+    }
+  }
+
+  void check_topology() {
+    if (s_.topo.endpoints.empty()) {
+      add("topology", "the topology has no endpoint",
+          "add a [[topology.endpoint]] table with name = \"node-a\"");
+      return;
+    }
+    std::set<std::string> seen;
+    std::set<std::uint16_t> ports;
+    for (std::size_t i = 0; i < s_.topo.endpoints.size(); ++i) {
+      const auto& e = s_.topo.endpoints[i];
+      const auto base = "topology.endpoint[" + std::to_string(i) + "]";
+      if (e.name.empty()) {
+        add(base + ".name", "endpoint without a name", "add name = \"node-a\"");
+      } else if (e.name.find(':') != std::string::npos || e.name == "all" || e.name == "new" ||
+                 e.name == "none") {
+        add(base + ".name", "\"" + e.name + "\" cannot name an endpoint",
+            "names may not contain ':' (that marks a literal host:port) and \"all\", \"new\" "
+            "and \"none\" are reserved; use e.g. \"node-a\"");
+      } else if (!seen.insert(e.name).second) {
+        add(base + ".name", "duplicate endpoint name \"" + e.name + "\"",
+            "give every endpoint its own name");
+      }
+      if (e.port != 0 && !ports.insert(e.port).second) {
+        add(base + ".port", "port " + std::to_string(e.port) + " is used twice",
+            "use distinct ports or port = 0 to let the OS choose");
+      }
+      if (e.host.empty()) {
+        add(base + ".host", "empty host", "use host = \"127.0.0.1\"");
+      }
+    }
+    if (s_.topo.start.empty()) {
+      add("topology.start", "missing start endpoint",
+          "add start = \"" + s_.topo.endpoints.front().name + "\" under [topology]");
+    } else {
+      check_endpoint_ref(s_.topo.start, "topology.start", "start endpoint");
+    }
+  }
+
+  void check_client() {
+    const auto& c = s_.client;
+    if (c.protocol != 2 && c.protocol != 3) {
+      add("client.protocol", "protocol must be 2 or 3, not " + std::to_string(c.protocol),
+          "RESP3 (3) is required for SCH; 2 tests the RESP2 fallback");
+    }
+    if (c.timeout.count() <= 0) {
+      add("client.timeout", "the client timeout must be positive", "e.g. timeout = \"1s\"");
+    }
+    if (c.relaxed_timeout && c.relaxed_timeout->count() <= 0) {
+      add("client.relaxed_timeout", "the relaxed timeout must be positive",
+          "use relaxed_timeout = \"10s\", or \"disabled\" to turn relaxation off");
+    }
+    check_non_negative(c.post_handoff_relaxed, "client.post_handoff_relaxed");
+    if (c.pool_size == 0) {
+      add("client.pool_size", "pool_size must be at least 1", "pool_size = 1 is one connection");
+    }
+  }
+
+  void check_workload() {
+    const auto& w = s_.load;
+    if (w.rate < 0) {
+      add("workload.rate", "negative rate", "rate is commands per second; 0 means no traffic");
+    }
+    if (w.duration) {
+      check_non_negative(*w.duration, "workload.duration");
+      if (*w.duration > s_.duration) {
+        add("workload.duration",
+            "the workload runs for " + format_duration(*w.duration) +
+                ", longer than the scenario (" + format_duration(s_.duration) + ")",
+            "shorten the workload or raise [scenario] duration");
+      }
+    }
+    if (w.rate > 0 && w.mix.empty()) {
+      add("workload.mix", "the command mix is empty",
+          "add e.g. mix = { set = 1, get = 1 } or set rate = 0");
+    }
+    std::vector<std::string> known;
+    for (auto c : known_commands()) {
+      known.emplace_back(c);
+    }
+    for (const auto& cw : w.mix) {
+      const auto path = "workload.mix." + cw.command;
+      if (std::ranges::find(known_commands(), cw.command) == known_commands().end()) {
+        add(path, "unknown workload command \"" + cw.command + "\"",
+            "the workload can issue: " + join(known));
+      } else if (cw.weight == 0) {
+        add(path, "weight 0", "remove the command or give it a positive weight");
+      }
+    }
+    if (w.keys == 0) {
+      add("workload.keys", "the key space is empty", "use keys = 1000");
+    }
+    if (w.probe && w.probe->interval.count() <= 0) {
+      add("workload.probe.interval", "the probe interval must be positive", "e.g. \"100ms\"");
+    }
+  }
+
+  void check_expectations() {
+    const auto& x = s_.expect;
+    std::vector<std::string> known;
+    for (auto c : known_checks()) {
+      known.emplace_back(c);
+    }
+    for (std::size_t i = 0; i < x.checks.size(); ++i) {
+      if (std::ranges::find(known_checks(), x.checks[i]) == known_checks().end()) {
+        add("expect.checks[" + std::to_string(i) + "]", "unknown check \"" + x.checks[i] + "\"",
+            "known checks: " + join(known));
+      }
+    }
+    if (x.timeout_tolerance <= 0 || x.timeout_tolerance >= 1) {
+      add("expect.timeout_tolerance", "the timeout tolerance is a fraction between 0 and 1",
+          "0.2 accepts timeouts within +-20%");
+    }
+    if (x.max_error_rate < 0 || x.max_error_rate > 1) {
+      add("expect.max_error_rate", "the error rate is a fraction between 0 and 1",
+          "0.05 accepts 5% failed commands");
+    }
+    if (x.reconnects && x.reconnects->max && *x.reconnects->max < x.reconnects->min) {
+      add("expect.reconnects", "max is below min", "e.g. reconnects = { min = 1, max = 2 }");
+    }
+    if (!x.final_endpoint.empty()) {
+      check_endpoint_ref(x.final_endpoint, "expect.final_endpoint");
+    }
+  }
+
+  void check_target(const target& t, const std::string& path, target_use use) {
+    if (t.scope == target_scope::endpoint ||
+        (!t.endpoint.empty() && t.scope != target_scope::all)) {
+      check_endpoint_ref(t.endpoint, path + ".endpoint");
+    }
+    if (t.scope == target_scope::connection && t.pick == connection_pick::ordinal &&
+        t.ordinal == 0) {
+      add(path + ".connection", "connections are numbered from 1",
+          "connection = 1 is the first connection opened");
+    }
+    if (t.scope == target_scope::new_connections && use != target_use::notification) {
+      add(path, "only notifications can target connections opened later",
+          "use to = \"all\" or an endpoint name");
+    }
+  }
+
+  // A MOVING endpoint or SMIGRATED source/destination: a topology name or a literal host:port.
+  void check_address_ref(const std::string& value, const std::string& path) {
+    if (value.find(':') != std::string::npos) {
+      return;
+    }
+    check_endpoint_ref(value, path);
+  }
+
+  void check_send(const send_action& a, const std::string& path) {
+    check_target(a.to, path + ".to", target_use::notification);
+    if (a.active_for) {
+      check_non_negative(*a.active_for, path + ".active_for");
+    }
+    if (const auto* m = std::get_if<maint::moving>(&a.notification); m && m->endpoint) {
+      check_address_ref(*m->endpoint, path + ".endpoint");
+    }
+    if (const auto* sm = std::get_if<maint::smigrated>(&a.notification)) {
+      for (std::size_t j = 0; j < sm->entries.size(); ++j) {
+        const auto entry = path + ".entries[" + std::to_string(j) + "]";
+        check_address_ref(sm->entries[j].source, entry + ".source");
+        check_address_ref(sm->entries[j].destination, entry + ".destination");
+      }
+    }
+    if (a.to.scope == target_scope::new_connections && a.replay == replay_policy::never) {
+      add(path + ".replay", "a notification for connections opened later must be replayed",
+          "remove replay = false or send it to existing connections");
+    }
+  }
+
+  void check_time_s(std::int64_t t, const std::string& path) {
+    if (t < 1) {
+      add(path, "time must be at least 1 second, not " + std::to_string(t),
+          "the grace period is whole seconds on the wire, e.g. time = 4");
+    }
+  }
+
+  void check_pair(const std::string& from, const std::string& to, const std::string& path) {
+    check_endpoint_ref(from, path + ".from");
+    check_endpoint_ref(to, path + ".to");
+    if (!from.empty() && from == to) {
+      add(path + ".to", "the endpoint moves to itself",
+          "name another endpoint, or use a MOVING with endpoint = \"none\"");
+    }
+  }
+
+  void check_steps_as_written() {
+    std::set<std::string> ids;
+    for (const auto& st : s_.steps) {
+      const auto path = step_path(st.origin);
+      if (st.id.empty()) {
+        add(path + ".id", "step without an id", "add id = \"...\"");
+      } else if (!ids.insert(st.id).second) {
+        add(path + ".id", "duplicate step id \"" + st.id + "\"", "give every step its own id");
+      }
+      check_trigger_values(st, path);
+      std::visit([&](const auto& a) { check_action(a, path); }, st.what);
+    }
+  }
+
+  void check_trigger_values(const step& st, const std::string& path) {
+    if (const auto* at = std::get_if<at_time>(&st.start)) {
+      check_non_negative(at->at, path + ".at");
+    } else if (const auto* after = std::get_if<after_step>(&st.start)) {
+      check_non_negative(after->delay, path + ".after.delay");
+      if (after->step == st.id) {
+        add(path + ".after.step", "step \"" + st.id + "\" waits for itself",
+            "refer to an earlier step, or use at = \"...\"");
+      }
+    } else if (const auto* when = std::get_if<when_observed>(&st.start)) {
+      check_non_negative(when->delay, path + ".when.delay");
+      if (when->count == 0) {
+        add(path + ".when." + std::string(to_string(when->counter)),
+            "a count of 0 is always reached", "use at = \"0s\" to run at the start");
+      }
+      if (!when->endpoint.empty()) {
+        check_endpoint_ref(when->endpoint, path + ".when.endpoint");
+      }
+    }
+  }
+
+  template <class T>
+  void check_action(const T& a, const std::string& path) {
+    if constexpr (std::is_same_v<T, send_action>) {
+      check_send(a, path);
+    } else if constexpr (std::is_same_v<T, raw_action>) {
+      check_target(a.to, path + ".to", target_use::other);
+      if (a.bytes.empty()) {
+        add(path + ".bytes", "no bytes to send", "give bytes = \"...\" or hex = \"...\"");
+      }
+    } else if constexpr (std::is_same_v<T, latency_action>) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+      check_non_negative(a.delay, path + ".delay");
+      check_window(a.window, path);
+    } else if constexpr (std::is_same_v<T, stall_action>) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+      check_window(a.window, path);
+    } else if constexpr (std::is_same_v<T, release_action>) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+    } else if constexpr (std::is_same_v<T, fragment_action>) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+      check_non_negative(a.pause, path + ".pause");
+      check_window(a.window, path);
+    } else if constexpr (std::is_same_v<T, close_action>) {
+      check_target(a.to, path + ".to", target_use::other);
+    } else if constexpr (std::is_same_v<T, accept_action>) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+    } else if constexpr (std::is_same_v<T, clear_active_action>) {
+      if (!a.endpoint.empty()) {
+        check_endpoint_ref(a.endpoint, path + ".endpoint");
+      }
+    } else if constexpr (std::is_same_v<T, moving_lifecycle_action>) {
+      check_endpoint_ref(a.from, path + ".from");
+      if (a.to) {
+        check_pair(a.from, *a.to, path);
+      }
+      check_time_s(a.time_s, path + ".time");
+      check_non_negative(a.late_close, path + ".late_close");
+    } else if constexpr (std::is_same_v<T, rolling_upgrade_action>) {
+      check_pair(a.from, a.to, path);
+      check_time_s(a.migrating_time_s, path + ".migrating_time");
+      check_time_s(a.moving_time_s, path + ".moving_time");
+      check_non_negative(a.migrate_for, path + ".migrate_for");
+      check_non_negative(a.latency, path + ".latency");
+      check_non_negative(a.late_close, path + ".late_close");
+    } else if constexpr (std::is_same_v<T, maintenance_mode_action>) {
+      check_pair(a.from, a.to, path);
+      check_time_s(a.time_s, path + ".time");
+      check_time_s(a.moving_time_s, path + ".moving_time");
+      check_non_negative(a.failover_for, path + ".failover_for");
+      check_non_negative(a.migrate_for, path + ".migrate_for");
+      check_non_negative(a.latency, path + ".latency");
+      check_non_negative(a.late_close, path + ".late_close");
+    } else if constexpr (std::is_same_v<T, in_place_upgrade_action>) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+      check_time_s(a.time_s, path + ".time");
+      if (a.opener != maint::kind::migrating && a.opener != maint::kind::failing_over) {
+        add(path + ".notification",
+            "an in-place upgrade opens its window with migrating or failing_over",
+            "notification = \"migrating\"");
+      }
+      check_non_negative(a.restart_after, path + ".restart_after");
+      check_non_negative(a.downtime, path + ".downtime");
+      if (a.window <= a.restart_after + a.downtime) {
+        add(path + ".window",
+            "the window (" + format_duration(a.window) + ") ends before the endpoint is back (" +
+                format_duration(a.restart_after + a.downtime) + ")",
+            "make window longer than restart_after + downtime");
+      }
+    } else {
+      static_assert(std::is_same_v<T, migrate_action> || std::is_same_v<T, failover_action>);
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+      check_non_negative(a.duration, path + ".duration");
+      check_non_negative(a.latency, path + ".latency");
+    }
+  }
+
+  void check_window(const std::optional<milliseconds>& window, const std::string& path) {
+    if (window && window->count() <= 0) {
+      add(path + ".window", "the window must be positive", "omit window to leave it on");
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // After expansion: ids, references, cycles, and whether everything fits in the run.
+
+  void check_expanded(const scenario& x) {
+    std::map<std::string, const step*> by_id;
+    for (const auto& st : x.steps) {
+      if (!by_id.emplace(st.id, &st).second) {
+        add(step_path(st.origin) + ".id",
+            "step id \"" + st.id + "\" clashes with a step generated by a composite action",
+            "rename the step; composites generate <id>.<part> steps");
+        return;
+      }
+    }
+    std::vector<std::string> ids;
+    for (const auto& st : s_.steps) {
+      ids.push_back(st.id);
+    }
+    for (const auto& st : x.steps) {
+      const auto path = step_path(st.origin);
+      if (const auto* after = std::get_if<after_step>(&st.start);
+          after && !by_id.contains(after->step)) {
+        add(path + ".after.step",
+            "step \"" + st.id + "\" waits for unknown step \"" + after->step + "\"",
+            "refer to one of: " + join(ids));
+      }
+      const target* t = nullptr;
+      if (const auto* send = std::get_if<send_action>(&st.what)) {
+        t = &send->to;
+      } else if (const auto* raw = std::get_if<raw_action>(&st.what)) {
+        t = &raw->to;
+      } else if (const auto* close = std::get_if<close_action>(&st.what)) {
+        t = &close->to;
+      }
+      if (t != nullptr && !t->opened_before.empty() && !by_id.contains(t->opened_before)) {
+        add(path + ".to.opened_before", "unknown step \"" + t->opened_before + "\"",
+            "refer to one of: " + join(ids));
+      }
+    }
+    if (!problems_.empty()) {
+      return;
+    }
+    check_timing(x, by_id);
+  }
+
+  // Earliest offset from the start at which each step can run; nullopt when it depends on
+  // observed client state. Cycles are reported.
+  void check_timing(const scenario& x, const std::map<std::string, const step*>& by_id) {
+    std::map<std::string, std::optional<milliseconds>> when;
+    std::set<std::string> visiting;
+    bool cycle = false;
+    std::function<std::optional<milliseconds>(const step&)> resolve =
+        [&](const step& st) -> std::optional<milliseconds> {
+      if (auto it = when.find(st.id); it != when.end()) {
+        return it->second;
+      }
+      if (!visiting.insert(st.id).second) {
+        if (!cycle) {
+          cycle = true;
+          add(step_path(st.origin) + ".after.step",
+              "steps wait for each other in a cycle (through \"" + st.id + "\")",
+              "break the cycle: one of the steps needs at = \"...\" or when = {...}");
+        }
+        return std::nullopt;
+      }
+      std::optional<milliseconds> t;
+      if (const auto* at = std::get_if<at_time>(&st.start)) {
+        t = at->at;
+      } else if (const auto* after = std::get_if<after_step>(&st.start)) {
+        if (auto base = resolve(*by_id.at(after->step))) {
+          t = *base + after->delay;
+        }
+      } else if (const auto* w = std::get_if<when_observed>(&st.start)) {
+        // Unknown until the run, but never before its own delay.
+        if (w->delay > x.duration) {
+          t = w->delay;
+        }
+      }
+      visiting.erase(st.id);
+      when[st.id] = t;
+      return t;
+    };
+    for (const auto& st : x.steps) {
+      const auto t = resolve(st);
+      if (cycle) {
+        return;
+      }
+      if (t && *t > x.duration) {
+        const bool generated = s_.find_step(st.id) == nullptr;
+        std::string path = step_path(st.origin);
+        if (!generated) {
+          path += std::holds_alternative<at_time>(st.start)      ? ".at"
+                  : std::holds_alternative<after_step>(st.start) ? ".after"
+                                                                 : ".when";
+        }
+        add(path,
+            "step \"" + st.id + "\" would run at " + format_duration(*t) +
+                ", after the scenario ends at " + format_duration(x.duration),
+            "raise duration under [scenario] to at least " + format_duration(*t) +
+                " or schedule the step earlier");
+      }
+    }
+  }
+
+  const scenario& s_;
+  std::vector<std::string> endpoint_names_;
+  std::vector<problem> problems_;
+};
+
+}  // namespace
+
+auto validate(const scenario& s) -> std::vector<problem> { return checker(s).run(); }
+
+}  // namespace schsim::scenario
