@@ -42,7 +42,8 @@ auto active_registry::for_new_connection(const std::string& endpoint, time_point
     if (!e.endpoint.empty() && e.endpoint != endpoint) {
       continue;
     }
-    replay r{e.origin_step, e.notification, e.dialect};
+    replay r{e.origin_step, e.notification, e.dialect, now - e.sent_at,
+             maint::time_of(e.notification)};
     // floor(time - elapsed) == time - ceil(elapsed) for whole-second times; written this way so
     // a huge `time` (a negative-payload test) cannot overflow the clock's arithmetic. A
     // non-positive time is replayed as it was sent.

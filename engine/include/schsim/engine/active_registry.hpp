@@ -4,6 +4,8 @@
 #include <schsim/core/maint/codec.hpp>
 #include <schsim/core/maint/notification.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ struct replay {
   std::string origin_step;
   maint::notification notification;
   maint::dialect dialect;
+  /// How long ago the original was sent.
+  std::chrono::nanoseconds elapsed{};
+  /// The `time` of the original, for the kinds that carry one.
+  std::optional<std::int64_t> original_time_s;
 };
 
 /**
