@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-build/apps/schsim/schsim run scenarios/moving-basic.toml --client reference --out out
+build/apps/schsim/schsim run scenarios/moving-new-endpoint.toml --client reference --out out
 echo
-echo "Reports: out/report.html (open it in a browser), out/report.json, out/junit.xml"
+echo "Reports: out/index.html (open it in a browser), out/report.json, out/junit.xml"
