@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
 
   int exit_code = schsim::app::ok;
   schsim::app::add_serve_command(app, exit_code);
+  schsim::app::add_check_command(app, exit_code);
+  schsim::app::add_list_command(app, exit_code);
+  schsim::app::add_run_command(app, exit_code);
+  schsim::app::add_suite_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

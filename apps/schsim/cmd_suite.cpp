@@ -1,0 +1,155 @@
+// `schsim suite`: every built-in scenario (filtered by id or tag) against a client under test.
+#include <schsim/harness/suite.hpp>
+#include <schsim/scenario_io/load.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace schsim::app {
+
+// Defined in cmd_run.cpp: runs the cases, prints progress and summary, writes the reports and
+// returns the exit code.
+auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite_options options,
+                   const std::string& out_dir, bool verbose, const std::string& command_line)
+    -> int;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct suite_options_cli {
+  std::string client = "reference";
+  std::vector<std::string> broken;
+  std::vector<std::string> filters;
+  std::string dir;
+  std::optional<std::uint64_t> seed;
+  int repeat = 1;
+  int jobs = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  std::string out = "reports-out";
+  bool verbose = false;
+  bool dry_run = false;
+};
+
+auto builtin_dir() -> fs::path {
+  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
+    return dir;
+  }
+  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
+}
+
+auto self_exe() -> fs::path {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("schsim") : p;
+}
+
+auto run_suite(const suite_options_cli& opt) -> int {
+  const fs::path dir = opt.dir.empty() ? builtin_dir() : fs::path(opt.dir);
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".toml") {
+      files.push_back(e.path());
+    }
+  }
+  if (ec) {
+    std::cerr << "schsim suite: cannot read " << dir << ": " << ec.message()
+              << " (set SCHSIM_SCENARIO_DIR or use --dir)\n";
+    return usage_error;
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<harness::suite_case> cases;
+  bool bad = false;
+  for (const auto& f : files) {
+    auto loaded = scenario_io::load_file(f);
+    if (!loaded.ok()) {
+      for (const auto& d : loaded.errors) {
+        std::cerr << scenario_io::to_string(d) << '\n';
+      }
+      bad = true;
+      continue;
+    }
+    if (harness::matches_filter(*loaded.value, opt.filters)) {
+      cases.push_back({std::move(*loaded.value), f.string()});
+    }
+  }
+  if (bad) {
+    return usage_error;
+  }
+  if (cases.empty()) {
+    std::cerr << "schsim suite: no scenario matches "
+              << fmt::format("{}", fmt::join(opt.filters, " ")) << '\n';
+    return usage_error;
+  }
+  if (opt.dry_run) {
+    for (const auto& c : cases) {
+      std::cout << fmt::format("{:<34} {}\n", c.scn.meta.id, fmt::join(c.scn.meta.tags, ","));
+    }
+    return ok;
+  }
+  harness::suite_options options;
+  try {
+    options.client = harness::resolve_client(opt.client, opt.broken, self_exe());
+  } catch (const std::exception& e) {
+    std::cerr << "schsim suite: " << e.what() << '\n';
+    return usage_error;
+  }
+  options.seed = opt.seed;
+  options.repeat = opt.repeat;
+  options.jobs = opt.jobs;
+  std::string command_line = fmt::format("schsim suite --client {}", opt.client);
+  for (const auto& b : opt.broken) {
+    command_line += " --broken=" + b;
+  }
+  for (const auto& f : opt.filters) {
+    command_line += " --filter " + f;
+  }
+  if (opt.repeat > 1) {
+    command_line += fmt::format(" --repeat {}", opt.repeat);
+  }
+  return execute_cases(cases, options, opt.out, opt.verbose, command_line);
+}
+
+}  // namespace
+
+void add_suite_command(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<suite_options_cli>();
+  auto* cmd = app.add_subcommand("suite", "Run the built-in scenarios against a client and report");
+  cmd->add_option("--client", opt->client,
+                  "\"reference\" or the command line of a client driver (docs/driver-protocol.md)")
+      ->capture_default_str();
+  cmd->add_option("--broken", opt->broken,
+                  "With --client reference: deliberate bug(s) to switch on")
+      ->delimiter(',');
+  cmd->add_option("-f,--filter", opt->filters,
+                  "Only scenarios whose id starts with it or that have it as a tag "
+                  "(repeatable; 'moving' and 'moving-*' both match moving-new-endpoint)");
+  cmd->add_option("--dir", opt->dir, "Scenario directory (default: the built-in scenarios)");
+  cmd->add_option("--seed", opt->seed, "Seed for every case (default: each scenario's own)");
+  cmd->add_option("--repeat", opt->repeat, "Run every scenario N times (flake hunting)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("-j,--jobs", opt->jobs,
+                  "Cases at once, each on its own ports (default: half the cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("-o,--out", opt->out, "Directory for the reports")->capture_default_str();
+  cmd->add_flag("-v,--verbose", opt->verbose, "Print every check of every case");
+  cmd->add_flag("--dry-run", opt->dry_run, "List the scenarios that would run");
+  cmd->callback([opt, &exit_code] { exit_code = run_suite(*opt); });
+}
+
+}  // namespace schsim::app

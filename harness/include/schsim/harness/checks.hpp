@@ -1,0 +1,99 @@
+#pragma once
+
+#include <schsim/core/scenario/model.hpp>
+#include <schsim/core/timeline/event.hpp>
+#include <schsim/core/verdict.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/**
+ * @file
+ * @brief The checks: pure functions over (scenario, server timeline, driver results).
+ *
+ * No check reads a clock, a socket or a client's account of its own state: each is judged from
+ * what the simulator recorded and from the outcome of every command as the driver reported it,
+ * so the same functions judge the reference client and any third-party client, and are tested
+ * on hand-made timelines. docs/reports.md lists every check with its evidence.
+ */
+namespace schsim::harness {
+
+/// How the driver's `connect` ended.
+enum class connect_result { not_attempted, connected, failed };
+
+/// What the harness learned from the driver over the protocol.
+struct driver_facts {
+  verdict::client_info client;
+  connect_result connect = connect_result::not_attempted;
+  std::int64_t connect_ns = 0;
+  std::string connect_error_class;
+  std::string connect_message;
+  /// Every command issued, with its result (completed false when none came).
+  std::vector<verdict::command_outcome> commands;
+  /// When the harness sent `shutdown` (0: never): the end of the judged period.
+  std::int64_t shutdown_ns = 0;
+};
+
+/// Everything a check may look at.
+struct check_input {
+  /// The scenario as the engine ran it (after scenario::expand()).
+  const scenario::scenario& scn;
+  /// The server-side record, in recording order.
+  const std::vector<timeline::event>& events;
+  const driver_facts& driver;
+  /// Endpoint names and their host:port, to resolve literal MOVING targets.
+  std::vector<verdict::endpoint_ref> endpoints;
+  /// The timeline's t = 0 (when the engine started), for relative times in evidence.
+  std::int64_t start_ns = 0;
+};
+
+/// Check ids, in report order.
+inline constexpr std::string_view zero_dropped_id = "zero_dropped";
+inline constexpr std::string_view handshake_id = "handshake";
+inline constexpr std::string_view timeout_relaxation_id = "timeout_relaxation";
+inline constexpr std::string_view handoff_timing_id = "handoff_timing";
+inline constexpr std::string_view no_leaks_id = "no_leaks";
+inline constexpr std::string_view latency_id = "latency";
+
+auto all_check_ids() -> const std::vector<std::string_view>&;
+
+/**
+ * The harness check a scenario's `expect.checks` name selects (scenario::known_checks()):
+ * no_errors, no_lost_commands, error_rate → zero_dropped; handshake, silent_fallback →
+ * handshake; relaxed_timeouts → timeout_relaxation; handoff, final_endpoint, seq_handling →
+ * handoff_timing; reconnects, idle_connections → no_leaks; latency → latency. A check id is
+ * accepted as itself. Empty for an unknown name.
+ */
+auto check_for_expectation(std::string_view name) -> std::string_view;
+
+/// The checks that apply: those the scenario names (plus no_leaks when expect.reconnects is
+/// set, handoff_timing when expect.final_endpoint is, and latency, which is always reported), or
+/// by default zero_dropped, handshake, no_leaks and latency, plus timeout_relaxation when a step
+/// delays or stalls replies and handoff_timing when a step sends MOVING.
+auto applicable_checks(const scenario::scenario& scn) -> std::vector<std::string_view>;
+
+/// Capabilities (driver-protocol.md) without which the scenario cannot run at all: the case
+/// is then reported unsupported.
+auto required_capabilities(const scenario::scenario& scn) -> std::vector<std::string>;
+/// Capability a check needs beyond those (relaxed_timeouts for timeout_relaxation); empty if
+/// none.
+auto check_capability(std::string_view check_id) -> std::string_view;
+
+auto check_zero_dropped(const check_input& in) -> verdict::check_result;
+auto check_handshake(const check_input& in) -> verdict::check_result;
+auto check_timeout_relaxation(const check_input& in) -> verdict::check_result;
+auto check_handoff_timing(const check_input& in) -> verdict::check_result;
+auto check_no_leaks(const check_input& in) -> verdict::check_result;
+auto check_latency(const check_input& in) -> verdict::check_result;
+
+/// Every check, in all_check_ids() order: applicable ones evaluated, the others skipped, and
+/// those needing a capability the client lacks marked unsupported.
+auto run_checks(const check_input& in) -> std::vector<verdict::check_result>;
+
+/// The shaded intervals of the report: maintenance windows (opening to closing notification,
+/// per endpoint), MOVING grace periods and reply latency or stall windows.
+auto derive_windows(const check_input& in) -> std::vector<verdict::window>;
+
+}  // namespace schsim::harness

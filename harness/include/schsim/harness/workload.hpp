@@ -1,0 +1,44 @@
+#pragma once
+
+#include <schsim/core/scenario/model.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace schsim::harness {
+
+/// One command of the open-loop schedule.
+struct scheduled_command {
+  std::uint64_t id = 0;                ///< unique in the run, from 1
+  std::vector<std::string> args;       ///< e.g. {"INCR", "schsim:ctr:17"}
+  std::chrono::nanoseconds offset{0};  ///< intended send time, from the workload's start
+  std::string purpose;                 ///< "load" or "probe"
+};
+
+/**
+ * @brief The run's commands at their intended times, drawn from `seed` (same seed, same
+ * schedule).
+ *
+ * Load commands are evenly spaced at `w.rate` per second from 1/rate until `w.duration` (or
+ * `run_length`), open-loop: nothing waits for a reply. Probe commands (`w.probe`) form a second
+ * stream every `probe.interval`. Every command that changes or reads something carries its id,
+ * so the server-side record shows each execution (command_identity): INCR works on a key of its
+ * own (a duplicate execution shows up as a counter of 2), SET writes a value that starts with
+ * its id, PING carries a message. GET, DEL and EXISTS use keys drawn from `w.keys`.
+ */
+auto make_schedule(const scenario::workload& w, std::chrono::milliseconds run_length,
+                   std::uint64_t seed) -> std::vector<scheduled_command>;
+
+/**
+ * @brief The token that ties a command seen by the server to the workload command that sent
+ * it, or nullopt when the command carries none (GET, DEL, EXISTS, handshake commands).
+ *
+ * Works on the server's record of the arguments (cut to 128 bytes), case-insensitively on the
+ * command name.
+ */
+auto command_identity(const std::vector<std::string>& args) -> std::optional<std::string>;
+
+}  // namespace schsim::harness

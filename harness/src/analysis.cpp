@@ -1,0 +1,329 @@
+#include "analysis.hpp"
+
+#include <schsim/harness/workload.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+namespace schsim::harness::detail {
+
+namespace tl = schsim::timeline;
+
+namespace {
+
+auto is_opening(std::string_view name) -> bool {
+  return name == "MIGRATING" || name == "FAILING_OVER" || name == "SMIGRATING";
+}
+auto is_closing(std::string_view name) -> bool {
+  return name == "MIGRATED" || name == "FAILED_OVER" || name == "SMIGRATED";
+}
+
+}  // namespace
+
+auto conn_record::closed_at() const -> std::int64_t {
+  return closed_event != nullptr ? closed_event->t_ns : forever;
+}
+
+auto conn_record::open_at(std::int64_t t) const -> bool { return opened <= t && t < closed_at(); }
+
+auto is_setup_command(const std::vector<std::string>& args) -> bool {
+  if (args.empty()) {
+    return true;
+  }
+  std::string name = args[0];
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  return name == "HELLO" || name == "AUTH" || name == "CLIENT" || name == "SELECT" ||
+         name == "READONLY" || name == "COMMAND" || name == "QUIT";
+}
+
+auto analyze(const check_input& in) -> analysis {
+  analysis an;
+  for (const auto& cmd : in.driver.commands) {
+    if (auto id = command_identity(cmd.args)) {
+      an.commands_by_identity.emplace(std::move(*id), &cmd);
+    }
+  }
+  for (const auto& e : in.events) {
+    an.end_ns = std::max(an.end_ns, e.t_ns);
+    if (const auto* step = std::get_if<tl::step_executed>(&e.what)) {
+      an.step_runs.emplace(step->step, &e);
+      continue;
+    }
+    if (e.conn == 0) {
+      continue;
+    }
+    auto& c = an.conns[e.conn];
+    if (c.id == 0) {
+      c.id = e.conn;
+      c.endpoint = e.endpoint;
+      c.opened = e.t_ns;
+    }
+    std::visit(
+        [&](const auto& d) {
+          using T = std::decay_t<decltype(d)>;
+          if constexpr (std::is_same_v<T, tl::connection_opened>) {
+            c.opened = e.t_ns;
+            c.opened_event = &e;
+          } else if constexpr (std::is_same_v<T, tl::connection_closed>) {
+            if (c.closed_event == nullptr) {
+              c.closed_event = &e;
+            }
+          } else if constexpr (std::is_same_v<T, tl::hello>) {
+            c.hellos.push_back(&e);
+          } else if constexpr (std::is_same_v<T, tl::maint_handshake>) {
+            c.maints.push_back(&e);
+          } else if constexpr (std::is_same_v<T, tl::command_received>) {
+            c.commands.push_back(&e);
+            if (!is_setup_command(d.args)) {
+              c.data.push_back(&e);
+              if (auto id = command_identity(d.args)) {
+                an.receipts[*id].push_back(&e);
+              }
+            }
+          } else if constexpr (std::is_same_v<T, tl::reply_written>) {
+            c.replies.push_back(&e);
+          } else if constexpr (std::is_same_v<T, tl::push_written>) {
+            c.pushes.push_back(&e);
+            if (is_opening(d.name)) {
+              c.relax_windows.push_back({e.t_ns, forever});
+            } else if (is_closing(d.name)) {
+              for (auto& w : c.relax_windows) {
+                if (w.end == forever) {
+                  w.end = e.t_ns;
+                }
+              }
+            } else if (d.name == "MOVING") {
+              if (!c.moving_at) {
+                c.moving_at = e.t_ns;
+              }
+              if (!an.first_moving || e.t_ns < *an.first_moving) {
+                an.first_moving = e.t_ns;
+              }
+            }
+          }
+        },
+        e.what);
+  }
+  an.end_ns = in.driver.shutdown_ns > 0 ? in.driver.shutdown_ns : an.end_ns;
+
+  // Reply delays: latency and stall steps as they actually ran, per endpoint; each one lasts
+  // until the next latency/stall/release step on the same endpoint.
+  struct change {
+    std::int64_t t;
+    std::string endpoint;
+    double delay_ms;
+    std::string step;
+  };
+  std::vector<change> changes;
+  for (const auto& [id, ev] : an.step_runs) {
+    const auto* st = in.scn.find_step(id);
+    if (st == nullptr) {
+      continue;
+    }
+    if (const auto* lat = std::get_if<scenario::latency_action>(&st->what)) {
+      changes.push_back({ev->t_ns, lat->endpoint, static_cast<double>(lat->delay.count()), id});
+    } else if (const auto* stall = std::get_if<scenario::stall_action>(&st->what)) {
+      changes.push_back({ev->t_ns, stall->endpoint, INFINITY, id});
+    } else if (const auto* rel = std::get_if<scenario::release_action>(&st->what)) {
+      changes.push_back({ev->t_ns, rel->endpoint, 0.0, id});
+    }
+  }
+  std::sort(changes.begin(), changes.end(),
+            [](const change& a, const change& b) { return a.t < b.t; });
+  for (const auto& ch : changes) {
+    for (auto& d : an.delays) {
+      if (d.endpoint == ch.endpoint && d.end == forever) {
+        d.end = ch.t;
+      }
+    }
+    if (ch.delay_ms > 0) {
+      an.delays.push_back({ch.endpoint, ch.t, forever, ch.delay_ms, ch.step});
+    }
+  }
+  return an;
+}
+
+auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t)
+    -> zone {
+  const auto post_handoff =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(in.scn.client.post_handoff_relaxed)
+          .count();
+  for (const auto& w : c.relax_windows) {
+    if (w.start <= t && t < w.end) {
+      return zone::relaxed;
+    }
+    // Clients may keep the relaxed timeout a while after the window (go-redis post-handoff,
+    // Lettuce's grace): neither outcome is wrong there.
+    if (w.end <= t && t < w.end + post_handoff) {
+      return zone::ambiguous;
+    }
+  }
+  if (c.moving_at && *c.moving_at <= t) {
+    return zone::ambiguous;
+  }
+  if (an.first_moving && *an.first_moving <= c.opened && t < c.opened + post_handoff) {
+    return zone::ambiguous;
+  }
+  return zone::normal;
+}
+
+auto judge_delays(const check_input& in, const analysis& an) -> std::vector<delay_judgement> {
+  std::vector<delay_judgement> out;
+  const double normal_ms = static_cast<double>(in.scn.client.timeout.count());
+  const double relaxed_ms =
+      in.scn.client.relaxed_timeout
+          ? std::max(normal_ms, static_cast<double>(in.scn.client.relaxed_timeout->count()))
+          : normal_ms;
+  // Too close to the bound to tell a correct timeout from a wrong one.
+  constexpr double margin = 0.1;
+  for (const auto& [identity, receipts] : an.receipts) {
+    const auto cmd = an.commands_by_identity.find(identity);
+    if (cmd == an.commands_by_identity.end() || receipts.empty()) {
+      continue;
+    }
+    const auto* received = receipts.front();
+    const auto& conn = an.conns.at(received->conn);
+    const auto index = std::get<tl::command_received>(received->what).index;
+    const auto reply = std::find_if(conn.replies.begin(), conn.replies.end(), [&](const auto* e) {
+      return std::get<tl::reply_written>(e->what).index == index;
+    });
+    const auto delay = std::find_if(an.delays.begin(), an.delays.end(), [&](const auto& d) {
+      return d.endpoint == conn.endpoint && d.start <= received->t_ns && received->t_ns < d.end;
+    });
+    // Replies go out in order, so a command sent just after a delay ends may still wait behind
+    // the delayed replies: what counts is when its reply was actually written.
+    double delay_ms = 0;
+    bool blocked = false;
+    if (reply != conn.replies.end()) {
+      delay_ms = ms_between(received->t_ns, (*reply)->t_ns);
+    } else if (delay != an.delays.end()) {
+      delay_ms = delay->delay_ms;
+    } else {
+      // No reply was ever written: if an earlier reply was still held when this command came,
+      // it waited behind it for an unknown time.
+      blocked = std::any_of(conn.commands.begin(), conn.commands.end(), [&](const auto* e) {
+        const auto i = std::get<tl::command_received>(e->what).index;
+        if (i >= index) {
+          return false;
+        }
+        const auto r = std::find_if(conn.replies.begin(), conn.replies.end(), [&](const auto* w) {
+          return std::get<tl::reply_written>(w->what).index == i;
+        });
+        return r == conn.replies.end() || (*r)->t_ns > received->t_ns;
+      });
+    }
+    if (delay == an.delays.end() && !blocked && delay_ms < normal_ms * (1 - margin)) {
+      continue;  // an ordinary fast reply
+    }
+    delay_judgement j;
+    j.command = cmd->second;
+    j.received = received;
+    j.conn = &conn;
+    j.where = blocked ? zone::ambiguous : classify(in, an, conn, received->t_ns);
+    j.delay_ms = delay_ms;
+    j.bound_ms = j.where == zone::relaxed ? relaxed_ms : normal_ms;
+    // A connection lost while waiting is not a timeout to judge (in-place upgrade, forced close).
+    const bool lost = j.command->completed && !j.command->ok && j.command->error_class != "timeout";
+    if (j.where != zone::ambiguous && !lost) {
+      if (j.delay_ms < j.bound_ms * (1 - margin)) {
+        j.expect = expectation::succeed;
+      } else if (j.delay_ms > j.bound_ms * (1 + margin)) {
+        j.expect = expectation::time_out;
+      }
+    }
+    out.push_back(j);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.command->id < b.command->id; });
+  return out;
+}
+
+auto expected_failures(const check_input& in, const analysis& an)
+    -> std::map<std::uint64_t, std::string> {
+  std::map<std::uint64_t, std::string> out;
+  const auto judged = judge_delays(in, an);
+  std::vector<std::pair<std::int64_t, std::int64_t>> fallout;
+  for (const auto& j : judged) {
+    if ((j.expect == expectation::time_out ||
+         (j.expect == expectation::unjudged && !j.command->ok)) &&
+        (j.command->error_class.empty() || j.command->error_class == "timeout")) {
+      out[j.command->id] = fmt::format(
+          "reply delayed {} ms on purpose",
+          std::isinf(j.delay_ms) ? std::string("forever") : fmt::format("{:.0f}", j.delay_ms));
+      if (j.command->completed) {
+        fallout.emplace_back(j.command->sent_ns, j.command->done_ns);
+      }
+    }
+  }
+  // Commands the server record cannot tie to a receipt (GET, DEL, EXISTS): a timeout while a
+  // reply delay was in force, or while replies were still queued behind it, was provoked.
+  for (const auto& cmd : in.driver.commands) {
+    if (cmd.ok || !cmd.completed || out.contains(cmd.id) || command_identity(cmd.args) ||
+        (cmd.error_class != "timeout" && !cmd.error_class.empty())) {
+      continue;
+    }
+    for (const auto& d : an.delays) {
+      const auto held_until = d.end == forever || std::isinf(d.delay_ms)
+                                  ? forever
+                                  : d.end + static_cast<std::int64_t>(d.delay_ms * 1e6);
+      if (cmd.sent_ns >= d.start && cmd.sent_ns <= held_until) {
+        out[cmd.id] = fmt::format("sent while replies on {} were delayed", d.endpoint);
+        break;
+      }
+    }
+  }
+  // A timeout usually costs the connection: commands sent while the timed-out one waited, and
+  // just after, fail with it.
+  constexpr std::int64_t after_ns = 100'000'000;
+  for (const auto& cmd : in.driver.commands) {
+    if (cmd.ok || out.contains(cmd.id)) {
+      continue;
+    }
+    for (const auto& [from, to] : fallout) {
+      if (cmd.sent_ns >= from && cmd.sent_ns <= to + after_ns) {
+        out[cmd.id] = "fell with a connection that timed out on purpose";
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+auto at(const check_input& in, std::int64_t t) -> std::string {
+  return fmt::format("{:+.1f} ms", static_cast<double>(t - in.start_ns) / 1e6);
+}
+
+auto ms_between(std::int64_t from, std::int64_t to) -> double {
+  return static_cast<double>(to - from) / 1e6;
+}
+
+auto excerpt(std::vector<const timeline::event*> events, std::size_t limit)
+    -> std::vector<timeline::event> {
+  std::sort(events.begin(), events.end(), [](const auto* a, const auto* b) {
+    return a->t_ns != b->t_ns ? a->t_ns < b->t_ns : a < b;
+  });
+  events.erase(std::unique(events.begin(), events.end()), events.end());
+  std::vector<timeline::event> out;
+  for (const auto* e : events) {
+    if (out.size() >= limit) {
+      break;
+    }
+    out.push_back(*e);
+  }
+  return out;
+}
+
+auto join(const std::vector<std::string>& args) -> std::string {
+  std::string out;
+  for (const auto& a : args) {
+    out += (out.empty() ? "" : " ") + a;
+  }
+  return out;
+}
+
+}  // namespace schsim::harness::detail

@@ -1,0 +1,564 @@
+#include <schsim/harness/checks.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+// Checks on hand-made timelines: each check passes on a correct run and fails on the bug it is
+// meant to catch.
+
+namespace {
+
+using namespace schsim;
+using namespace schsim::harness;
+namespace tl = schsim::timeline;
+using std::chrono::milliseconds;
+
+constexpr std::int64_t t0 = 5'000'000'000;
+constexpr std::int64_t ms = 1'000'000;
+
+/// Builds a run: a scenario, the server's record and the driver's results.
+struct run_builder {
+  scenario::scenario scn;
+  std::vector<tl::event> events;
+  driver_facts driver;
+  std::vector<verdict::endpoint_ref> endpoints{{"node-a", "127.0.0.1:7001"},
+                                               {"node-b", "127.0.0.1:7002"}};
+
+  run_builder() {
+    scn.meta.id = "hand-made";
+    scn.topo.endpoints.resize(2);
+    scn.topo.endpoints[0].name = "node-a";
+    scn.topo.endpoints[1].name = "node-b";
+    scn.topo.start = "node-a";
+    scn.client.timeout = milliseconds{500};
+    scn.client.relaxed_timeout = milliseconds{3000};
+    scn.client.post_handoff_relaxed = milliseconds{1000};
+    driver.client.name = "test";
+    driver.client.reply_timeout = "command";
+    driver.client.capabilities = {"maint_notifications", "relaxed_timeouts", "handoff",
+                                  "moving_null_endpoint", "mode_auto"};
+    driver.connect = connect_result::connected;
+  }
+
+  void add(std::int64_t at_ms, const std::string& ep, std::uint64_t conn, tl::detail what) {
+    events.push_back({t0 + at_ms * ms, ep, conn, std::move(what)});
+  }
+  /// A connection opened and handshaken the way a correct RESP3 client does.
+  void open(std::int64_t at_ms, const std::string& ep, std::uint64_t conn,
+            const std::string& type = "internal-ip") {
+    add(at_ms, ep, conn, tl::connection_opened{"127.0.0.1:5000" + std::to_string(conn)});
+    add(at_ms, ep, conn, tl::command_received{0, {"HELLO", "3"}});
+    add(at_ms, ep, conn, tl::hello{3, true, "", ""});
+    add(at_ms + 1, ep, conn,
+        tl::command_received{
+            1, {"CLIENT", "MAINT_NOTIFICATIONS", "ON", "moving-endpoint-type", type}});
+    add(at_ms + 1, ep, conn, tl::maint_handshake{true, type, true, "OK", 3});
+  }
+  void close(std::int64_t at_ms, const std::string& ep, std::uint64_t conn,
+             tl::close_initiator by = tl::close_initiator::client) {
+    add(at_ms, ep, conn, tl::connection_closed{by, tl::close_how::fin, ""});
+  }
+  /// An INCR issued by the driver at `at_ms`, received on `conn` (unless conn is 0) and answered
+  /// `reply_after_ms` later; the driver's result says `ok`.
+  void incr(std::uint64_t id, std::int64_t at_ms, const std::string& ep, std::uint64_t conn,
+            std::int64_t done_after_ms = 1, bool ok = true, const std::string& error = "") {
+    const std::vector<std::string> args{"INCR", "schsim:ctr:" + std::to_string(id)};
+    if (conn != 0) {
+      add(at_ms, ep, conn, tl::command_received{id + 10, args});
+      if (ok) {
+        add(at_ms + done_after_ms, ep, conn, tl::reply_written{id + 10, false, ":1"});
+      }
+    }
+    verdict::command_outcome c;
+    c.id = id;
+    c.args = args;
+    c.purpose = "load";
+    c.intended_ns = c.issued_ns = c.sent_ns = t0 + at_ms * ms;
+    c.done_ns = t0 + (at_ms + done_after_ms) * ms;
+    c.completed = true;
+    c.ok = ok;
+    c.reply = ok ? "1" : "";
+    c.error_class = error;
+    driver.commands.push_back(c);
+  }
+  void step(std::int64_t at_ms, const std::string& id, scenario::action what) {
+    scn.steps.push_back(
+        scenario::step{id, scenario::at_time{milliseconds{at_ms}}, std::move(what), 0});
+    add(at_ms, "", 0,
+        tl::step_executed{id, std::string(scenario::action_name(scn.steps.back().what)),
+                          t0 + at_ms * ms, ""});
+  }
+  void push(std::int64_t at_ms, const std::string& ep, std::uint64_t conn, const std::string& name,
+            std::int64_t seq, std::optional<std::int64_t> time_s, const std::string& step_id) {
+    add(at_ms, ep, conn, tl::push_written{name, seq, time_s, 40, "canonical", step_id});
+  }
+  /// A MOVING step `id` from node-a to `to` (nullopt: null endpoint) sent at `at_ms` to `conn`.
+  void moving(std::int64_t at_ms, std::uint64_t conn, std::optional<std::string> to,
+              std::int64_t time_s = 2) {
+    scenario::send_action send;
+    send.notification = maint::moving{7, time_s, to};
+    step(at_ms, "m", send);
+    push(at_ms, "node-a", conn, "MOVING", 7, time_s, "m");
+  }
+
+  [[nodiscard]] auto input() const -> check_input {
+    return check_input{scn, events, driver, endpoints, t0};
+  }
+  void finish(std::int64_t at_ms) { driver.shutdown_ns = t0 + at_ms * ms; }
+};
+
+auto has_finding(const verdict::check_result& r, const std::string& text) -> bool {
+  return std::any_of(r.findings.begin(), r.findings.end(),
+                     [&](const auto& f) { return f.find(text) != std::string::npos; });
+}
+
+auto figure(const verdict::check_result& r, const std::string& name) -> std::optional<double> {
+  for (const auto& f : r.figures) {
+    if (f.name == name) {
+      return f.value;
+    }
+  }
+  return std::nullopt;
+}
+
+/// A correct handoff: MOVING at 1000 ms to node-b, new connection handshaken, traffic moved,
+/// old connection closed by the client.
+auto good_handoff() -> run_builder {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.incr(2, 500, "node-a", 1);
+  b.moving(1000, 1, "node-b");
+  b.open(1005, "node-b", 2);
+  b.incr(3, 1010, "node-b", 2);
+  b.close(1020, "node-a", 1);
+  b.incr(4, 1500, "node-b", 2);
+  b.finish(4000);
+  return b;
+}
+
+// --------------------------------------------------------------------------------- zero_dropped
+
+TEST(ZeroDropped, PassesWhenEveryCommandRanOnce) {
+  const auto b = good_handoff();
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "succeeded"), 4.0);
+  EXPECT_EQ(figure(r, "tracked_on_server"), 4.0);
+}
+
+TEST(ZeroDropped, FailsOnACommandExecutedOnBothEndpoints) {
+  auto b = good_handoff();
+  // resend-written: #2 was written to the old connection and sent again on the new one.
+  b.add(1011, "node-b", 2, tl::command_received{99, {"INCR", "schsim:ctr:2"}});
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "executed 2 times (on both the old and the new endpoint)"))
+      << r.summary;
+  EXPECT_FALSE(r.excerpt.empty());
+}
+
+TEST(ZeroDropped, FailsOnACommandThatFailed) {
+  auto b = good_handoff();
+  // drop-buffered: a command held during the handoff is failed instead of resumed.
+  b.incr(5, 1002, "", 0, 3, false, "connection");
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "#5 INCR schsim:ctr:5 failed")) << r.summary;
+}
+
+TEST(ZeroDropped, FailsOnAMissingResultAndOnAPhantomSuccess) {
+  auto b = good_handoff();
+  b.driver.commands[0].completed = false;
+  b.driver.commands.push_back(b.driver.commands[1]);
+  b.driver.commands.back().id = 50;
+  b.driver.commands.back().args = {"INCR", "schsim:ctr:50"};
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "#1 INCR schsim:ctr:1 got no result"));
+  EXPECT_TRUE(has_finding(r, "#50 INCR schsim:ctr:50 reported ok (1) but the server never"));
+}
+
+TEST(ZeroDropped, CounterAboveOneIsADuplicate) {
+  auto b = good_handoff();
+  b.driver.commands[3].reply = "2";
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "replied 2"));
+}
+
+TEST(ZeroDropped, ErrorBudgetAllowsFailuresButNeverDuplicates) {
+  auto b = good_handoff();
+  b.incr(5, 1002, "", 0, 3, false, "connection");
+  b.scn.expect.max_error_rate = 0.25;
+  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::pass);
+  b.add(1011, "node-b", 2, tl::command_received{99, {"INCR", "schsim:ctr:2"}});
+  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::fail);
+}
+
+// ------------------------------------------------------------------------------------ handshake
+
+TEST(Handshake, PassesOnEveryConnectionIncludingTheHandoff) {
+  const auto b = good_handoff();
+  const auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "connections_judged"), 2.0);
+}
+
+TEST(Handshake, FailsWhenTheHandoffConnectionSkipsIt) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.moving(1000, 1, "node-b");
+  b.add(1005, "node-b", 2, tl::connection_opened{"127.0.0.1:50002"});
+  b.incr(2, 1010, "node-b", 2);
+  const auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "#2 to node-b")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "no HELLO 3"));
+  EXPECT_TRUE(has_finding(r, "no CLIENT MAINT_NOTIFICATIONS ON"));
+}
+
+TEST(Handshake, FailsOnTheWrongEndpointType) {
+  run_builder b;
+  b.scn.client.moving_endpoint_type = scenario::endpoint_type::external_fqdn;
+  b.open(0, "node-a", 1, "internal-ip");
+  b.incr(1, 100, "node-a", 1);
+  const auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "moving-endpoint-type \"internal-ip\", expected \"external-fqdn\""))
+      << r.summary;
+}
+
+TEST(Handshake, NothingMaySentOnResp2) {
+  run_builder b;
+  b.scn.client.protocol = 2;
+  b.add(0, "node-a", 1, tl::connection_opened{"p"});
+  b.add(1, "node-a", 1,
+        tl::command_received{
+            0, {"CLIENT", "MAINT_NOTIFICATIONS", "ON", "moving-endpoint-type", "internal-ip"}});
+  b.add(1, "node-a", 1, tl::maint_handshake{true, "internal-ip", false, "ERR", 2});
+  b.incr(1, 100, "node-a", 1);
+  const auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "must not (RESP2 client)")) << r.summary;
+}
+
+TEST(Handshake, AutoModeIsSilentOnAServerWithoutSch) {
+  run_builder b;
+  b.scn.topo.endpoints[0].sch = false;
+  b.add(0, "node-a", 1, tl::connection_opened{"p"});
+  b.add(0, "node-a", 1, tl::command_received{0, {"HELLO", "3"}});
+  b.add(0, "node-a", 1, tl::hello{3, true, "", ""});
+  b.add(1, "node-a", 1,
+        tl::command_received{
+            1, {"CLIENT", "MAINT_NOTIFICATIONS", "ON", "moving-endpoint-type", "internal-ip"}});
+  b.add(1, "node-a", 1,
+        tl::maint_handshake{true, "internal-ip", false, "ERR unknown subcommand", 3});
+  b.incr(1, 100, "node-a", 1);
+  EXPECT_EQ(check_handshake(b.input()).outcome, verdict::status::pass);
+  // The same client failing its connect is not silent.
+  b.driver.connect = connect_result::failed;
+  b.driver.connect_error_class = "handshake";
+  const auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "connect failed (handshake"));
+}
+
+TEST(Handshake, EnabledModeMustFailOnAServerWithoutSch) {
+  run_builder b;
+  b.scn.topo.endpoints[0].sch = false;
+  b.scn.client.mode = scenario::sch_mode::enabled;
+  b.scn.expect.connect = scenario::connect_outcome::fails;
+  b.add(0, "node-a", 1, tl::connection_opened{"p"});
+  b.add(0, "node-a", 1, tl::command_received{0, {"HELLO", "3"}});
+  b.add(0, "node-a", 1, tl::hello{3, true, "", ""});
+  b.add(1, "node-a", 1, tl::command_received{1, {"CLIENT", "MAINT_NOTIFICATIONS", "ON"}});
+  b.add(1, "node-a", 1, tl::maint_handshake{true, std::nullopt, false, "ERR", 3});
+  b.add(2, "node-a", 1, tl::connection_closed{tl::close_initiator::client, tl::close_how::fin, ""});
+  b.scn.client.moving_endpoint_type = scenario::endpoint_type::automatic;
+  b.driver.connect = connect_result::connected;
+  auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "connect succeeded but must fail")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "(none: bare ON)"));
+}
+
+// ---------------------------------------------------------------------------- timeout_relaxation
+
+/// MIGRATING at 1000 ms, MIGRATED at 3000 ms; replies on node-a delayed 1500 ms from 1500 to
+/// 2500 ms (inside) and from 5000 to 7000 ms (after the window + post-handoff 1000 ms).
+auto relaxation_run(bool relaxed_inside_ok, bool times_out_after, std::int64_t gave_up_after_ms)
+    -> run_builder {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  scenario::send_action migrating;
+  migrating.notification = maint::migrating{3, 1, {"1"}};
+  b.step(1000, "g", migrating);
+  b.push(1000, "node-a", 1, "MIGRATING", 3, 1, "g");
+  b.step(1500, "g.latency", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  if (relaxed_inside_ok) {
+    b.incr(2, 1600, "node-a", 1, 1502);
+  } else {
+    b.incr(2, 1600, "node-a", 1, 503, false, "timeout");
+  }
+  b.step(2500, "g.latency_end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  scenario::send_action migrated;
+  migrated.notification = maint::migrated{4, {"1"}};
+  b.step(3000, "g.end", migrated);
+  b.push(3000, "node-a", 1, "MIGRATED", 4, std::nullopt, "g.end");
+  b.step(5000, "late", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  if (times_out_after) {
+    b.incr(3, 5100, "node-a", 1, gave_up_after_ms, false, "timeout");
+    b.close(5100 + gave_up_after_ms, "node-a", 1);
+    b.open(5700, "node-a", 2);
+  } else {
+    b.incr(3, 5100, "node-a", 1, 1501);
+  }
+  b.step(7000, "late.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.finish(8000);
+  return b;
+}
+
+TEST(TimeoutRelaxation, PassesWhenRelaxedInsideAndRestoredAfter) {
+  const auto b = relaxation_run(true, true, 520);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "relaxed_successes"), 1.0);
+  EXPECT_EQ(figure(r, "normal_timeouts"), 1.0);
+  // The timeout on purpose is not a dropped command.
+  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::pass);
+}
+
+TEST(TimeoutRelaxation, FailsWhenNeverRelaxed) {
+  const auto b = relaxation_run(false, true, 520);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "#2 INCR schsim:ctr:2")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "inside a maintenance window, but the relaxed timeout 3000 ms"));
+}
+
+TEST(TimeoutRelaxation, FailsWhenRelaxedForever) {
+  const auto b = relaxation_run(true, false, 0);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r,
+                          "succeeded after 1501.0 ms outside any window, but the normal "
+                          "timeout 500 ms"))
+      << r.summary;
+}
+
+TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {
+  const auto b = relaxation_run(true, true, 700);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "gave up after 700.0 ms (timeout), outside [500, 600) ms"))
+      << r.summary;
+}
+
+TEST(TimeoutRelaxation, UnsupportedWithoutAReplyTimeout) {
+  auto b = relaxation_run(true, false, 0);
+  b.driver.client.reply_timeout = "none";
+  EXPECT_EQ(check_timeout_relaxation(b.input()).outcome, verdict::status::unsupported);
+}
+
+TEST(TimeoutRelaxation, RunChecksMarksItUnsupportedWithoutTheCapability) {
+  auto b = relaxation_run(true, true, 520);
+  b.driver.client.capabilities = {"maint_notifications"};
+  const auto results = run_checks(b.input());
+  const auto it = std::find_if(results.begin(), results.end(),
+                               [](const auto& r) { return r.id == timeout_relaxation_id; });
+  ASSERT_NE(it, results.end());
+  EXPECT_EQ(it->outcome, verdict::status::unsupported);
+}
+
+// -------------------------------------------------------------------------------- handoff_timing
+
+TEST(HandoffTiming, PassesOnAPromptHandoff) {
+  const auto b = good_handoff();
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "seq7.handshaken_after"), 6.0);
+  EXPECT_FALSE(r.excerpt.empty());
+}
+
+TEST(HandoffTiming, FailsWhenMovingIsIgnored) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.moving(1000, 1, "node-b");
+  b.incr(2, 1200, "node-a", 1);
+  b.step(3000, "m.close", scenario::close_action{});
+  b.close(3000, "node-a", 1, tl::close_initiator::server);
+  b.finish(4000);
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "no connection to node-b was opened")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "the server had to force-close the old connection #1"));
+}
+
+TEST(HandoffTiming, FailsWhenTheHandoffComesAfterTheGrace) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.moving(1000, 1, "node-b");
+  b.open(3100, "node-b", 2);
+  b.incr(1, 3110, "node-b", 2);
+  b.close(3120, "node-a", 1);
+  b.finish(4000);
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "past the grace of 2000 ms")) << r.summary;
+}
+
+TEST(HandoffTiming, FailsWhenTheOldConnectionKeepsGettingCommands) {
+  auto b = good_handoff();
+  b.incr(9, 1300, "node-a", 1);
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "written to the old connection #1")) << r.summary;
+}
+
+TEST(HandoffTiming, NullEndpointReconnectsAtHalfTheTime) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.moving(1000, 1, std::nullopt, 4);
+  b.open(3005, "node-a", 2);
+  b.incr(1, 3010, "node-a", 2);
+  b.close(3006, "node-a", 1);
+  b.finish(6000);
+  auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "seq7.reconnect_after"), 2005.0);
+}
+
+TEST(HandoffTiming, NullEndpointReconnectingAtOnceFails) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.moving(1000, 1, std::nullopt, 4);
+  b.open(1003, "node-a", 2);
+  b.incr(1, 1010, "node-a", 2);
+  b.close(1004, "node-a", 1);
+  b.finish(6000);
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "reconnected 3.0 ms after MOVING, expected time/2 = 2000 ms"))
+      << r.summary;
+}
+
+TEST(HandoffTiming, ResolvesALiteralTargetAddress) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.moving(1000, 1, "127.0.0.1:7002");
+  b.open(1005, "node-b", 2);
+  b.incr(1, 1010, "node-b", 2);
+  b.close(1020, "node-a", 1);
+  b.finish(4000);
+  EXPECT_EQ(check_handoff_timing(b.input()).outcome, verdict::status::pass);
+}
+
+// -------------------------------------------------------------------------------------- no_leaks
+
+TEST(NoLeaks, PassesWhenTheCountReturns) {
+  const auto b = good_handoff();
+  const auto r = check_no_leaks(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "open_at_end"), 1.0);
+  EXPECT_EQ(figure(r, "peak_open"), 2.0);
+}
+
+TEST(NoLeaks, FailsWhenTheOldConnectionStaysOpen) {
+  auto b = good_handoff();
+  b.events.erase(std::remove_if(b.events.begin(), b.events.end(),
+                                [](const tl::event& e) {
+                                  return std::holds_alternative<tl::connection_closed>(e.what);
+                                }),
+                 b.events.end());
+  const auto r = check_no_leaks(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "2 connections open at the end")) << r.summary;
+}
+
+TEST(NoLeaks, ReconnectBand) {
+  auto b = good_handoff();
+  b.scn.expect.reconnects = scenario::count_band{0, 0};
+  const auto r = check_no_leaks(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "1 reconnects, expected 0..0")) << r.summary;
+}
+
+// --------------------------------------------------------------------------------------- latency
+
+TEST(Latency, ReportsBaselineAndEventWithoutBound) {
+  const auto b = good_handoff();
+  const auto r = check_latency(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass);
+  EXPECT_FALSE(r.critical);
+  EXPECT_EQ(figure(r, "baseline.count"), 2.0);
+  EXPECT_EQ(figure(r, "event.count"), 2.0);
+}
+
+TEST(Latency, FailsPastItsBound) {
+  auto b = good_handoff();
+  b.driver.commands[2].done_ns += 900 * ms;  // a stall hidden by a closed-loop measurement
+  b.scn.expect.max_latency = milliseconds{200};
+  const auto r = check_latency(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(r.critical);
+  EXPECT_TRUE(has_finding(r, "max latency 901.0 ms reached the bound 200 ms")) << r.summary;
+}
+
+// ----------------------------------------------------------------------------------- run_checks
+
+TEST(RunChecks, DefaultsFollowTheScenario) {
+  const auto b = good_handoff();
+  const auto results = run_checks(b.input());
+  ASSERT_EQ(results.size(), all_check_ids().size());
+  for (const auto& r : results) {
+    EXPECT_FALSE(r.meaning.empty()) << r.id;
+    if (r.id == timeout_relaxation_id) {
+      EXPECT_EQ(r.outcome, verdict::status::skipped);
+    } else {
+      EXPECT_EQ(r.outcome, verdict::status::pass) << r.id << ": " << r.summary;
+    }
+  }
+}
+
+TEST(RunChecks, ScenarioNamesSelectChecks) {
+  auto b = good_handoff();
+  b.scn.expect.checks = {"no_lost_commands", "handoff", "latency"};
+  const auto results = run_checks(b.input());
+  for (const auto& r : results) {
+    const bool selected =
+        r.id == zero_dropped_id || r.id == handoff_timing_id || r.id == latency_id;
+    EXPECT_EQ(r.outcome == verdict::status::skipped, !selected) << r.id;
+  }
+  EXPECT_EQ(check_for_expectation("silent_fallback"), handshake_id);
+  EXPECT_TRUE(check_for_expectation("nonsense").empty());
+}
+
+TEST(RequiredCapabilities, FollowTheScenario) {
+  auto b = good_handoff();
+  b.scn.client.protocol = 2;
+  b.scn.client.password = "secret";
+  const auto caps = required_capabilities(b.scn);
+  for (const auto* cap : {"handoff", "resp2", "auth", "mode_auto"}) {
+    EXPECT_NE(std::find(caps.begin(), caps.end(), cap), caps.end()) << cap;
+  }
+}
+
+TEST(DeriveWindows, ShadesMaintenanceMovingAndDelays) {
+  const auto b = relaxation_run(true, true, 520);
+  const auto windows = derive_windows(b.input());
+  ASSERT_GE(windows.size(), 3U);
+  EXPECT_EQ(windows[0].kind, "maintenance");
+  EXPECT_EQ(windows[0].label, "MIGRATING seq 3 .. MIGRATED seq 4");
+  EXPECT_EQ(windows[0].end_ns - windows[0].start_ns, 2000 * ms);
+  EXPECT_EQ(windows[1].kind, "latency");
+  const auto moving = derive_windows(good_handoff().input());
+  ASSERT_EQ(moving.size(), 1U);
+  EXPECT_EQ(moving[0].label, "MOVING seq 7 (2 s) to node-b");
+}
+
+}  // namespace

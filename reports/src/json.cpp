@@ -1,0 +1,426 @@
+#include <schsim/reports/json.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <type_traits>
+
+namespace schsim::reports {
+
+namespace {
+
+using nlohmann::json;
+namespace tl = schsim::timeline;
+namespace v = schsim::verdict;
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+auto to_string(tl::close_initiator by) -> const char* {
+  return by == tl::close_initiator::client ? "client" : "server";
+}
+auto to_string(tl::close_how how) -> const char* {
+  switch (how) {
+    case tl::close_how::fin:
+      return "fin";
+    case tl::close_how::rst:
+      return "rst";
+    case tl::close_how::error:
+      return "error";
+  }
+  return "error";
+}
+
+auto event_to_json(const tl::event& e) -> json {
+  json j{{"t_ns", e.t_ns},
+         {"endpoint", e.endpoint},
+         {"conn", e.conn},
+         {"kind", tl::kind_name(e.what)}};
+  std::visit(overloaded{
+                 [&](const tl::connection_opened& d) { j["peer"] = d.peer; },
+                 [&](const tl::connection_closed& d) {
+                   j["by"] = to_string(d.by);
+                   j["how"] = to_string(d.how);
+                   j["reason"] = d.reason;
+                 },
+                 [&](const tl::hello& d) {
+                   j["protover"] = d.protover;
+                   j["accepted"] = d.accepted;
+                   j["user"] = d.user;
+                   j["error"] = d.error;
+                 },
+                 [&](const tl::maint_handshake& d) {
+                   j["enable"] = d.enable;
+                   j["endpoint_type"] = d.endpoint_type ? json(*d.endpoint_type) : json(nullptr);
+                   j["accepted"] = d.accepted;
+                   j["reply"] = d.reply;
+                   j["protocol"] = d.protocol;
+                 },
+                 [&](const tl::command_received& d) {
+                   j["index"] = d.index;
+                   j["args"] = d.args;
+                 },
+                 [&](const tl::reply_written& d) {
+                   j["index"] = d.index;
+                   j["error"] = d.error;
+                   j["summary"] = d.summary;
+                 },
+                 [&](const tl::push_written& d) {
+                   j["name"] = d.name;
+                   j["seq"] = d.seq;
+                   j["time_s"] = d.time_s ? json(*d.time_s) : json(nullptr);
+                   j["bytes"] = d.bytes;
+                   j["dialect"] = d.dialect;
+                   j["step"] = d.step;
+                 },
+                 [&](const tl::protocol_error& d) {
+                   j["message"] = d.message;
+                   j["offset"] = d.offset;
+                 },
+                 [&](const tl::step_executed& d) {
+                   j["step"] = d.step;
+                   j["action"] = d.action;
+                   j["scheduled_ns"] = d.scheduled_ns;
+                   j["detail"] = d.detail;
+                 },
+                 [&](const tl::note& d) { j["text"] = d.text; },
+             },
+             e.what);
+  return j;
+}
+
+template <class T>
+auto get_or(const json& j, const char* key, T fallback) -> T {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return fallback;
+  }
+  return it->get<T>();
+}
+
+auto optional_int(const json& j, const char* key) -> std::optional<std::int64_t> {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  return it->get<std::int64_t>();
+}
+
+auto event_from_json(const json& j) -> tl::event {
+  tl::event e;
+  e.t_ns = get_or<std::int64_t>(j, "t_ns", 0);
+  e.endpoint = get_or<std::string>(j, "endpoint", "");
+  e.conn = get_or<std::uint64_t>(j, "conn", 0);
+  const auto kind = get_or<std::string>(j, "kind", "note");
+  if (kind == "connection_opened") {
+    e.what = tl::connection_opened{get_or<std::string>(j, "peer", "")};
+  } else if (kind == "connection_closed") {
+    tl::connection_closed d;
+    d.by = get_or<std::string>(j, "by", "client") == "server" ? tl::close_initiator::server
+                                                              : tl::close_initiator::client;
+    const auto how = get_or<std::string>(j, "how", "fin");
+    d.how = how == "rst" ? tl::close_how::rst
+                         : (how == "error" ? tl::close_how::error : tl::close_how::fin);
+    d.reason = get_or<std::string>(j, "reason", "");
+    e.what = d;
+  } else if (kind == "hello") {
+    e.what = tl::hello{get_or(j, "protover", 2), get_or(j, "accepted", false),
+                       get_or<std::string>(j, "user", ""), get_or<std::string>(j, "error", "")};
+  } else if (kind == "maint_handshake") {
+    tl::maint_handshake d;
+    d.enable = get_or(j, "enable", false);
+    if (j.contains("endpoint_type") && !j["endpoint_type"].is_null()) {
+      d.endpoint_type = j["endpoint_type"].get<std::string>();
+    }
+    d.accepted = get_or(j, "accepted", false);
+    d.reply = get_or<std::string>(j, "reply", "");
+    d.protocol = get_or(j, "protocol", 2);
+    e.what = d;
+  } else if (kind == "command_received") {
+    e.what = tl::command_received{get_or<std::uint64_t>(j, "index", 0),
+                                  get_or(j, "args", std::vector<std::string>{})};
+  } else if (kind == "reply_written") {
+    e.what = tl::reply_written{get_or<std::uint64_t>(j, "index", 0), get_or(j, "error", false),
+                               get_or<std::string>(j, "summary", "")};
+  } else if (kind == "push_written") {
+    tl::push_written d;
+    d.name = get_or<std::string>(j, "name", "");
+    d.seq = get_or<std::int64_t>(j, "seq", 0);
+    d.time_s = optional_int(j, "time_s");
+    d.bytes = get_or<std::size_t>(j, "bytes", 0);
+    d.dialect = get_or<std::string>(j, "dialect", "");
+    d.step = get_or<std::string>(j, "step", "");
+    e.what = d;
+  } else if (kind == "protocol_error") {
+    e.what = tl::protocol_error{get_or<std::string>(j, "message", ""),
+                                get_or<std::uint64_t>(j, "offset", 0)};
+  } else if (kind == "step_executed") {
+    e.what = tl::step_executed{
+        get_or<std::string>(j, "step", ""), get_or<std::string>(j, "action", ""),
+        get_or<std::int64_t>(j, "scheduled_ns", 0), get_or<std::string>(j, "detail", "")};
+  } else {
+    e.what = tl::note{get_or<std::string>(j, "text", "")};
+  }
+  return e;
+}
+
+auto optional_double(const std::optional<double>& d) -> json {
+  return d ? json(*d) : json(nullptr);
+}
+
+auto check_to_json(const v::check_result& c) -> json {
+  json figures = json::array();
+  for (const auto& f : c.figures) {
+    figures.push_back({{"name", f.name}, {"value", f.value}, {"unit", f.unit}});
+  }
+  json bands = json::array();
+  for (const auto& t : c.tolerances) {
+    bands.push_back({{"name", t.name},
+                     {"low", optional_double(t.low)},
+                     {"high", optional_double(t.high)},
+                     {"unit", t.unit},
+                     {"rule", t.rule}});
+  }
+  json excerpt = json::array();
+  for (const auto& e : c.excerpt) {
+    excerpt.push_back(event_to_json(e));
+  }
+  return {{"id", c.id},           {"meaning", c.meaning},   {"status", v::to_string(c.outcome)},
+          {"summary", c.summary}, {"critical", c.critical}, {"findings", c.findings},
+          {"figures", figures},   {"tolerances", bands},    {"excerpt", excerpt}};
+}
+
+auto check_from_json(const json& j) -> v::check_result {
+  v::check_result c;
+  c.id = get_or<std::string>(j, "id", "");
+  c.meaning = get_or<std::string>(j, "meaning", "");
+  c.outcome =
+      v::parse_status(get_or<std::string>(j, "status", "skipped")).value_or(v::status::skipped);
+  c.summary = get_or<std::string>(j, "summary", "");
+  c.critical = get_or(j, "critical", true);
+  c.findings = get_or(j, "findings", std::vector<std::string>{});
+  for (const auto& f : j.value("figures", json::array())) {
+    c.figures.push_back({get_or<std::string>(f, "name", ""), get_or(f, "value", 0.0),
+                         get_or<std::string>(f, "unit", "")});
+  }
+  for (const auto& t : j.value("tolerances", json::array())) {
+    v::tolerance band;
+    band.name = get_or<std::string>(t, "name", "");
+    if (t.contains("low") && !t["low"].is_null()) {
+      band.low = t["low"].get<double>();
+    }
+    if (t.contains("high") && !t["high"].is_null()) {
+      band.high = t["high"].get<double>();
+    }
+    band.unit = get_or<std::string>(t, "unit", "");
+    band.rule = get_or<std::string>(t, "rule", "");
+    c.tolerances.push_back(band);
+  }
+  for (const auto& e : j.value("excerpt", json::array())) {
+    c.excerpt.push_back(event_from_json(e));
+  }
+  return c;
+}
+
+auto command_to_json(const v::command_outcome& c) -> json {
+  json j{{"id", c.id},
+         {"args", c.args},
+         {"purpose", c.purpose},
+         {"intended_ns", c.intended_ns},
+         {"issued_ns", c.issued_ns},
+         {"sent_ns", c.sent_ns},
+         {"done_ns", c.done_ns},
+         {"completed", c.completed},
+         {"ok", c.ok}};
+  if (c.ok) {
+    j["reply"] = c.reply;
+  } else {
+    j["error_class"] = c.error_class;
+    j["message"] = c.message;
+  }
+  return j;
+}
+
+auto command_from_json(const json& j) -> v::command_outcome {
+  v::command_outcome c;
+  c.id = get_or<std::uint64_t>(j, "id", 0);
+  c.args = get_or(j, "args", std::vector<std::string>{});
+  c.purpose = get_or<std::string>(j, "purpose", "");
+  c.intended_ns = get_or<std::int64_t>(j, "intended_ns", 0);
+  c.issued_ns = get_or<std::int64_t>(j, "issued_ns", 0);
+  c.sent_ns = get_or<std::int64_t>(j, "sent_ns", 0);
+  c.done_ns = get_or<std::int64_t>(j, "done_ns", 0);
+  c.completed = get_or(j, "completed", false);
+  c.ok = get_or(j, "ok", false);
+  c.reply = get_or<std::string>(j, "reply", "");
+  c.error_class = get_or<std::string>(j, "error_class", "");
+  c.message = get_or<std::string>(j, "message", "");
+  return c;
+}
+
+auto case_to_json(const v::case_result& c) -> json {
+  json checks = json::array();
+  for (const auto& check : c.checks) {
+    checks.push_back(check_to_json(check));
+  }
+  json windows = json::array();
+  for (const auto& w : c.windows) {
+    windows.push_back({{"kind", w.kind},
+                       {"label", w.label},
+                       {"start_ns", w.start_ns},
+                       {"end_ns", w.end_ns},
+                       {"endpoint", w.endpoint}});
+  }
+  json commands = json::array();
+  for (const auto& cmd : c.commands) {
+    commands.push_back(command_to_json(cmd));
+  }
+  json events = json::array();
+  for (const auto& e : c.timeline) {
+    events.push_back(event_to_json(e));
+  }
+  json endpoints = json::array();
+  for (const auto& e : c.endpoints) {
+    endpoints.push_back({{"name", e.name}, {"address", e.address}});
+  }
+  json process{{"started", c.process.started},
+               {"exit_code", c.process.exit_code ? json(*c.process.exit_code) : json(nullptr)},
+               {"signal", c.process.signal ? json(*c.process.signal) : json(nullptr)},
+               {"killed_by_watchdog", c.process.killed_by_watchdog},
+               {"stderr_tail", c.process.stderr_tail}};
+  json client{{"name", c.client.name},
+              {"library", c.client.library},
+              {"version", c.client.version},
+              {"language", c.client.language},
+              {"capabilities", c.client.capabilities},
+              {"reply_timeout", c.client.reply_timeout},
+              {"command", c.client.command}};
+  return {{"scenario_id", c.scenario_id},
+          {"title", c.title},
+          {"description", c.description},
+          {"tags", c.tags},
+          {"scenario_file", c.scenario_file},
+          {"repetition", c.repetition},
+          {"seed", c.seed},
+          {"client", client},
+          {"outcome", v::to_string(c.outcome)},
+          {"outcome_detail", c.outcome_detail},
+          {"start_ns", c.start_ns},
+          {"end_ns", c.end_ns},
+          {"endpoints", endpoints},
+          {"checks", checks},
+          {"windows", windows},
+          {"commands", commands},
+          {"timeline", events},
+          {"driver_log", c.driver_log},
+          {"process", process}};
+}
+
+auto case_from_json(const json& j) -> v::case_result {
+  v::case_result c;
+  c.scenario_id = get_or<std::string>(j, "scenario_id", "");
+  c.title = get_or<std::string>(j, "title", "");
+  c.description = get_or<std::string>(j, "description", "");
+  c.tags = get_or(j, "tags", std::vector<std::string>{});
+  c.scenario_file = get_or<std::string>(j, "scenario_file", "");
+  c.repetition = get_or(j, "repetition", 0);
+  c.seed = get_or<std::uint64_t>(j, "seed", 0);
+  const json client = j.value("client", json::object());
+  c.client.name = get_or<std::string>(client, "name", "");
+  c.client.library = get_or<std::string>(client, "library", "");
+  c.client.version = get_or<std::string>(client, "version", "");
+  c.client.language = get_or<std::string>(client, "language", "");
+  c.client.capabilities = get_or(client, "capabilities", std::vector<std::string>{});
+  c.client.reply_timeout = get_or<std::string>(client, "reply_timeout", "");
+  c.client.command = get_or<std::string>(client, "command", "");
+  c.outcome = v::parse_case_outcome(get_or<std::string>(j, "outcome", "error"))
+                  .value_or(v::case_outcome::error);
+  c.outcome_detail = get_or<std::string>(j, "outcome_detail", "");
+  c.start_ns = get_or<std::int64_t>(j, "start_ns", 0);
+  c.end_ns = get_or<std::int64_t>(j, "end_ns", 0);
+  for (const auto& e : j.value("endpoints", json::array())) {
+    c.endpoints.push_back(
+        {get_or<std::string>(e, "name", ""), get_or<std::string>(e, "address", "")});
+  }
+  for (const auto& check : j.value("checks", json::array())) {
+    c.checks.push_back(check_from_json(check));
+  }
+  for (const auto& w : j.value("windows", json::array())) {
+    c.windows.push_back({get_or<std::string>(w, "kind", ""), get_or<std::string>(w, "label", ""),
+                         get_or<std::int64_t>(w, "start_ns", 0),
+                         get_or<std::int64_t>(w, "end_ns", 0),
+                         get_or<std::string>(w, "endpoint", "")});
+  }
+  for (const auto& cmd : j.value("commands", json::array())) {
+    c.commands.push_back(command_from_json(cmd));
+  }
+  for (const auto& e : j.value("timeline", json::array())) {
+    c.timeline.push_back(event_from_json(e));
+  }
+  c.driver_log = get_or(j, "driver_log", std::vector<std::string>{});
+  const json process = j.value("process", json::object());
+  c.process.started = get_or(process, "started", false);
+  if (const auto code = optional_int(process, "exit_code")) {
+    c.process.exit_code = static_cast<int>(*code);
+  }
+  if (const auto sig = optional_int(process, "signal")) {
+    c.process.signal = static_cast<int>(*sig);
+  }
+  c.process.killed_by_watchdog = get_or(process, "killed_by_watchdog", false);
+  c.process.stderr_tail = get_or<std::string>(process, "stderr_tail", "");
+  return c;
+}
+
+}  // namespace
+
+auto to_json(const verdict::run_result& run) -> std::string {
+  json cases = json::array();
+  std::size_t passed = 0;
+  std::size_t failed = 0;
+  for (const auto& c : run.cases) {
+    cases.push_back(case_to_json(c));
+    passed += c.outcome == v::case_outcome::passed ? 1 : 0;
+    failed +=
+        c.outcome == v::case_outcome::passed || c.outcome == v::case_outcome::unsupported ? 0 : 1;
+  }
+  const json doc{
+      {"format", "schsim-report"},
+      {"format_version", json_format_version},
+      {"schsim_version", run.schsim_version},
+      {"suite_version", run.suite_version},
+      {"started_at", run.started_at},
+      {"command_line", run.command_line},
+      {"totals", {{"cases", run.cases.size()}, {"passed", passed}, {"not_passed", failed}}},
+      {"cases", cases}};
+  // Invalid UTF-8 from a driver's stderr must not make the whole report unwritable.
+  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+auto run_from_json(const std::string& text) -> verdict::run_result {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    throw std::runtime_error(std::string("not a schsim report: ") + e.what());
+  }
+  if (!doc.is_object() || doc.value("format", "") != "schsim-report") {
+    throw std::runtime_error("not a schsim report: missing \"format\": \"schsim-report\"");
+  }
+  try {
+    v::run_result run;
+    run.schsim_version = get_or<std::string>(doc, "schsim_version", "");
+    run.suite_version = get_or<std::string>(doc, "suite_version", "");
+    run.started_at = get_or<std::string>(doc, "started_at", "");
+    run.command_line = get_or<std::string>(doc, "command_line", "");
+    for (const auto& c : doc.value("cases", json::array())) {
+      run.cases.push_back(case_from_json(c));
+    }
+    return run;
+  } catch (const json::exception& e) {
+    throw std::runtime_error(std::string("malformed schsim report: ") + e.what());
+  }
+}
+
+}  // namespace schsim::reports

@@ -1,0 +1,157 @@
+#include "text_util.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace schsim::reports::detail {
+
+namespace {
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+auto join_args(const std::vector<std::string>& args) -> std::string {
+  std::string out;
+  for (const auto& a : args) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += a;
+  }
+  return out;
+}
+}  // namespace
+
+auto escape_xml(std::string_view s) -> std::string {
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') {
+          out += "?";
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+auto format_duration(std::int64_t ns) -> std::string {
+  const double abs_ns = std::fabs(static_cast<double>(ns));
+  if (abs_ns >= 1e9) {
+    return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
+  }
+  if (abs_ns >= 1e6) {
+    return fmt::format("{:.1f} ms", static_cast<double>(ns) / 1e6);
+  }
+  return fmt::format("{:.0f} us", static_cast<double>(ns) / 1e3);
+}
+
+auto format_offset(std::int64_t t_ns, std::int64_t origin_ns) -> std::string {
+  return fmt::format("{:+.1f} ms", static_cast<double>(t_ns - origin_ns) / 1e6);
+}
+
+auto slug(std::string_view s) -> std::string {
+  std::string out;
+  for (const char ch : s) {
+    const bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+    out += keep ? ch : '_';
+  }
+  if (out.size() > 60) {
+    out.resize(60);
+  }
+  return out.empty() ? std::string("_") : out;
+}
+
+auto describe_event(const timeline::event& e) -> std::string {
+  namespace tl = schsim::timeline;
+  return std::visit(
+      overloaded{
+          [](const tl::connection_opened& d) { return fmt::format("opened from {}", d.peer); },
+          [](const tl::connection_closed& d) {
+            return fmt::format("closed by {} ({}){}",
+                               d.by == tl::close_initiator::client ? "client" : "server",
+                               d.how == tl::close_how::fin   ? "FIN"
+                               : d.how == tl::close_how::rst ? "RST"
+                                                             : "error",
+                               d.reason.empty() ? "" : ": " + d.reason);
+          },
+          [](const tl::hello& d) {
+            return fmt::format("HELLO {} {}{}", d.protover, d.accepted ? "accepted" : "rejected",
+                               d.error.empty() ? "" : " (" + d.error + ")");
+          },
+          [](const tl::maint_handshake& d) {
+            return fmt::format("CLIENT MAINT_NOTIFICATIONS {}{} -> {} (RESP{})",
+                               d.enable ? "ON" : "OFF",
+                               d.endpoint_type ? " moving-endpoint-type " + *d.endpoint_type : "",
+                               d.accepted ? "OK" : d.reply, d.protocol);
+          },
+          [](const tl::command_received& d) {
+            return fmt::format("command #{} [{}]", d.index, join_args(d.args));
+          },
+          [](const tl::reply_written& d) {
+            return fmt::format("reply #{} {}", d.index, d.summary);
+          },
+          [](const tl::push_written& d) {
+            return fmt::format("push {} seq {}{}{}", d.name, d.seq,
+                               d.time_s ? fmt::format(" time {} s", *d.time_s) : "",
+                               d.step.empty() ? "" : " (step " + d.step + ")");
+          },
+          [](const tl::protocol_error& d) {
+            return fmt::format("protocol error at byte {}: {}", d.offset, d.message);
+          },
+          [](const tl::step_executed& d) {
+            return fmt::format("step {} {}{}", d.step, d.action,
+                               d.detail.empty() ? "" : ": " + d.detail);
+          },
+          [](const tl::note& d) { return d.text; },
+      },
+      e.what);
+}
+
+auto format_number(double v) -> std::string {
+  if (!std::isfinite(v)) {
+    return fmt::format("{}", v);
+  }
+  std::string out = fmt::format("{:.3f}", v);
+  // Trailing zeros carry no information and make golden files noisy.
+  while (!out.empty() && out.back() == '0') {
+    out.pop_back();
+  }
+  if (!out.empty() && out.back() == '.') {
+    out.pop_back();
+  }
+  return out == "-0" ? "0" : out;
+}
+
+auto format_band(const verdict::tolerance& t) -> std::string {
+  const std::string low = t.low ? format_number(*t.low) : "-inf";
+  const std::string high = t.high ? format_number(*t.high) : "inf";
+  return fmt::format("[{}, {}){}{}", low, high, t.unit.empty() ? "" : " ", t.unit);
+}
+
+auto case_duration_ns(const verdict::case_result& c) -> std::int64_t {
+  return c.end_ns > c.start_ns ? c.end_ns - c.start_ns : 0;
+}
+
+}  // namespace schsim::reports::detail

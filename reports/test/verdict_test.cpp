@@ -1,0 +1,50 @@
+#include <schsim/core/verdict.hpp>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace schsim::verdict;
+
+auto check(status s, bool critical = true) -> check_result {
+  check_result c;
+  c.id = "x";
+  c.outcome = s;
+  c.critical = critical;
+  return c;
+}
+
+TEST(Verdict, ToleranceIsHalfOpen) {
+  const tolerance band{"t", 500.0, 600.0, "ms", ""};
+  EXPECT_FALSE(within(band, 499.9));
+  EXPECT_TRUE(within(band, 500.0));
+  EXPECT_TRUE(within(band, 599.9));
+  EXPECT_FALSE(within(band, 600.0));
+  EXPECT_TRUE(within(tolerance{"open", std::nullopt, std::nullopt, "", ""}, -1e9));
+}
+
+TEST(Verdict, NamesRoundTrip) {
+  for (const auto s : {status::pass, status::fail, status::unsupported, status::skipped}) {
+    EXPECT_EQ(parse_status(to_string(s)), s);
+  }
+  for (const auto o : {case_outcome::passed, case_outcome::failed, case_outcome::unsupported,
+                       case_outcome::crashed, case_outcome::hung, case_outcome::error}) {
+    EXPECT_EQ(parse_case_outcome(to_string(o)), o);
+  }
+  EXPECT_FALSE(parse_status("maybe"));
+}
+
+TEST(Verdict, OutcomeFromChecks) {
+  EXPECT_EQ(outcome_from_checks({check(status::pass), check(status::skipped)}),
+            case_outcome::passed);
+  EXPECT_EQ(outcome_from_checks({check(status::pass), check(status::fail)}), case_outcome::failed);
+  // A non-critical failure is reported but does not fail the case.
+  EXPECT_EQ(outcome_from_checks({check(status::pass), check(status::fail, false)}),
+            case_outcome::passed);
+  EXPECT_EQ(outcome_from_checks({check(status::unsupported), check(status::skipped)}),
+            case_outcome::unsupported);
+  EXPECT_EQ(outcome_from_checks({check(status::unsupported), check(status::pass)}),
+            case_outcome::passed);
+}
+
+}  // namespace
