@@ -22,6 +22,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "suite_shared.hpp"
 #include <unistd.h>
 
 namespace schsim::app {
@@ -29,17 +30,13 @@ namespace schsim::app {
 namespace fs = std::filesystem;
 namespace v = schsim::verdict;
 
-auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite_options options,
-                   const std::string& out_dir, bool verbose, const std::string& command_line)
-    -> int;
-
-namespace {
-
 auto self_exe() -> fs::path {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? fs::path("schsim") : p;
 }
+
+namespace {
 
 auto builtin_dir() -> fs::path {
   if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
@@ -165,8 +162,8 @@ auto run_run(const run_options& opt) -> int {
 }  // namespace
 
 auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite_options options,
-                   const std::string& out_dir, bool verbose, const std::string& command_line)
-    -> int {
+                   const std::string& out_dir, bool verbose, const std::string& command_line,
+                   v::run_result* result_out) -> int {
   const auto use_color = ::isatty(STDOUT_FILENO) != 0 ? reports::color::ansi : reports::color::off;
   options.on_case = [&](const v::case_result& c, std::size_t done, std::size_t total) {
     std::cout << reports::format_progress(c, done, total, use_color) << '\n';
@@ -199,7 +196,11 @@ auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite
     std::cerr << "schsim: cannot write the reports to " << out_dir << ": " << e.what() << '\n';
     return internal_error;
   }
-  return exit_code_for(run.cases);
+  const int rc = exit_code_for(run.cases);
+  if (result_out != nullptr) {
+    *result_out = std::move(run);
+  }
+  return rc;
 }
 
 void add_run_command(CLI::App& app, int& exit_code) {

@@ -17,14 +17,9 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "suite_shared.hpp"
 
 namespace schsim::app {
-
-// Defined in cmd_run.cpp: runs the cases, prints progress and summary, writes the reports and
-// returns the exit code.
-auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite_options options,
-                   const std::string& out_dir, bool verbose, const std::string& command_line)
-    -> int;
 
 namespace {
 
@@ -50,14 +45,11 @@ auto builtin_dir() -> fs::path {
   return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
 }
 
-auto self_exe() -> fs::path {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path("schsim") : p;
-}
+}  // namespace
 
-auto run_suite(const suite_options_cli& opt) -> int {
-  const fs::path dir = opt.dir.empty() ? builtin_dir() : fs::path(opt.dir);
+auto load_suite_cases(const std::string& dir_arg, const std::vector<std::string>& filters,
+                      const std::string& command, std::vector<harness::suite_case>& cases) -> int {
+  const fs::path dir = dir_arg.empty() ? builtin_dir() : fs::path(dir_arg);
   std::vector<fs::path> files;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -66,12 +58,11 @@ auto run_suite(const suite_options_cli& opt) -> int {
     }
   }
   if (ec) {
-    std::cerr << "schsim suite: cannot read " << dir << ": " << ec.message()
+    std::cerr << command << ": cannot read " << dir << ": " << ec.message()
               << " (set SCHSIM_SCENARIO_DIR or use --dir)\n";
     return usage_error;
   }
   std::sort(files.begin(), files.end());
-  std::vector<harness::suite_case> cases;
   bool bad = false;
   for (const auto& f : files) {
     auto loaded = scenario_io::load_file(f);
@@ -82,7 +73,7 @@ auto run_suite(const suite_options_cli& opt) -> int {
       bad = true;
       continue;
     }
-    if (harness::matches_filter(*loaded.value, opt.filters)) {
+    if (harness::matches_filter(*loaded.value, filters)) {
       cases.push_back({std::move(*loaded.value), f.string()});
     }
   }
@@ -90,9 +81,19 @@ auto run_suite(const suite_options_cli& opt) -> int {
     return usage_error;
   }
   if (cases.empty()) {
-    std::cerr << "schsim suite: no scenario matches "
-              << fmt::format("{}", fmt::join(opt.filters, " ")) << '\n';
+    std::cerr << command << ": no scenario matches " << fmt::format("{}", fmt::join(filters, " "))
+              << '\n';
     return usage_error;
+  }
+  return ok;
+}
+
+namespace {
+
+auto run_suite(const suite_options_cli& opt) -> int {
+  std::vector<harness::suite_case> cases;
+  if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim suite", cases); rc != ok) {
+    return rc;
   }
   if (opt.dry_run) {
     for (const auto& c : cases) {

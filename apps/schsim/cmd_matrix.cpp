@@ -1,0 +1,239 @@
+// `schsim matrix`: the suite against several clients, one table of verdicts, and a baseline the
+// table is held to (so a CI job fails on a regression and also on a fixed bug nobody recorded).
+#include <schsim/harness/suite.hpp>
+#include <schsim/reports/matrix.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "suite_shared.hpp"
+
+namespace schsim::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct matrix_options_cli {
+  std::vector<std::string> clients;
+  std::vector<std::string> filters;
+  std::string dir;
+  std::optional<std::uint64_t> seed;
+  int jobs = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  std::string out = "matrix-out";
+  std::string baseline;
+  bool update_baseline = false;
+  bool verbose = false;
+};
+
+/// The third-party drivers client-under-test/drivers/install.sh builds.
+constexpr std::array known_drivers{"go-redis", "redis-py", "node-redis", "lettuce"};
+
+/// "NAME=COMMAND", or a shorthand: "reference" or one of known_drivers.
+auto parse_client_arg(const std::string& arg) -> std::pair<std::string, std::string> {
+  if (arg == "reference") {
+    return {arg, arg};
+  }
+  if (std::find(known_drivers.begin(), known_drivers.end(), arg) != known_drivers.end()) {
+    const auto script =
+        fs::path(SCHSIM_SOURCE_DIR) / "client-under-test" / "drivers" / ("run-" + arg + ".sh");
+    return {arg, script.string()};
+  }
+  const auto eq = arg.find('=');
+  // A command line may hold '=' itself ("driver --mode=x"), so only a name without spaces counts.
+  if (eq == std::string::npos || eq == 0 || arg.substr(0, eq).find(' ') != std::string::npos) {
+    throw std::invalid_argument(
+        fmt::format("--client {}: use NAME=COMMAND, reference, or one of {}", arg,
+                    fmt::join(known_drivers, ", ")));
+  }
+  return {arg.substr(0, eq), arg.substr(eq + 1)};
+}
+
+auto read_text(const fs::path& p) -> std::string {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    throw std::invalid_argument(fmt::format("cannot read {}", p.string()));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const fs::path& p, const std::string& text) {
+  if (p.has_parent_path()) {
+    fs::create_directories(p.parent_path());
+  }
+  const auto tmp = fs::path(p).concat(".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+      throw std::runtime_error(fmt::format("cannot write {}", tmp.string()));
+    }
+  }
+  fs::rename(tmp, p);
+}
+
+auto run_matrix(const matrix_options_cli& opt) -> int {
+  std::vector<std::pair<std::string, std::string>> clients;
+  try {
+    for (const auto& arg : opt.clients) {
+      auto c = parse_client_arg(arg);
+      const bool dup = std::any_of(clients.begin(), clients.end(),
+                                   [&](const auto& other) { return other.first == c.first; });
+      if (dup) {
+        throw std::invalid_argument(fmt::format("--client {}: name given twice", c.first));
+      }
+      clients.push_back(std::move(c));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "schsim matrix: " << e.what() << '\n';
+    return usage_error;
+  }
+  // Read the baseline before the long run, so a typo in it fails in a second, not in minutes.
+  reports::baseline base;
+  if (!opt.baseline.empty()) {
+    std::error_code ec;
+    const bool exists = fs::exists(opt.baseline, ec);
+    if (exists || !opt.update_baseline) {
+      try {
+        base = reports::parse_baseline(read_text(opt.baseline));
+      } catch (const std::exception& e) {
+        std::cerr << "schsim matrix: " << opt.baseline << ": " << e.what() << '\n';
+        return usage_error;
+      }
+    }
+  } else if (opt.update_baseline) {
+    std::cerr << "schsim matrix: --update-baseline needs --baseline FILE\n";
+    return usage_error;
+  }
+  std::vector<harness::suite_case> cases;
+  if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim matrix", cases); rc != ok) {
+    return rc;
+  }
+  std::string command_line = "schsim matrix";
+  for (const auto& [name, command] : clients) {
+    command_line += " --client " + (name == command ? name : name + "=" + command);
+  }
+  for (const auto& f : opt.filters) {
+    command_line += " --filter " + f;
+  }
+  std::vector<reports::matrix_input> runs;
+  for (const auto& [name, command] : clients) {
+    harness::suite_options options;
+    try {
+      options.client = harness::resolve_client(command, {}, self_exe());
+    } catch (const std::exception& e) {
+      std::cerr << "schsim matrix: --client " << name << ": " << e.what() << '\n';
+      return usage_error;
+    }
+    options.client.name = name;
+    options.seed = opt.seed;
+    options.jobs = opt.jobs;
+    const auto client_out = fs::path(opt.out) / reports::client_dir_name(name);
+    reports::matrix_input in{name, {}};
+    std::cout << fmt::format("== {} ==\n", name);
+    const int rc = execute_cases(cases, options, client_out.string(), opt.verbose,
+                                 fmt::format("{} [client {}]", command_line, name), &in.run);
+    // A client whose reports cannot be written leaves no evidence to link to: stop here.
+    if (rc == internal_error && in.run.cases.empty()) {
+      return internal_error;
+    }
+    runs.push_back(std::move(in));
+  }
+  auto m = reports::build_matrix(runs);
+  m.command_line = command_line;
+  try {
+    write_text(fs::path(opt.out) / "matrix.json", reports::to_matrix_json(m));
+    write_text(fs::path(opt.out) / "matrix.xml", reports::to_matrix_junit(m));
+    write_text(fs::path(opt.out) / "index.html", reports::to_matrix_html(m));
+  } catch (const std::exception& e) {
+    std::cerr << "schsim matrix: cannot write the matrix to " << opt.out << ": " << e.what()
+              << '\n';
+    return internal_error;
+  }
+  std::cout << "\nmatrix:\n";
+  bool all_pass = true;
+  for (std::size_t ci = 0; ci < m.clients.size(); ++ci) {
+    std::map<std::string, int> counts;
+    for (const auto& cell : m.cells[ci]) {
+      if (!cell.verdict.empty()) {
+        ++counts[cell.verdict];
+        all_pass = all_pass && cell.verdict == "pass";
+      }
+    }
+    std::string line;
+    for (const auto& [verdict, n] : counts) {
+      line += fmt::format(" {} {}", n, verdict);
+    }
+    std::cout << fmt::format("  {:<12} {:<10} {:<10}{}\n", m.clients[ci].name,
+                             m.clients[ci].library, m.clients[ci].version, line);
+  }
+  std::cout << fmt::format("reports: {}/index.html, matrix.json, matrix.xml\n", opt.out);
+  if (opt.update_baseline) {
+    try {
+      write_text(opt.baseline, reports::to_baseline_json(reports::updated_baseline(m, base)));
+    } catch (const std::exception& e) {
+      std::cerr << "schsim matrix: " << e.what() << '\n';
+      return internal_error;
+    }
+    std::cout << fmt::format("baseline written: {}\n", opt.baseline);
+    return ok;
+  }
+  if (opt.baseline.empty()) {
+    return all_pass ? ok : check_failed;
+  }
+  const auto diffs = reports::compare_to_baseline(m, base);
+  if (diffs.empty()) {
+    std::cout << fmt::format("every cell matches the baseline {}\n", opt.baseline);
+    return ok;
+  }
+  std::cout << fmt::format("{} cell(s) differ from the baseline {}:\n", diffs.size(), opt.baseline);
+  for (const auto& d : diffs) {
+    std::cout << "  " << reports::describe(d) << '\n';
+  }
+  return check_failed;
+}
+
+}  // namespace
+
+void add_matrix_command(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<matrix_options_cli>();
+  auto* cmd = app.add_subcommand(
+      "matrix", "Run the suite against several clients and compare with a baseline");
+  cmd->add_option("--client", opt->clients,
+                  "NAME=COMMAND, \"reference\", or go-redis, redis-py, node-redis, lettuce "
+                  "(client-under-test/drivers/run-<name>.sh); repeatable")
+      ->required();
+  cmd->add_option("-f,--filter", opt->filters, "Only scenarios with this id prefix or tag");
+  cmd->add_option("--dir", opt->dir, "Scenario directory (default: the built-in scenarios)");
+  cmd->add_option("--seed", opt->seed, "Seed for every case (default: each scenario's own)");
+  cmd->add_option("-j,--jobs", opt->jobs, "Cases at once (default: half the cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("-o,--out", opt->out, "Directory for matrix.json, matrix.xml, index.html")
+      ->capture_default_str();
+  cmd->add_option("--baseline", opt->baseline,
+                  "Expected verdicts (JSON); exit 1 when any cell differs");
+  cmd->add_flag("--update-baseline", opt->update_baseline,
+                "Write --baseline from this run, keeping reasons");
+  cmd->add_flag("-v,--verbose", opt->verbose, "Print every check of every case");
+  cmd->callback([opt, &exit_code] { exit_code = run_matrix(*opt); });
+}
+
+}  // namespace schsim::app
