@@ -9,6 +9,9 @@
 #include <csignal>
 #include <system_error>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace {
 
 namespace asio = boost::asio;
@@ -44,6 +47,25 @@ TEST(ChildProcess, ReadsStdoutKeepsStderrTailAndExitStatus) {
   EXPECT_FALSE(second);
   EXPECT_EQ(status.code, 3);
   EXPECT_EQ(tail, "oops\n");
+}
+
+TEST(ChildProcess, InheritsOnlyItsThreeStandardDescriptors) {
+  // A socket without close-on-exec, as Asio opens them: the driver must not keep it open, or a
+  // scenario's RST on another case's connection is held back until this driver exits.
+  const int leaked = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(leaked, 3);
+  const auto listing = run([](asio::io_context& io) -> asio::awaitable<std::string> {
+    // The glob's own directory descriptor is closed by the time readlink runs, so only
+    // inherited descriptors are listed.
+    const std::string script = "for f in /proc/$$/fd/*; do readlink $f; done | tr '\\n' ' '; echo";
+    child_process p(io.get_executor(), process_spec{{"sh", "-c", script}, {}});
+    auto line = co_await p.read_line();
+    co_await p.wait();
+    co_return line.value_or("");
+  });
+  ::close(leaked);
+  EXPECT_EQ(listing.find("socket:"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("pipe:"), std::string::npos) << listing;
 }
 
 TEST(ChildProcess, StopEndsTheWholeProcessGroup) {
