@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# redis-benchmark (SET, GET, INCR; 50 clients; pipeline 1 and 16) against the simulator and
+# against redis-server in the same run, alternating, so the ratio sees the same machine load.
+#   bench/run-redis-benchmark.sh [REQUESTS] [ROUNDS]   (defaults 100000 per test, 3 rounds)
+# Each cell is the median of ROUNDS runs; the three servers take turns within each round.
+# Three servers: redis-server (Debian 7.0, no persistence), `schsim serve` (the product, every
+# command recorded in the timeline) and `schsim_sim_bench serve --no-record` (recording off).
+source "$(dirname "$0")/lib.sh"
+requests=${1:-100000}
+rounds=${2:-3}
+bench_build schsim schsim_sim_bench
+command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null ||
+  { echo "redis-benchmark and redis-server are needed (apt-get install redis-server)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --save '' --appendonly no --bind 127.0.0.1 --daemonize no \
+  --logfile "$tmp/redis.log" &
+pids+=($!)
+sim_port=$(free_port)
+"$build_dir/apps/schsim/schsim" serve --port "$sim_port" >"$tmp/sim.log" 2>&1 &
+pids+=($!)
+norec_port=$(free_port)
+"$build_dir/bench/schsim_sim_bench" serve --port "$norec_port" --no-record >"$tmp/norec.log" 2>&1 &
+pids+=($!)
+wait_port "$redis_port"; wait_port "$sim_port"; wait_port "$norec_port"
+
+# rps PORT PIPELINE TEST
+rps() {
+  redis-benchmark -h 127.0.0.1 -p "$1" -c 50 -n "$requests" -P "$2" -t "$3" -r 100000 --csv -q |
+    awk -F'"' 'NR>1 && $2!="" {print $4; exit}'
+}
+
+echo "## redis-benchmark: simulator vs redis-server"
+echo
+machine_note
+echo
+echo "Command: \`bench/run-redis-benchmark.sh $requests\` (redis-benchmark -c 50 -n $requests -r 100000 -P 1|16 -t TEST --csv; median of $rounds rounds)"
+echo
+echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | sim, recording off, rps | ratio |"
+echo "|---|---|---|---|---|---|---|"
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+for pipeline in 1 16; do
+  for t in set get incr; do
+    : >"$tmp/r"; : >"$tmp/s"; : >"$tmp/n"
+    for _ in $(seq "$rounds"); do
+      rps "$redis_port" "$pipeline" "$t" >>"$tmp/r"
+      rps "$sim_port" "$pipeline" "$t" >>"$tmp/s"
+      rps "$norec_port" "$pipeline" "$t" >>"$tmp/n"
+    done
+    r=$(median <"$tmp/r"); s=$(median <"$tmp/s"); n=$(median <"$tmp/n")
+    printf '| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f |\n' "${t^^}" "$pipeline" "$r" "$s" \
+      "$(echo "$s / $r" | bc -l)" "$n" "$(echo "$n / $r" | bc -l)"
+  done
+done
+echo
+echo "Resident size after the run: redis-server $(rss_kib "${pids[0]}") KiB, schsim serve $(rss_kib "${pids[1]}") KiB (its timeline holds every command), recording off $(rss_kib "${pids[2]}") KiB."
