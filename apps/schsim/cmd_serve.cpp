@@ -1,5 +1,6 @@
 // `schsim serve [scenario]`: the simulator with a scenario's timeline, for any external client.
 #include <schsim/core/clock.hpp>
+#include <schsim/core/overloaded.hpp>
 #include <schsim/core/timeline/recorder.hpp>
 #include <schsim/engine/driver.hpp>
 #include <schsim/scenario_io/load.hpp>
@@ -35,10 +36,7 @@ namespace fs = std::filesystem;
 namespace sc = schsim::scenario;
 namespace tl = schsim::timeline;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 
 auto builtin_dir() -> fs::path {
   if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {

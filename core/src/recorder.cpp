@@ -1,3 +1,4 @@
+#include <schsim/core/overloaded.hpp>
 #include <schsim/core/timeline/recorder.hpp>
 
 #include <algorithm>
@@ -47,25 +48,21 @@ void recorder::unsubscribe(std::size_t id) {
 }
 
 namespace {
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 }  // namespace
 
 auto kind_name(const detail& d) -> const char* {
-  return std::visit(
-      overloaded{[](const connection_opened&) { return "connection_opened"; },
-                 [](const connection_closed&) { return "connection_closed"; },
-                 [](const hello&) { return "hello"; },
-                 [](const maint_handshake&) { return "maint_handshake"; },
-                 [](const command_received&) { return "command_received"; },
-                 [](const reply_written&) { return "reply_written"; },
-                 [](const push_written&) { return "push_written"; },
-                 [](const protocol_error&) { return "protocol_error"; },
-                 [](const step_executed&) { return "step_executed"; },
-                 [](const note&) { return "note"; }},
-      d);
+  return std::visit(overloaded{[](const connection_opened&) { return "connection_opened"; },
+                               [](const connection_closed&) { return "connection_closed"; },
+                               [](const hello&) { return "hello"; },
+                               [](const maint_handshake&) { return "maint_handshake"; },
+                               [](const command_received&) { return "command_received"; },
+                               [](const reply_written&) { return "reply_written"; },
+                               [](const push_written&) { return "push_written"; },
+                               [](const protocol_error&) { return "protocol_error"; },
+                               [](const step_executed&) { return "step_executed"; },
+                               [](const note&) { return "note"; }},
+                    d);
 }
 
 }  // namespace schsim::timeline

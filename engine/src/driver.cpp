@@ -1,4 +1,5 @@
 #include <schsim/core/maint/codec.hpp>
+#include <schsim/core/overloaded.hpp>
 #include <schsim/core/resp3/serializer.hpp>
 #include <schsim/engine/driver.hpp>
 
@@ -16,10 +17,7 @@ namespace {
 namespace sc = schsim::scenario;
 namespace sim = schsim::simulator;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 
 auto one_connection(conn_id id) -> sim::selector {
   sim::selector s;

@@ -1,3 +1,4 @@
+#include <schsim/core/overloaded.hpp>
 #include <schsim/core/scenario/expand.hpp>
 #include <schsim/engine/engine.hpp>
 
@@ -13,10 +14,7 @@ namespace {
 
 namespace sc = schsim::scenario;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 
 auto upper(std::string s) -> std::string {
   std::ranges::transform(s, s.begin(),

@@ -1,3 +1,4 @@
+#include <schsim/core/overloaded.hpp>
 #include <schsim/harness/checks.hpp>
 #include <schsim/harness/workload.hpp>
 
@@ -18,10 +19,7 @@ using namespace detail;
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 
 auto make_result(std::string_view id, std::string_view meaning) -> v::check_result {
   v::check_result r;

@@ -1,3 +1,4 @@
+#include <schsim/core/overloaded.hpp>
 #include <schsim/reports/json.hpp>
 
 #include <nlohmann/json.hpp>
@@ -13,10 +14,7 @@ using nlohmann::json;
 namespace tl = schsim::timeline;
 namespace v = schsim::verdict;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 
 auto to_string(tl::close_initiator by) -> const char* {
   return by == tl::close_initiator::client ? "client" : "server";

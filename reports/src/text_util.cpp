@@ -1,5 +1,7 @@
 #include "text_util.hpp"
 
+#include <schsim/core/overloaded.hpp>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -7,10 +9,7 @@
 namespace schsim::reports::detail {
 
 namespace {
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
+using schsim::overloaded;
 
 auto join_args(const std::vector<std::string>& args) -> std::string {
   std::string out;

@@ -1,3 +1,4 @@
+#include <schsim/core/overloaded.hpp>
 #include <schsim/refclient/handoff.hpp>
 
 #include <algorithm>
@@ -7,12 +8,7 @@ namespace schsim::refclient {
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using schsim::overloaded;
 
 auto ms_since_epoch(time_point t) -> long long {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
