@@ -85,6 +85,35 @@ TEST(BaselineTest, NonPassNeedsAReasonAndAKnownVerdict) {
   EXPECT_THROW(reports::parse_baseline("not json"), std::invalid_argument);
 }
 
+TEST(BaselineTest, RacyCellAcceptsEachListedVerdictAndNothingElse) {
+  const auto b = reports::parse_baseline(R"({"clients": {
+    "alpha": {"s1": {"expected": ["fail", "pass"], "reason": "race 1"},
+              "s2": {"expected": ["pass", "fail"], "reason": "race 2"}},
+    "beta": {"s1": {"expected": ["fail", "pass"], "reason": "race 3"}, "s2": "pass"}}})");
+  EXPECT_EQ(b.at("alpha").at("s1").describe_expected(), "fail or pass");
+  const auto diffs = reports::compare_to_baseline(sample_matrix(), b);
+  ASSERT_EQ(diffs.size(), 1U);  // beta / s1 crashed, which neither outcome of the race is
+  EXPECT_EQ(diffs[0].client, "beta");
+  EXPECT_EQ(diffs[0].expected, "fail or pass");
+  EXPECT_EQ(diffs[0].actual, "crashed");
+  EXPECT_EQ(reports::describe(diffs[0]).find("fixed"), std::string::npos);
+  // Updating keeps a race that came out one of its ways, and round-trips the list.
+  const auto updated = reports::updated_baseline(sample_matrix(), b);
+  EXPECT_EQ(updated.at("alpha").at("s1").also, std::vector<std::string>{"pass"});
+  EXPECT_EQ(updated.at("alpha").at("s1").reason, "race 1");
+  const auto again = reports::parse_baseline(reports::to_baseline_json(updated));
+  EXPECT_TRUE(again.at("alpha").at("s2").allows("fail"));
+  EXPECT_TRUE(again.at("alpha").at("s2").allows("pass"));
+  EXPECT_FALSE(again.at("alpha").at("s2").allows("hung"));
+  // A race needs its reason even when one of its outcomes is a pass.
+  EXPECT_THROW(
+      reports::parse_baseline(R"({"clients": {"a": {"s": {"expected": ["pass", "fail"]}}}})"),
+      std::invalid_argument);
+  EXPECT_THROW(reports::parse_baseline(
+                   R"({"clients": {"a": {"s": {"expected": ["fail", "flaky"], "reason": "r"}}}})"),
+               std::invalid_argument);
+}
+
 TEST(BaselineTest, UpdateKeepsReasonsAndMarksNewFailures) {
   reports::baseline old;
   old["alpha"]["s2"] = {"fail", "bug 1"};

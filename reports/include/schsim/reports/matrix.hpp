@@ -61,6 +61,15 @@ auto to_matrix_html(const matrix_result& m) -> std::string;
 struct baseline_entry {
   std::string verdict;
   std::string reason;
+  /// Other verdicts the cell may have: a client whose outcome depends on a race of its own
+  /// (`"expected": ["fail", "pass"]` in the file). Such an entry needs a reason even when it
+  /// allows "pass", so nobody mistakes a known race for a stable result.
+  std::vector<std::string> also{};
+
+  /// Whether `actual` is one of the verdicts this entry allows.
+  [[nodiscard]] auto allows(std::string_view actual) const -> bool;
+  /// "fail", or "fail or pass" for an entry with alternatives.
+  [[nodiscard]] auto describe_expected() const -> std::string;
 };
 
 /// client -> scenario -> expectation.
