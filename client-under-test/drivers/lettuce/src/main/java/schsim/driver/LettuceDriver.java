@@ -59,6 +59,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * clock_gettime(CLOCK_MONOTONIC) on Linux.
  */
 public final class LettuceDriver {
+    /** Connection initialization timeout when the harness gives no connect timeout. */
+    private static final long DEFAULT_INIT_TIMEOUT_MS = 2_000;
 
     private static final int DRIVER_PROTOCOL = 1;
 
@@ -240,9 +242,16 @@ public final class LettuceDriver {
         Long connectMs = longSetting(s, "connect_timeout_ms");
 
         RedisURI.Builder uri = RedisURI.builder().withHost(String.valueOf(host)).withPort(port.intValue());
-        if (timeoutMs != null && timeoutMs > 0) {
-            uri.withTimeout(Duration.ofMillis(timeoutMs));
+        // Commands are bounded by TimeoutOptions.fixedTimeout below. The RedisURI timeout then only
+        // bounds connection initialization (HELLO, CLIENT MAINT_NOTIFICATIONS), which is not a
+        // command of the workload: giving it the 250 ms command timeout made a cold JVM on a loaded
+        // machine fail its first handshake ("Connection initialization timed out after 250
+        // millisecond(s)") and turned load into handshake failures. It gets the connect timeout.
+        long initMs = connectMs != null && connectMs > 0 ? connectMs : DEFAULT_INIT_TIMEOUT_MS;
+        if (timeoutMs != null && timeoutMs > initMs) {
+            initMs = timeoutMs;
         }
+        uri.withTimeout(Duration.ofMillis(initMs));
         Object user = s.get("username");
         Object pass = s.get("password");
         if (pass != null) {
@@ -254,11 +263,8 @@ public final class LettuceDriver {
         }
 
         TimeoutOptions.Builder to = TimeoutOptions.builder().timeoutCommands(true);
-        if (timeoutMs != null && timeoutMs > 0) {
-            to.fixedTimeout(Duration.ofMillis(timeoutMs));
-        } else {
-            to.connectionTimeout(); // the RedisURI timeout (Lettuce's default, 60 s)
-        }
+        // Lettuce's own default command timeout (RedisURI.DEFAULT_TIMEOUT, 60 s) when none is given.
+        to.fixedTimeout(Duration.ofMillis(timeoutMs != null && timeoutMs > 0 ? timeoutMs : 60_000));
         // Lettuce's relaxation is additive: a command that reaches its normal timeout during
         // maintenance gets relaxedTimeoutsDuringMaintenance more (MaintenanceAwareExpiryWriter).
         // relaxed_timeout_ms is the total timeout during a window, so the extra is the difference.
