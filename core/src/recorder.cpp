@@ -52,17 +52,21 @@ using schsim::overloaded;
 }  // namespace
 
 auto kind_name(const detail& d) -> const char* {
-  return std::visit(overloaded{[](const connection_opened&) { return "connection_opened"; },
-                               [](const connection_closed&) { return "connection_closed"; },
-                               [](const hello&) { return "hello"; },
-                               [](const maint_handshake&) { return "maint_handshake"; },
-                               [](const command_received&) { return "command_received"; },
-                               [](const reply_written&) { return "reply_written"; },
-                               [](const push_written&) { return "push_written"; },
-                               [](const protocol_error&) { return "protocol_error"; },
-                               [](const step_executed&) { return "step_executed"; },
-                               [](const note&) { return "note"; }},
-                    d);
+  return std::visit(
+      overloaded{[](const connection_opened&) { return "connection_opened"; },
+                 [](const connection_closed&) { return "connection_closed"; },
+                 [](const hello&) { return "hello"; },
+                 [](const maint_handshake&) { return "maint_handshake"; },
+                 [](const command_received&) { return "command_received"; },
+                 [](const reply_written&) { return "reply_written"; },
+                 [](const push_written&) { return "push_written"; },
+                 [](const protocol_error&) { return "protocol_error"; },
+                 [](const step_executed&) { return "step_executed"; },
+                 [](const note&) { return "note"; },
+                 [](const cluster_redirect&) { return "cluster_redirect"; },
+                 [](const slot_migration_started&) { return "slot_migration_started"; },
+                 [](const slot_migration_completed&) { return "slot_migration_completed"; }},
+      d);
 }
 
 }  // namespace schsim::timeline

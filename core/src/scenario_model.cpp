@@ -23,9 +23,10 @@ auto known_commands() -> const std::vector<std::string_view>& {
 
 auto known_checks() -> const std::vector<std::string_view>& {
   static const std::vector<std::string_view> names = {
-      "handshake",        "silent_fallback", "no_errors",        "no_lost_commands",
-      "relaxed_timeouts", "handoff",         "final_endpoint",   "reconnects",
-      "latency",          "error_rate",      "idle_connections", "seq_handling"};
+      "handshake",        "silent_fallback", "no_errors",           "no_lost_commands",
+      "relaxed_timeouts", "handoff",         "final_endpoint",      "reconnects",
+      "latency",          "error_rate",      "idle_connections",    "seq_handling",
+      "topology_refresh", "removed_node",    "removed_node_traffic"};
   return names;
 }
 
@@ -51,6 +52,10 @@ auto action_name(const action& a) -> std::string_view {
           return "accept";
         } else if constexpr (std::is_same_v<T, clear_active_action>) {
           return "clear_active";
+        } else if constexpr (std::is_same_v<T, begin_slot_migration_action>) {
+          return "begin_slot_migration";
+        } else if constexpr (std::is_same_v<T, complete_slot_migration_action>) {
+          return "complete_slot_migration";
         } else if constexpr (std::is_same_v<T, moving_lifecycle_action>) {
           return "moving_lifecycle";
         } else if constexpr (std::is_same_v<T, rolling_upgrade_action>) {
@@ -61,9 +66,17 @@ auto action_name(const action& a) -> std::string_view {
           return "maintenance_mode";
         } else if constexpr (std::is_same_v<T, migrate_action>) {
           return "migrate";
-        } else {
-          static_assert(std::is_same_v<T, failover_action>);
+        } else if constexpr (std::is_same_v<T, failover_action>) {
           return "failover";
+        } else if constexpr (std::is_same_v<T, slot_migration_action>) {
+          return "slot_migration";
+        } else if constexpr (std::is_same_v<T, remove_node_action>) {
+          return "remove_node";
+        } else if constexpr (std::is_same_v<T, add_node_action>) {
+          return "add_node";
+        } else {
+          static_assert(std::is_same_v<T, slot_shuffle_action>);
+          return "slot_shuffle";
         }
       },
       a);
@@ -74,7 +87,11 @@ auto is_composite(const action& a) -> bool {
          std::holds_alternative<rolling_upgrade_action>(a) ||
          std::holds_alternative<in_place_upgrade_action>(a) ||
          std::holds_alternative<maintenance_mode_action>(a) ||
-         std::holds_alternative<migrate_action>(a) || std::holds_alternative<failover_action>(a);
+         std::holds_alternative<migrate_action>(a) || std::holds_alternative<failover_action>(a) ||
+         std::holds_alternative<slot_migration_action>(a) ||
+         std::holds_alternative<remove_node_action>(a) ||
+         std::holds_alternative<add_node_action>(a) ||
+         std::holds_alternative<slot_shuffle_action>(a);
 }
 
 auto to_string(endpoint_state s) -> std::string_view {
@@ -163,6 +180,10 @@ auto to_string(close_mode m) -> std::string_view { return m == close_mode::fin ?
 
 auto to_string(close_point p) -> std::string_view {
   return p == close_point::between_frames ? "between_frames" : "mid_frame";
+}
+
+auto to_string(smigrated_scope s) -> std::string_view {
+  return s == smigrated_scope::source ? "source" : "all";
 }
 
 }  // namespace schsim::scenario

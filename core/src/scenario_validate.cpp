@@ -54,6 +54,9 @@ class checker {
     check_workload();
     check_expectations();
     check_steps_as_written();
+    if (problems_.empty()) {
+      check_slot_ownership();
+    }
     // Timing and references are checked on the expanded timeline, where composites have become
     // the steps that will actually run.
     if (problems_.empty()) {
@@ -138,11 +141,49 @@ class checker {
         add(base + ".host", "empty host", "use host = \"127.0.0.1\"");
       }
     }
+    check_cluster_slots();
     if (s_.topo.start.empty()) {
       add("topology.start", "missing start endpoint",
           "add start = \"" + s_.topo.endpoints.front().name + "\" under [topology]");
     } else {
       check_endpoint_ref(s_.topo.start, "topology.start", "start endpoint");
+    }
+  }
+
+  // Cluster mode: every slot has exactly one owner. Standalone: nobody owns slots.
+  void check_cluster_slots() {
+    schsim::cluster::slot_set covered;
+    for (std::size_t i = 0; i < s_.topo.endpoints.size(); ++i) {
+      const auto& e = s_.topo.endpoints[i];
+      const auto path = "topology.endpoint[" + std::to_string(i) + "].slots";
+      if (!s_.topo.cluster) {
+        if (!e.slots.empty()) {
+          add(path, "slots on a standalone topology",
+              "set cluster = true under [topology], or remove slots");
+        }
+        continue;
+      }
+      if (e.slots.intersects(covered)) {
+        add(path,
+            "slots " + e.slots.intersection(covered).to_string() + " of \"" + e.name +
+                "\" are owned by another node too",
+            "every slot has exactly one owner; make the slot sets disjoint");
+      }
+      covered.add(e.slots);
+    }
+    if (s_.topo.cluster && covered.size() != schsim::cluster::slot_count) {
+      schsim::cluster::slot_set missing = schsim::cluster::slot_set::of(0, 16383);
+      missing.remove(covered);
+      // Point at the last node that owns slots: that is where the gap is usually closed.
+      std::size_t at = 0;
+      for (std::size_t i = 0; i < s_.topo.endpoints.size(); ++i) {
+        if (!s_.topo.endpoints[i].slots.empty()) {
+          at = i;
+        }
+      }
+      add("topology.endpoint[" + std::to_string(at) + "].slots",
+          "slots " + missing.to_string() + " have no owner",
+          "the nodes' slots must together cover 0-16383");
     }
   }
 
@@ -396,11 +437,163 @@ class checker {
                 format_duration(a.restart_after + a.downtime) + ")",
             "make window longer than restart_after + downtime");
       }
+    } else if constexpr (std::is_same_v<T, begin_slot_migration_action>) {
+      check_slot_move(a.from, a.to, a.slots, path);
+      check_non_negative(a.migrate_for, path + ".migrate_for");
+    } else if constexpr (std::is_same_v<T, complete_slot_migration_action>) {
+      check_slot_move(a.from, a.to, a.slots, path);
+    } else if constexpr (std::is_same_v<T, slot_migration_action>) {
+      check_slot_move(a.from, a.to, a.slots, path);
+      check_non_negative(a.migrate_for, path + ".migrate_for");
+      check_non_negative(a.latency, path + ".latency");
+      if (a.redeliver_after) {
+        check_non_negative(*a.redeliver_after, path + ".redeliver_after");
+      }
+    } else if constexpr (std::is_same_v<T, remove_node_action>) {
+      check_cluster_mode(path);
+      check_endpoint_ref(a.node, path + ".node", "node");
+      if (a.to.empty()) {
+        add(path + ".to", "no node to receive the slots", "to = [\"node-b\"]");
+      }
+      for (std::size_t j = 0; j < a.to.size(); ++j) {
+        check_endpoint_ref(a.to[j], path + ".to[" + std::to_string(j) + "]", "node");
+        if (a.to[j] == a.node) {
+          add(path + ".to[" + std::to_string(j) + "]", "the node gives its slots to itself",
+              "name the nodes that take over");
+        }
+      }
+      check_non_negative(a.migrate_for, path + ".migrate_for");
+      check_non_negative(a.retire_after, path + ".retire_after");
+      check_non_negative(a.latency, path + ".latency");
+    } else if constexpr (std::is_same_v<T, add_node_action>) {
+      check_cluster_mode(path);
+      check_endpoint_ref(a.node, path + ".node", "node");
+      if (a.from.empty()) {
+        add(path + ".from", "no donor node", "from = [\"node-a\"]");
+      }
+      for (std::size_t j = 0; j < a.from.size(); ++j) {
+        check_endpoint_ref(a.from[j], path + ".from[" + std::to_string(j) + "]", "node");
+        if (a.from[j] == a.node) {
+          add(path + ".from[" + std::to_string(j) + "]", "the new node cannot be its own donor",
+              "list the nodes that give slots");
+        }
+      }
+      if (a.slots.empty()) {
+        add(path + ".slots", "no slots to move", "slots = \"0-99\"");
+      }
+      check_non_negative(a.migrate_for, path + ".migrate_for");
+      check_non_negative(a.latency, path + ".latency");
+    } else if constexpr (std::is_same_v<T, slot_shuffle_action>) {
+      check_cluster_mode(path);
+      if (a.moves.empty()) {
+        add(path + ".moves", "no moves",
+            "moves = [{ from = \"node-a\", to = \"node-b\", slots = \"0-99\" }]");
+      }
+      for (std::size_t j = 0; j < a.moves.size(); ++j) {
+        check_slot_move(a.moves[j].from, a.moves[j].to, a.moves[j].slots,
+                        path + ".moves[" + std::to_string(j) + "]", false);
+      }
+      check_non_negative(a.migrate_for, path + ".migrate_for");
     } else {
       static_assert(std::is_same_v<T, migrate_action> || std::is_same_v<T, failover_action>);
       check_endpoint_ref(a.endpoint, path + ".endpoint");
       check_non_negative(a.duration, path + ".duration");
       check_non_negative(a.latency, path + ".latency");
+    }
+  }
+
+  void check_cluster_mode(const std::string& path) {
+    if (!s_.topo.cluster && !cluster_mode_reported_) {
+      cluster_mode_reported_ = true;
+      add(path + ".action", "slot actions need an OSS Cluster API topology",
+          "set cluster = true under [topology] and give the nodes slots");
+    }
+  }
+
+  void check_slot_move(const std::string& from, const std::string& to,
+                       const schsim::cluster::slot_set& slots, const std::string& path,
+                       bool check_mode = true) {
+    if (check_mode) {
+      check_cluster_mode(path);
+    }
+    check_endpoint_ref(from, path + ".from", "node");
+    check_endpoint_ref(to, path + ".to", "node");
+    if (!from.empty() && from == to) {
+      add(path + ".to", "the slots move to the node they are on", "name another node");
+    }
+    if (slots.empty()) {
+      add(path + ".slots", "no slots to move", "slots = \"0-99\"");
+    }
+  }
+
+  // Who owns which slot at each cluster step, following the steps in file order (the order the
+  // expansion uses too): a step that moves slots its source does not own at that point is
+  // reported at its `slots`.
+  void check_slot_ownership() {
+    if (!s_.topo.cluster) {
+      return;
+    }
+    std::map<std::string, schsim::cluster::slot_set, std::less<>> owned;
+    for (const auto& e : s_.topo.endpoints) {
+      owned[e.name] = e.slots;
+    }
+    auto move = [&](const std::string& from, const std::string& to,
+                    const schsim::cluster::slot_set& slots, const std::string& path) {
+      auto& source = owned[from];
+      auto missing = slots;
+      missing.remove(source);
+      if (!missing.empty()) {
+        add(path, "\"" + from + "\" does not own slots " + missing.to_string() + " at this step",
+            from + " owns " + (source.empty() ? std::string("no slots") : source.to_string()) +
+                " here (after the earlier steps in file order)");
+        return false;
+      }
+      source.remove(slots);
+      owned[to].add(slots);
+      return true;
+    };
+    for (const auto& st : s_.steps) {
+      const auto path = step_path(st.origin);
+      if (const auto* b = std::get_if<begin_slot_migration_action>(&st.what)) {
+        auto missing = b->slots;
+        missing.remove(owned[b->from]);
+        if (!missing.empty()) {
+          add(path + ".slots",
+              "\"" + b->from + "\" does not own slots " + missing.to_string() + " at this step",
+              "migrate slots the source owns (after the earlier steps in file order)");
+        }
+      } else if (const auto* c = std::get_if<complete_slot_migration_action>(&st.what)) {
+        move(c->from, c->to, c->slots, path + ".slots");
+      } else if (const auto* m = std::get_if<slot_migration_action>(&st.what)) {
+        move(m->from, m->to, m->slots, path + ".slots");
+      } else if (const auto* sh = std::get_if<slot_shuffle_action>(&st.what)) {
+        for (std::size_t j = 0; j < sh->moves.size(); ++j) {
+          const auto& mv = sh->moves[j];
+          move(mv.from, mv.to, mv.slots, path + ".moves[" + std::to_string(j) + "].slots");
+        }
+      } else if (const auto* r = std::get_if<remove_node_action>(&st.what)) {
+        if (owned[r->node].empty()) {
+          add(path + ".node", "\"" + r->node + "\" owns no slots at this step",
+              "remove a node that owns slots");
+        }
+        for (const auto& [dest, share] : split_evenly(owned[r->node], r->to)) {
+          move(r->node, dest, share, path + ".node");
+        }
+      } else if (const auto* a = std::get_if<add_node_action>(&st.what)) {
+        auto missing = a->slots;
+        for (const auto& donor : a->from) {
+          auto share = a->slots.intersection(owned[donor]);
+          missing.remove(share);
+          if (!share.empty()) {
+            move(donor, a->node, share, path + ".slots");
+          }
+        }
+        if (!missing.empty()) {
+          add(path + ".slots",
+              "slots " + missing.to_string() + " are not owned by any of the donors in `from`",
+              "list the nodes that own them in from = [...]");
+        }
+      }
     }
   }
 
@@ -442,6 +635,14 @@ class checker {
         t = &raw->to;
       } else if (const auto* close = std::get_if<close_action>(&st.what)) {
         t = &close->to;
+      }
+      if (const auto* send = std::get_if<send_action>(&st.what);
+          send && !send->same_seq_as.empty()) {
+        const auto it = by_id.find(send->same_seq_as);
+        if (it == by_id.end() || !std::holds_alternative<send_action>(it->second->what)) {
+          add(path + ".same_seq_as", "\"" + send->same_seq_as + "\" is not a send step",
+              "name a send step that runs before this one");
+        }
       }
       if (t != nullptr && !t->opened_before.empty() && !by_id.contains(t->opened_before)) {
         add(path + ".to.opened_before", "unknown step \"" + t->opened_before + "\"",
@@ -516,6 +717,7 @@ class checker {
   const scenario& s_;
   std::vector<std::string> endpoint_names_;
   std::vector<problem> problems_;
+  bool cluster_mode_reported_ = false;
 };
 
 }  // namespace

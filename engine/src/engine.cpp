@@ -33,8 +33,11 @@ auto counts_as_command(const std::vector<std::string>& args) -> bool {
     return false;
   }
   const auto name = upper(args.front());
+  // Cluster clients' topology discovery (CLUSTER SLOTS) and redirection handshake (ASKING)
+  // are connection housekeeping too.
   return name != "HELLO" && name != "AUTH" && name != "CLIENT" && name != "SELECT" &&
-         name != "READONLY" && name != "COMMAND" && name != "QUIT";
+         name != "READONLY" && name != "READWRITE" && name != "ASKING" && name != "CLUSTER" &&
+         name != "COMMAND" && name != "QUIT";
 }
 
 scenario_engine::scenario_engine(const sc::scenario& s, std::vector<endpoint_address> addresses,
@@ -277,7 +280,15 @@ auto scenario_engine::resolve(const sc::target& t) -> std::vector<conn_id> {
 auto scenario_engine::make_push(const std::string& step, time_point scheduled,
                                 const sc::send_action& a, time_point now) -> perform {
   auto proto = a.notification;
-  maint::set_seq(proto, a.seq ? *a.seq : next_seq_++);
+  std::int64_t seq = 0;
+  if (const auto it = seq_of_step_.find(a.same_seq_as);
+      !a.same_seq_as.empty() && it != seq_of_step_.end()) {
+    seq = it->second;
+  } else {
+    seq = a.seq ? *a.seq : next_seq_++;
+  }
+  seq_of_step_[step] = seq;
+  maint::set_seq(proto, seq);
   const auto dialect = a.dialect.value_or(default_dialect_);
   const auto k = maint::kind_of(proto);
 
@@ -369,6 +380,17 @@ void scenario_engine::run_step(std::size_t index, time_point now, std::vector<ac
           [&](const sc::accept_action& a) {
             emit(accept_command{a.endpoint, a.state},
                  a.endpoint + " " + std::string(sc::to_string(a.state)));
+          },
+          [&](const sc::begin_slot_migration_action& a) {
+            emit(slot_migration_command{slot_migration_command::phase::begin, a.from, a.to, a.slots,
+                                        a.migrate_for},
+                 "slots " + a.slots.to_string() + " start moving " + a.from + " -> " + a.to);
+          },
+          [&](const sc::complete_slot_migration_action& a) {
+            emit(slot_migration_command{slot_migration_command::phase::complete, a.from, a.to,
+                                        a.slots, milliseconds{0}},
+                 "slots " + a.slots.to_string() + " now owned by " + a.to + " (from " + a.from +
+                     ")");
           },
           [&](const sc::clear_active_action& a) {
             active_.clear(a.kind, a.endpoint);

@@ -237,6 +237,9 @@ struct context {
   keyspace& data;
   const endpoint_profile& profile;
   const command_handler::stats* stats;
+  /// Cluster mode only: the cluster and this node's name.
+  cluster_state* cluster = nullptr;
+  std::string_view node{};
 };
 
 using handler_fn = void (*)(context&);
@@ -246,6 +249,11 @@ struct command_spec {
   int arity;              ///< Redis convention: n exact, -n at least n
   handler_fn fn;
   bool no_auth = false;  ///< runs before authentication
+  /// Key positions as Redis's legacy (first, last, step) triple: 0 = no keys, last -1 = to the
+  /// end. Cluster mode routes by the slots of these arguments.
+  int first_key = 0;
+  int last_key = 0;
+  int key_step = 0;
 };
 
 auto arity_ok(int arity, std::size_t argc) -> bool {
@@ -279,6 +287,8 @@ void cmd_select(context& c) {
   if (!parse_int(c.args[1], db) || db < std::numeric_limits<int>::min() ||
       db > std::numeric_limits<int>::max()) {
     c.r.error(not_integer);
+  } else if (c.cluster != nullptr && db != 0) {
+    c.r.error("ERR SELECT is not allowed in cluster mode");
   } else if (db < 0 || db >= keyspace::database_count) {
     c.r.error("ERR DB index is out of range");
   } else {
@@ -338,7 +348,7 @@ void write_hello_map(context& c) {
   c.r.bulk("id");
   c.r.integer(static_cast<std::int64_t>(c.s.id));
   c.r.bulk("mode");
-  c.r.bulk("standalone");
+  c.r.bulk(c.cluster != nullptr ? "cluster" : "standalone");
   c.r.bulk("role");
   c.r.bulk("master");
   c.r.bulk("modules");
@@ -572,9 +582,11 @@ void write_command_info(context& c, const command_spec& spec) {
   c.r.bulk(spec.name);
   c.r.integer(spec.arity);
   c.r.set(0);  // flags
-  c.r.integer(0);
-  c.r.integer(0);
-  c.r.integer(0);
+  // Real key positions: cluster clients (go-redis) route raw commands by them once their
+  // COMMAND cache is warm; zeros would make every key command look keyless.
+  c.r.integer(spec.first_key);
+  c.r.integer(spec.last_key);
+  c.r.integer(spec.key_step);
   c.r.set(0);    // ACL categories
   c.r.set(0);    // tips
   c.r.array(0);  // key specs
@@ -1058,6 +1070,283 @@ void ttl_common(context& c, bool in_ms) {
 void cmd_ttl(context& c) { ttl_common(c, false); }
 void cmd_pttl(context& c) { ttl_common(c, true); }
 
+// -- cluster -----------------------------------------------------------------------------------
+
+constexpr std::string_view cluster_disabled = "ERR This instance has cluster support disabled";
+
+void cmd_readonly(context& c) {
+  if (c.cluster == nullptr) {
+    c.r.error(cluster_disabled);
+  } else {
+    c.r.ok();  // every node is a master here: reads are served as they would be anyway
+  }
+}
+
+void cmd_readwrite(context& c) { cmd_readonly(c); }
+
+void cmd_asking(context& c) {
+  if (c.cluster == nullptr) {
+    c.r.error(cluster_disabled);
+    return;
+  }
+  c.cluster->set_asking(c.s.id);
+  c.r.ok();
+}
+
+// Node details as CLUSTER SLOTS gives them: preferred endpoint (the IP), port, id and a map of
+// the other networking metadata, empty here (Redis 7).
+void write_slots_node(context& c, const cluster_node& n) {
+  c.r.array(4);
+  c.r.bulk(n.host);
+  c.r.integer(n.port);
+  c.r.bulk(n.id);
+  c.r.map(0);
+}
+
+void cluster_slots(context& c) {
+  struct row {
+    schsim::cluster::slot_range range;
+    const cluster_node* node;
+  };
+  std::vector<row> rows;
+  for (const auto& n : c.cluster->nodes()) {
+    for (const auto& r : n.slots.ranges()) {
+      rows.push_back(row{r, &n});
+    }
+  }
+  std::ranges::sort(rows, {}, [](const row& r) { return r.range.first; });
+  c.r.array(rows.size());
+  for (const auto& r : rows) {
+    c.r.array(3);
+    c.r.integer(r.range.first);
+    c.r.integer(r.range.last);
+    write_slots_node(c, *r.node);
+  }
+}
+
+void cluster_shards(context& c) {
+  const auto members = c.cluster->members();
+  c.r.array(members.size());
+  for (const auto* n : members) {
+    c.r.map(2);
+    c.r.bulk("slots");
+    const auto ranges = n->slots.ranges();
+    c.r.array(ranges.size() * 2);
+    for (const auto& r : ranges) {
+      c.r.integer(r.first);
+      c.r.integer(r.last);
+    }
+    c.r.bulk("nodes");
+    c.r.array(1);
+    c.r.map(7);
+    c.r.bulk("id");
+    c.r.bulk(n->id);
+    c.r.bulk("port");
+    c.r.integer(n->port);
+    c.r.bulk("ip");
+    c.r.bulk(n->host);
+    c.r.bulk("endpoint");
+    c.r.bulk(n->host);
+    c.r.bulk("replication-offset");
+    c.r.integer(0);
+    c.r.bulk("role");
+    c.r.bulk("master");
+    c.r.bulk("health");
+    c.r.bulk("online");
+  }
+}
+
+void cluster_nodes(context& c) {
+  const auto members = c.cluster->members();
+  std::string out;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const auto& n = *members[i];
+    out += n.id + " " + n.address() + "@" + std::to_string(n.port + 10000) + " " +
+           (n.name == c.node ? "myself,master" : "master") + " - 0 0 " + std::to_string(i + 1) +
+           " connected";
+    for (const auto& r : n.slots.ranges()) {
+      out += " " + std::to_string(r.first);
+      if (r.last != r.first) {
+        out += "-" + std::to_string(r.last);
+      }
+    }
+    // Redis lists each slot in flight on both sides: [slot->-target] and [slot-<-source].
+    for (const auto& m : c.cluster->migrations()) {
+      const bool exporting = m.from == n.name;
+      if (!exporting && m.to != n.name) {
+        continue;
+      }
+      const auto* peer = c.cluster->find(exporting ? m.to : m.from);
+      for (const auto& r : m.slots.ranges()) {
+        for (std::uint32_t slot = r.first; slot <= r.last; ++slot) {
+          out += " [" + std::to_string(slot) + (exporting ? "->-" : "-<-") + peer->id + "]";
+        }
+      }
+    }
+    out += "\n";
+  }
+  c.r.verbatim(out);
+}
+
+void cluster_info(context& c) {
+  std::size_t assigned = 0;
+  std::size_t size = 0;
+  for (const auto& n : c.cluster->nodes()) {
+    assigned += n.slots.size();
+    size += n.slots.empty() ? 0 : 1;
+  }
+  const auto members = c.cluster->members();
+  std::size_t my_epoch = 0;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (members[i]->name == c.node) {
+      my_epoch = i + 1;
+    }
+  }
+  const auto line = [](std::string_view name, std::size_t v) {
+    return std::string(name) + ":" + std::to_string(v) + "\r\n";
+  };
+  std::string out = std::string("cluster_state:") +
+                    (assigned == schsim::cluster::slot_count ? "ok" : "fail") + "\r\n";
+  out += line("cluster_slots_assigned", assigned);
+  out += line("cluster_slots_ok", assigned);
+  out += line("cluster_slots_pfail", 0);
+  out += line("cluster_slots_fail", 0);
+  out += line("cluster_known_nodes", members.size());
+  out += line("cluster_size", size);
+  out += line("cluster_current_epoch", members.size());
+  out += line("cluster_my_epoch", my_epoch);
+  out += line("cluster_stats_messages_sent", 0);
+  out += line("cluster_stats_messages_received", 0);
+  out += line("total_cluster_links_buffer_limit_exceeded", 0);
+  c.r.verbatim(out);
+}
+
+void cluster_help(context& c) {
+  constexpr std::array lines = {
+      "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"sv,
+      "INFO"sv,
+      "    Return information about the cluster."sv,
+      "KEYSLOT <key>"sv,
+      "    Return the hash slot for <key>."sv,
+      "MYID"sv,
+      "    Return the node id."sv,
+      "NODES"sv,
+      "    Return cluster configuration seen by node. Output format:"sv,
+      "    <id> <ip:port@bus-port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ..."sv,
+      "SHARDS"sv,
+      "    Return information about slot range mappings and the nodes associated with them."sv,
+      "SLOTS"sv,
+      "    Return information about slots range mappings. Each range is made of:"sv,
+      "    start, end, master and replicas IP addresses, ports and ids"sv,
+      "HELP"sv,
+      "    Print this help."sv,
+  };
+  c.r.array(lines.size());
+  for (auto l : lines) {
+    c.r.simple(l);
+  }
+}
+
+void cmd_cluster(context& c) {
+  struct sub {
+    std::string_view name;
+    int arity;
+    void (*fn)(context&);
+  };
+  static constexpr std::array subs = {
+      sub{"slots", 2, cluster_slots}, sub{"shards", 2, cluster_shards},
+      sub{"nodes", 2, cluster_nodes}, sub{"info", 2, cluster_info},
+      sub{"keyslot", 3, nullptr},     sub{"myid", 2, nullptr},
+      sub{"help", 2, cluster_help},
+  };
+  const auto it =
+      std::ranges::find_if(subs, [&](const sub& x) { return iequals(x.name, c.args[1]); });
+  if (it == subs.end()) {
+    c.r.error("ERR unknown subcommand '" + std::string(c.args[1].substr(0, 128)) +
+              "'. Try CLUSTER HELP.");
+    return;
+  }
+  if (!arity_ok(it->arity, c.args.size())) {
+    wrong_arity(c, "cluster|" + std::string(it->name));
+    return;
+  }
+  if (it->name == "help") {
+    cluster_help(c);
+    return;
+  }
+  if (c.cluster == nullptr) {
+    c.r.error(cluster_disabled);
+    return;
+  }
+  if (it->name == "keyslot") {
+    c.r.integer(schsim::cluster::key_slot(c.args[2]));
+  } else if (it->name == "myid") {
+    c.r.bulk(cluster_state::node_id(c.node));
+  } else {
+    it->fn(c);
+  }
+}
+
+/// The key arguments of a command, by its spec.
+auto keys_of(const command_spec& spec, std::span<const std::string_view> args)
+    -> std::vector<std::string_view> {
+  std::vector<std::string_view> keys;
+  if (spec.first_key <= 0) {
+    return keys;
+  }
+  const auto last = spec.last_key < 0 ? static_cast<std::ptrdiff_t>(args.size()) - 1
+                                      : static_cast<std::ptrdiff_t>(spec.last_key);
+  for (std::ptrdiff_t i = spec.first_key; i <= last && i < static_cast<std::ptrdiff_t>(args.size());
+       i += spec.key_step) {
+    keys.push_back(args[static_cast<std::size_t>(i)]);
+  }
+  return keys;
+}
+
+// Cluster mode: whether this node executes the command; if not, the redirect or error is
+// written and reported to `on_redirect`.
+auto route_by_slot(context& c, const command_spec& spec, bool asking,
+                   const command_handler::redirect_observer& on_redirect) -> bool {
+  const auto keys = keys_of(spec, c.args);
+  const auto decision = c.cluster->route(c.node, asking, keys, c.now, [&](std::string_view key) {
+    return c.data.exists(c.s.db, key, c.now);
+  });
+  using kind = route_decision::kind;
+  switch (decision.what) {
+    case kind::serve:
+      return true;
+    case kind::moved:
+    case kind::ask: {
+      const bool moved = decision.what == kind::moved;
+      const auto address = decision.target->address();
+      c.r.error(std::string(moved ? "MOVED " : "ASK ") + std::to_string(decision.slot) + " " +
+                address);
+      timeline::cluster_redirect ev;
+      ev.what =
+          moved ? timeline::cluster_redirect::kind::moved : timeline::cluster_redirect::kind::ask;
+      ev.slot = decision.slot;
+      ev.target = decision.target->name;
+      ev.address = address;
+      ev.command = std::string(c.args[0].substr(0, 128));
+      if (on_redirect) {
+        on_redirect(c.s, ev);
+      }
+      c.outcome.redirect = std::move(ev);
+      return false;
+    }
+    case kind::crossslot:
+      c.r.error("CROSSSLOT Keys in request don't hash to the same slot");
+      return false;
+    case kind::tryagain:
+      c.r.error("TRYAGAIN Multiple keys request during rehashing of slot");
+      return false;
+    case kind::unowned:
+      c.r.error("CLUSTERDOWN Hash slot not served");
+      return false;
+  }
+  return true;
+}
+
 // -- tables ------------------------------------------------------------------------------------
 
 auto command_table() -> const std::unordered_map<std::string_view, command_spec>& {
@@ -1077,30 +1366,34 @@ auto command_table() -> const std::unordered_map<std::string_view, command_spec>
         command_spec{"dbsize", 1, cmd_dbsize},
         command_spec{"flushall", -1, cmd_flushall},
         command_spec{"flushdb", -1, cmd_flushdb},
-        command_spec{"get", 2, cmd_get},
-        command_spec{"set", -3, cmd_set},
-        command_spec{"setnx", 3, cmd_setnx},
-        command_spec{"setex", 4, cmd_setex},
-        command_spec{"psetex", 4, cmd_psetex},
-        command_spec{"getset", 3, cmd_getset},
-        command_spec{"getdel", 2, cmd_getdel},
-        command_spec{"append", 3, cmd_append},
-        command_spec{"strlen", 2, cmd_strlen},
-        command_spec{"del", -2, cmd_del},
-        command_spec{"unlink", -2, cmd_del},
-        command_spec{"exists", -2, cmd_exists},
-        command_spec{"type", 2, cmd_type},
-        command_spec{"incr", 2, cmd_incr},
-        command_spec{"decr", 2, cmd_decr},
-        command_spec{"incrby", 3, cmd_incrby},
-        command_spec{"decrby", 3, cmd_decrby},
-        command_spec{"mget", -2, cmd_mget},
-        command_spec{"mset", -3, cmd_mset},
-        command_spec{"expire", -3, cmd_expire},
-        command_spec{"pexpire", -3, cmd_pexpire},
-        command_spec{"persist", 2, cmd_persist},
-        command_spec{"ttl", 2, cmd_ttl},
-        command_spec{"pttl", 2, cmd_pttl},
+        command_spec{"get", 2, cmd_get, false, 1, 1, 1},
+        command_spec{"set", -3, cmd_set, false, 1, 1, 1},
+        command_spec{"setnx", 3, cmd_setnx, false, 1, 1, 1},
+        command_spec{"setex", 4, cmd_setex, false, 1, 1, 1},
+        command_spec{"psetex", 4, cmd_psetex, false, 1, 1, 1},
+        command_spec{"getset", 3, cmd_getset, false, 1, 1, 1},
+        command_spec{"getdel", 2, cmd_getdel, false, 1, 1, 1},
+        command_spec{"append", 3, cmd_append, false, 1, 1, 1},
+        command_spec{"strlen", 2, cmd_strlen, false, 1, 1, 1},
+        command_spec{"del", -2, cmd_del, false, 1, -1, 1},
+        command_spec{"unlink", -2, cmd_del, false, 1, -1, 1},
+        command_spec{"exists", -2, cmd_exists, false, 1, -1, 1},
+        command_spec{"type", 2, cmd_type, false, 1, 1, 1},
+        command_spec{"incr", 2, cmd_incr, false, 1, 1, 1},
+        command_spec{"decr", 2, cmd_decr, false, 1, 1, 1},
+        command_spec{"incrby", 3, cmd_incrby, false, 1, 1, 1},
+        command_spec{"decrby", 3, cmd_decrby, false, 1, 1, 1},
+        command_spec{"mget", -2, cmd_mget, false, 1, -1, 1},
+        command_spec{"mset", -3, cmd_mset, false, 1, -1, 2},
+        command_spec{"expire", -3, cmd_expire, false, 1, 1, 1},
+        command_spec{"pexpire", -3, cmd_pexpire, false, 1, 1, 1},
+        command_spec{"persist", 2, cmd_persist, false, 1, 1, 1},
+        command_spec{"ttl", 2, cmd_ttl, false, 1, 1, 1},
+        command_spec{"pttl", 2, cmd_pttl, false, 1, 1, 1},
+        command_spec{"cluster", -2, cmd_cluster},
+        command_spec{"readonly", 1, cmd_readonly},
+        command_spec{"readwrite", 1, cmd_readwrite},
+        command_spec{"asking", 1, cmd_asking},
     };
     std::unordered_map<std::string_view, command_spec> m;
     for (const auto& s : specs) {
@@ -1184,6 +1477,11 @@ auto request_args(const resp3::value& request, std::vector<std::string_view>& ar
 command_handler::command_handler(keyspace& data, const endpoint_profile& profile)
     : data_(&data), profile_(&profile) {}
 
+void command_handler::set_cluster(cluster_state* cluster, std::string node) {
+  cluster_ = cluster;
+  node_ = std::move(node);
+}
+
 void command_handler::init_session(session_state& s) const {
   s.protocol = resp3::protocol::resp2;
   s.authenticated = profile_->requirepass.empty();
@@ -1198,6 +1496,8 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   if (args.empty()) {
     return outcome;
   }
+  // ASKING holds for exactly the next command, whatever it is (ASKING itself sets it again).
+  const bool asking = cluster_ != nullptr && cluster_->take_asking(s.id);
   std::array<char, 32> buf{};
   const std::string_view name = lower_name(args[0], buf);
   const auto& table = command_table();
@@ -1255,7 +1555,12 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
     outcome.error = true;
     return outcome;
   }
-  context c{s, args, now, r, outcome, *data_, *profile_, stats_};
+  context c{s, args, now, r, outcome, *data_, *profile_, stats_, cluster_, node_};
+  if (cluster_ != nullptr && spec->first_key > 0 &&
+      !route_by_slot(c, *spec, asking, on_redirect_)) {
+    outcome.error = true;
+    return outcome;
+  }
   spec->fn(c);
   outcome.error = r.errored();
   return outcome;

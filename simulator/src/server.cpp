@@ -14,6 +14,8 @@ namespace schsim::simulator {
 
 struct server::impl : detail::server_core {
   using server_core::server_core;
+  /// Cluster mode only; the endpoints' handlers point at it.
+  cluster_state cluster;
 };
 
 namespace {
@@ -128,6 +130,20 @@ void server::start() {
     ep->port = ep->acceptor.local_endpoint().port();
     impl_->endpoints.push_back(std::move(ep));
   }
+  if (impl_->config.cluster) {
+    // Nodes are added once every port is known: CLUSTER SLOTS and -MOVED announce them.
+    for (auto& ep : impl_->endpoints) {
+      impl_->cluster.add_node(ep->config.name, ep->config.host, ep->port, ep->config.slots);
+    }
+    for (auto& ep : impl_->endpoints) {
+      ep->handler.set_cluster(&impl_->cluster, ep->config.name);
+      ep->handler.set_redirect_observer(
+          [core = impl_.get(), name = ep->config.name](const session_state& s,
+                                                       const timeline::cluster_redirect& r) {
+            core->record(name, s.id, r);
+          });
+    }
+  }
   impl_->stats.started_at = mono_clock::now();
   for (auto& ep : impl_->endpoints) {
     impl_->record(ep->config.name, 0,
@@ -151,6 +167,7 @@ void server::stop() {
     s->stop();
   }
   impl_->stopped = true;
+  impl_->flush_queue.clear();
   for (auto& ep : impl_->endpoints) {
     boost::system::error_code ec;
     ep->acceptor.close(ec);
@@ -193,7 +210,7 @@ auto matches(const selector& which, const session& s) -> bool {
       }
       break;
   }
-  return !which.opted_in_only || s.info().maint_enabled;
+  return !which.opted_in_only || s.maint_enabled();
 }
 
 auto find_endpoint(server_core& core, const std::string& name) -> endpoint_state& {
@@ -243,13 +260,21 @@ auto server::connections(const selector& which) const -> std::vector<connection_
 
 auto server::send_push(const selector& which, const std::string& bytes, const push_meta& meta)
     -> std::size_t {
-  return for_each_selected(*impl_, which, [&](session& s) { return s.push(bytes, meta); });
+  // One copy of the metadata for the whole fan-out; each session appends the bytes to its
+  // output stream and keeps a reference to the metadata until the frame is written.
+  const auto shared = std::make_shared<const push_meta>(meta);
+  return for_each_selected(*impl_, which, [&](session& s) { return s.push(bytes, shared); });
 }
 
 auto server::send_raw(const selector& which, const std::string& bytes, const std::string& step)
     -> std::size_t {
-  return for_each_selected(*impl_, which, [&](session& s) { return s.raw(bytes, step); });
+  auto meta = std::make_shared<push_meta>();
+  meta->step = step;
+  const std::shared_ptr<const push_meta> shared = std::move(meta);
+  return for_each_selected(*impl_, which, [&](session& s) { return s.raw(bytes, shared); });
 }
+
+void server::flush_output() { impl_->flush(); }
 
 void server::set_reply_latency(const std::string& endpoint, std::chrono::milliseconds delay) {
   auto& ep = find_endpoint(*impl_, endpoint);
@@ -306,5 +331,28 @@ void server::set_accept_mode(const std::string& endpoint, accept_mode mode) {
 }
 
 auto server::data() -> keyspace& { return impl_->data; }
+
+void server::begin_slot_migration(const std::string& from, const std::string& to,
+                                  const schsim::cluster::slot_set& slots,
+                                  std::chrono::milliseconds migrate_for) {
+  if (!impl_->config.cluster) {
+    throw std::logic_error("schsim simulator: slot migration on a server not in cluster mode");
+  }
+  impl_->cluster.begin_migration(from, to, slots, mono_clock::now(), migrate_for);
+  impl_->record(from, 0, timeline::slot_migration_started{from, to, slots.to_string()});
+}
+
+void server::complete_slot_migration(const std::string& from, const std::string& to,
+                                     const schsim::cluster::slot_set& slots) {
+  if (!impl_->config.cluster) {
+    throw std::logic_error("schsim simulator: slot migration on a server not in cluster mode");
+  }
+  impl_->cluster.complete_migration(from, to, slots);
+  impl_->record(from, 0, timeline::slot_migration_completed{from, to, slots.to_string()});
+}
+
+auto server::cluster() const -> const cluster_state* {
+  return impl_->config.cluster ? &impl_->cluster : nullptr;
+}
 
 }  // namespace schsim::simulator

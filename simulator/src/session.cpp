@@ -1,11 +1,12 @@
 #include "session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include <linux/sockios.h>
@@ -16,6 +17,21 @@ namespace schsim::simulator::detail {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Reads go into one buffer per thread and are copied into the session's parser at once, so an
+/// idle session holds no read buffer (16 KiB each made 10,000 idle connections cost 160 MiB).
+constexpr std::size_t read_chunk = 16 * 1024;
+/// Reads per session before it lets other handlers run (fairness under a pipelining flood).
+constexpr int reads_per_turn = 4;
+
+auto thread_read_buffer() -> std::array<char, read_chunk>& {
+  thread_local std::array<char, read_chunk> buffer;
+  return buffer;
+}
+
+auto would_block(const boost::system::error_code& ec) -> bool {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
 
 auto endpoint_string(const tcp::endpoint& ep) -> std::string {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -67,6 +83,20 @@ void server_core::record(const std::string& endpoint, std::uint64_t conn, timeli
   recorder->record(timeline::event{to_ns(mono_clock::now()), endpoint, conn, std::move(what)});
 }
 
+void server_core::flush() {
+  flush_posted = false;
+  // Swap out first: a pump can record events whose observers queue more output.
+  std::vector<std::shared_ptr<session>> queued;
+  queued.swap(flush_queue);
+  for (const auto& s : queued) {
+    s->pump();
+  }
+  queued.clear();
+  if (flush_queue.empty()) {
+    flush_queue.swap(queued);  // keep the capacity for the next fan-out
+  }
+}
+
 session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::socket socket,
                  std::uint64_t id, session_role role)
     : core_(std::move(core)),
@@ -83,14 +113,75 @@ session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::soc
   const auto local = socket_.local_endpoint(ec);
   state_.local = ec ? std::string("?") : endpoint_string(local);
   state_.opened_at = mono_clock::now();
-  // The writer tries a plain send before falling back to async_write.
+  // Reads and writes try the socket directly before waiting (see run() and pump()).
   socket_.non_blocking(true, ec);
   ep_->handler.init_session(state_);
 }
 
 auto session::run() -> asio::awaitable<void> {
-  using namespace asio::experimental::awaitable_operators;
-  co_await (reader() && writer());
+  // Read without a buffer of our own: try the socket (non-blocking), and only when it has
+  // nothing wait for readiness. Asio's reactor is edge-triggered, so after a wait we read until
+  // the socket would block, yielding every few reads to keep a flooding client from starving
+  // the others.
+  int reads = 0;
+  for (;;) {
+    // Looked up after every resumption: with several threads on the executor the coroutine
+    // may resume on another thread, whose buffer is the one free to use now.
+    auto& buffer = thread_read_buffer();
+    boost::system::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+    if (would_block(ec)) {
+      reads = 0;
+      auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+      if (done_) {
+        co_return;
+      }
+      if (wait_ec) {
+        ec = wait_ec;
+      } else {
+        continue;
+      }
+    }
+    if (done_) {
+      co_return;
+    }
+    if (ec) {
+      if (draining_) {
+        // Our FIN is out and recorded; the client's FIN (or reset) ends the linger.
+        peer_eof_ = true;
+        finish(close_->by, close_->how, close_->reason, false);
+        co_return;
+      }
+      std::string reason = ec == asio::error::eof ? "client closed the connection" : ec.message();
+      finish(close_initiator::client, close_how_of(ec), reason, true);
+      co_return;
+    }
+    consume(std::string_view(buffer.data(), n));
+    if (done_) {
+      co_return;
+    }
+    if (++reads >= reads_per_turn) {
+      reads = 0;
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      if (done_) {
+        co_return;
+      }
+    }
+  }
+}
+
+void session::consume(std::string_view input) {
+  if (role_ == session_role::blackhole || input_closed_) {
+    return;  // swallowed: blackhole mode, or after QUIT / a protocol error / a close
+  }
+  input_total_ += input.size();
+  parser_.feed(input);
+  process_input();
+  if (done_) {
+    return;
+  }
+  check_output_limit();
+  pump();
 }
 
 auto session::info() const -> connection_info {
@@ -111,37 +202,6 @@ auto session::open_for_output() const -> bool {
 
 // ---------------------------------------------------------------------------------------------
 // Reading and executing
-
-auto session::reader() -> asio::awaitable<void> {
-  for (;;) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(read_buffer_), use_tuple);
-    if (done_) {
-      co_return;
-    }
-    if (ec) {
-      if (draining_) {
-        // Our FIN is out and recorded; the client's FIN (or reset) ends the linger.
-        peer_eof_ = true;
-        pause_.cancel();
-        co_return;
-      }
-      std::string reason = ec == asio::error::eof ? "client closed the connection" : ec.message();
-      finish(close_initiator::client, close_how_of(ec), reason, true);
-      co_return;
-    }
-    if (role_ == session_role::blackhole || input_closed_) {
-      continue;  // swallowed: blackhole mode, or after QUIT / a protocol error / a close
-    }
-    input_total_ += n;
-    parser_.feed(std::string_view(read_buffer_.data(), n));
-    process_input();
-    if (done_) {
-      co_return;
-    }
-    check_output_limit();
-    wake_.cancel();
-  }
-}
 
 void session::process_input() {
   const time_point now = mono_clock::now();
@@ -215,8 +275,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
       input_closed_ = true;
       close_after = close_request{close_initiator::client, close_how::fin, "QUIT", 0};
     }
-    enqueue(std::move(bytes), std::move(mark), std::move(close_after), now + ep_->reply_latency,
-            true);
+    enqueue(bytes, std::move(mark), std::move(close_after), now + ep_->reply_latency, true);
   }
   // Recorded after the reply is queued, so an observer that reacts with send_push() (e.g. the
   // scenario engine replaying an active notification) lands behind the +OK.
@@ -236,7 +295,7 @@ void session::protocol_error(const std::string& reply_text, std::uint64_t offset
   frame_mark mark;
   mark.kind = frame_kind::error;
   mark.error = true;
-  enqueue(std::move(bytes), std::move(mark),
+  enqueue(bytes, std::move(mark),
           close_request{close_initiator::server, close_how::fin, "protocol error", 0},
           now + ep_->reply_latency, true);
 }
@@ -244,8 +303,9 @@ void session::protocol_error(const std::string& reply_text, std::uint64_t offset
 // ---------------------------------------------------------------------------------------------
 // Output bookkeeping
 
-void session::enqueue(std::string bytes, frame_mark mark, std::optional<close_request> close_after,
-                      time_point due, bool keep_reply_order) {
+void session::enqueue(std::string_view bytes, frame_mark mark,
+                      std::optional<close_request> close_after, time_point due,
+                      bool keep_reply_order) {
   // A push in reply order waits only behind held replies; a reply also waits for its own due
   // time and for a stall.
   const bool hold = keep_reply_order &&
@@ -260,7 +320,7 @@ void session::enqueue(std::string bytes, frame_mark mark, std::optional<close_re
     return;
   }
   held_bytes_ += bytes.size();
-  held_.push_back(held_frame{std::move(bytes), due, std::move(mark), std::move(close_after)});
+  held_.push_back(held_frame{std::string(bytes), due, std::move(mark), std::move(close_after)});
 }
 
 void session::append_ready(std::string_view bytes, frame_mark mark) {
@@ -337,11 +397,38 @@ void session::record_written() {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-auto session::writer() -> asio::awaitable<void> {
+void session::schedule_flush() {
+  if (done_ || flush_scheduled_) {
+    return;
+  }
+  flush_scheduled_ = true;
+  core_->flush_queue.push_back(shared_from_this());
+  if (!core_->flush_posted) {
+    core_->flush_posted = true;
+    asio::post(core_->executor, [core = core_] { core->flush(); });
+  }
+}
+
+void session::pump() {
+  flush_scheduled_ = false;
+  if (pumping_) {
+    // Called back from an observer of an event this pump recorded: finish this round first.
+    pump_again_ = true;
+    return;
+  }
+  pumping_ = true;
+  do {
+    pump_again_ = false;
+    pump_once();
+  } while (pump_again_ && !done_);
+  pumping_ = false;
+}
+
+void session::pump_once() {
+  if (done_ || writing_ || pausing_ || closing_) {
+    return;
+  }
   for (;;) {
-    if (done_) {
-      co_return;
-    }
     if (!held_.empty()) {
       promote(mono_clock::now(), false);
     }
@@ -352,88 +439,149 @@ auto session::writer() -> asio::awaitable<void> {
       if (chunk > 0) {
         take = std::min(take, chunk);
       }
-      // Double buffering: the reader keeps appending to out_ while inflight_ is on the wire.
-      if (take == out_.size()) {
-        inflight_.swap(out_);
-        out_.clear();
-      } else {
-        inflight_.assign(out_, 0, take);
-        out_.erase(0, take);
-      }
-      out_start_ += take;
-      // Try the socket at once (it is non-blocking): a reply usually fits the send buffer, and
-      // this saves a trip through the scheduler per write. Only the rest goes asynchronous.
+      // The socket is non-blocking: write what it takes now, and only the rest asynchronously.
       boost::system::error_code ec;
-      std::size_t n = socket_.write_some(asio::buffer(inflight_), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      std::size_t n = socket_.write_some(asio::buffer(out_.data(), take), ec);
+      if (would_block(ec)) {
         ec = {};
         n = 0;
       }
-      if (!ec && n < inflight_.size()) {
-        auto [rest_ec, rest] = co_await asio::async_write(
-            socket_, asio::buffer(inflight_.data() + n, inflight_.size() - n), use_tuple);
-        ec = rest_ec;
-        n += rest;
-      }
-      inflight_.clear();
-      if (done_) {
-        co_return;
-      }
       if (ec) {
         finish(close_initiator::client, close_how_of(ec), "write failed: " + ec.message(), true);
-        co_return;
+        return;
       }
+      if (n < take) {
+        // The socket is full: the rest of this chunk goes out asynchronously from inflight_,
+        // while new frames keep arriving in out_.
+        inflight_.assign(out_, n, take - n);
+      }
+      if (take == out_.size()) {
+        out_.clear();
+      } else {
+        out_.erase(0, take);
+      }
+      out_start_ += take;
       written_ += n;
       record_written();
+      if (done_) {
+        return;
+      }
+      if (n < take) {
+        writing_ = true;
+        asio::async_write(
+            socket_, asio::buffer(inflight_),
+            [self = shared_from_this()](const boost::system::error_code& wec, std::size_t wn) {
+              self->write_done(wec, wn);
+            });
+        return;
+      }
       if (chunk > 0 && ep_->chunk_pause.count() > 0 && written_ < limit) {
-        pause_.expires_after(ep_->chunk_pause);
-        co_await pause_.async_wait(use_tuple);
+        after_chunk();
+        return;
       }
       continue;
     }
     if (close_ && written_ >= close_->at) {
-      co_await close_after_output();
-      co_return;
+      begin_close();
+      return;
     }
     if (!held_.empty() && !ep_->stalled && !close_) {
-      wake_.expires_at(held_.front().due);
-    } else {
-      wake_.expires_at(time_point::max());
+      arm_wake(held_.front().due);
     }
-    co_await wake_.async_wait(use_tuple);
+    return;
   }
 }
 
-auto session::close_after_output() -> asio::awaitable<void> {
+void session::write_done(const boost::system::error_code& ec, std::size_t n) {
+  writing_ = false;
+  inflight_.clear();
+  if (done_) {
+    return;
+  }
+  if (ec) {
+    finish(close_initiator::client, close_how_of(ec), "write failed: " + ec.message(), true);
+    return;
+  }
+  written_ += n;
+  record_written();
+  const std::uint64_t limit = close_ ? std::min(close_->at, queued_) : queued_;
+  if (ep_->chunk_bytes > 0 && ep_->chunk_pause.count() > 0 && written_ < limit) {
+    after_chunk();
+    return;
+  }
+  pump();
+}
+
+void session::after_chunk() {
+  pausing_ = true;
+  pause_.expires_after(ep_->chunk_pause);
+  pause_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    self->pausing_ = false;
+    self->pump();
+  });
+}
+
+void session::arm_wake(time_point due) {
+  if (wake_at_ == due) {
+    return;
+  }
+  wake_at_ = due;
+  wake_.expires_at(due);
+  wake_.async_wait([self = shared_from_this(), due](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted && self->wake_at_ != due) {
+      return;  // re-armed for another instant
+    }
+    self->wake_at_ = time_point::max();
+    self->pump();
+  });
+}
+
+void session::begin_close() {
+  closing_ = true;
   const close_request req = *close_;
   core_->record(ep_->config.name, state_.id,
                 timeline::connection_closed{req.by, req.how, req.reason});
   close_recorded_ = true;
   input_closed_ = true;
-  boost::system::error_code ec;
+  if (done_) {
+    return;
+  }
   if (req.how == close_how::rst) {
     // A reset discards whatever the kernel has not sent yet, so wait (briefly) until the bytes
     // this close is meant to follow have left; loopback usually empties at once.
-    for (int i = 0; i < 200 && !done_; ++i) {
-      int unsent = 0;
-      if (::ioctl(socket_.native_handle(), SIOCOUTQ, &unsent) != 0 || unsent == 0) {
-        break;
-      }
-      pause_.expires_after(std::chrono::milliseconds(1));
-      co_await pause_.async_wait(use_tuple);
-    }
-    finish(req.by, req.how, req.reason, false);
-    co_return;
+    wait_unsent_then_reset(200);
+    return;
   }
-  // FIN: shut down our side, then keep reading until the client's FIN so bytes it sends in the
-  // meantime do not make the kernel answer with a reset.
+  // FIN: shut down our side, then keep reading until the client's FIN (run() ends the session
+  // then) so bytes it sends in the meantime do not make the kernel answer with a reset.
+  boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   draining_ = true;
-  if (!peer_eof_ && !done_) {
-    pause_.expires_after(core_->config.fin_linger);
-    co_await pause_.async_wait(use_tuple);
+  if (peer_eof_) {
+    finish(req.by, req.how, req.reason, false);
+    return;
   }
-  finish(req.by, req.how, req.reason, false);
+  pause_.expires_after(core_->config.fin_linger);
+  pause_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    if (!self->done_) {
+      self->finish(self->close_->by, self->close_->how, self->close_->reason, false);
+    }
+  });
+}
+
+void session::wait_unsent_then_reset(int polls_left) {
+  if (done_) {
+    return;
+  }
+  int unsent = 0;
+  if (polls_left <= 0 || ::ioctl(socket_.native_handle(), SIOCOUTQ, &unsent) != 0 || unsent == 0) {
+    finish(close_->by, close_->how, close_->reason, false);
+    return;
+  }
+  pause_.expires_after(std::chrono::milliseconds(1));
+  pause_.async_wait([self = shared_from_this(), polls_left](const boost::system::error_code&) {
+    self->wait_unsent_then_reset(polls_left - 1);
+  });
 }
 
 void session::finish(close_initiator by, close_how how, const std::string& reason, bool record) {
@@ -457,33 +605,32 @@ void session::finish(close_initiator by, close_how how, const std::string& reaso
 // ---------------------------------------------------------------------------------------------
 // Control
 
-void session::wake() { wake_.cancel(); }
+void session::wake() { schedule_flush(); }
 
-auto session::push(const std::string& bytes, const push_meta& meta) -> bool {
+auto session::push(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool {
   if (!open_for_output()) {
     return false;
   }
   frame_mark mark;
   mark.kind = frame_kind::push;
-  mark.meta = std::make_unique<push_meta>(meta);
+  mark.meta = meta;
   enqueue(bytes, std::move(mark), std::nullopt, mono_clock::now(),
-          meta.order == push_order::in_reply_order);
+          meta->order == push_order::in_reply_order);
   check_output_limit();
-  wake();
+  schedule_flush();
   return !done_;
 }
 
-auto session::raw(const std::string& bytes, const std::string& step) -> bool {
+auto session::raw(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool {
   if (!open_for_output()) {
     return false;
   }
   frame_mark mark;
   mark.kind = frame_kind::raw;
-  mark.meta = std::make_unique<push_meta>();
-  mark.meta->step = step;
+  mark.meta = meta;
   enqueue(bytes, std::move(mark), std::nullopt, mono_clock::now(), false);
   check_output_limit();
-  wake();
+  schedule_flush();
   return !done_;
 }
 
@@ -514,7 +661,7 @@ auto session::close(close_mode mode, close_point point, const std::string& reaso
   held_.clear();
   held_bytes_ = 0;
   close_ = close_request{close_initiator::server, how, std::move(why), at};
-  wake();
+  schedule_flush();
   return true;
 }
 

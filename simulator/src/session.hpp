@@ -11,13 +11,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace schsim::simulator::detail {
@@ -49,12 +49,47 @@ struct endpoint_state {
 
 class session;
 
+/**
+ * A first-in first-out queue on one vector: unlike std::deque (which allocates a map and a
+ * 512-byte block per instance up front) an idle, empty queue costs nothing, and with 10,000
+ * mostly idle sessions that matters.
+ */
+template <class T>
+class fifo {
+ public:
+  [[nodiscard]] auto empty() const -> bool { return head_ == items_.size(); }
+  [[nodiscard]] auto front() -> T& { return items_[head_]; }
+  [[nodiscard]] auto back() -> T& { return items_.back(); }
+  [[nodiscard]] auto back() const -> const T& { return items_.back(); }
+  void push_back(T item) { items_.push_back(std::move(item)); }
+  void pop_front() {
+    ++head_;
+    if (head_ == items_.size()) {
+      clear();
+    } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
+      // Reclaim the consumed front once it is at least half the vector (amortised O(1)).
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<T> items_;
+  std::size_t head_ = 0;
+};
+
 /// State shared by the server object, its accept loops and its sessions.
 struct server_core {
   server_core(asio::any_io_executor ex, server_config cfg, timeline::recorder& rec)
       : executor(std::move(ex)), config(std::move(cfg)), recorder(&rec) {}
 
   void record(const std::string& endpoint, std::uint64_t conn, timeline::detail what);
+  /// Writes out what control calls queued (see session::schedule_flush).
+  void flush();
 
   asio::any_io_executor executor;
   server_config config;
@@ -64,6 +99,9 @@ struct server_core {
   std::vector<std::unique_ptr<endpoint_state>> endpoints;
   std::map<std::uint64_t, std::shared_ptr<session>> sessions;
   std::uint64_t next_connection_id = 1;
+  /// Sessions with output queued by a control call, written by the next flush().
+  std::vector<std::shared_ptr<session>> flush_queue;
+  bool flush_posted = false;
   bool started = false;
   bool stopped = false;
 };
@@ -72,37 +110,48 @@ struct server_core {
 enum class session_role { serve, blackhole };
 
 /**
- * One client connection: a reader coroutine that parses and executes commands and a writer
- * coroutine that alone writes to the socket, woken through `wake_`.
+ * One client connection: one coroutine reads, parses and executes commands; output is written
+ * by `pump()`, synchronously while the socket takes it and through a callback-driven
+ * async_write when it does not. There is no writer coroutine: per idle connection that saves a
+ * coroutine frame and a parallel group, and a write needs no trip through the scheduler.
  *
  * Output is one byte stream with absolute offsets. Complete frames are appended to `out_`
  * (so a push always lands between two frames); replies delayed by latency or a stall wait in
  * `held_` in order until due. `marks_` remember where each frame ends so its timeline event is
  * recorded once its last byte has been written.
  *
- *   held_ (not yet due) ──promote──► out_ [written | unwritten ........] ──write──► socket
- *                                           ^written_     ^close_at_ (optional)  ^queued_
+ *   held_ (not yet due) ──promote──► out_ [unwritten ........] ──write──► socket
+ *                                    ^out_start_  ^close_at_ (optional)  ^queued_
+ *
+ * Control calls (push, raw, close, wake) only queue and ask the server for a flush, so what
+ * they cause is written (and recorded) after the call returns, as the scenario engine expects:
+ * its step_executed event comes before the push_written events of that step.
  */
 class session : public std::enable_shared_from_this<session> {
  public:
   session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::socket socket,
           std::uint64_t id, session_role role);
 
+  /// Reads until the session is finished; the session ends when this returns.
   auto run() -> asio::awaitable<void>;
 
   [[nodiscard]] auto id() const -> std::uint64_t { return state_.id; }
   [[nodiscard]] auto endpoint() const -> const endpoint_state& { return *ep_; }
   [[nodiscard]] auto info() const -> connection_info;
+  [[nodiscard]] auto maint_enabled() const -> bool { return state_.maint_enabled; }
   /// Serving and not closing: pushes and raw bytes can still be queued.
   [[nodiscard]] auto open_for_output() const -> bool;
 
-  auto push(const std::string& bytes, const push_meta& meta) -> bool;
-  auto raw(const std::string& bytes, const std::string& step) -> bool;
+  /// `bytes` and `meta` are shared by every session of one fan-out.
+  auto push(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool;
+  auto raw(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool;
   auto close(close_mode mode, close_point point, const std::string& reason) -> bool;
   /// Endpoint settings changed (latency, stall, fragmentation): re-evaluate what to write.
   void wake();
   /// Server stop: records the close and cancels everything.
   void stop();
+  /// Writes what is ready now (no-op while a write or a pause is in progress).
+  void pump();
 
  private:
   using close_how = timeline::close_how;
@@ -120,8 +169,8 @@ class session : public std::enable_shared_from_this<session> {
     frame_kind kind = frame_kind::reply;
     std::uint64_t index = 0;
     bool error = false;
-    std::string summary;              // replies, when commands are recorded
-    std::unique_ptr<push_meta> meta;  // pushes and raw writes
+    std::string summary;                    // replies, when commands are recorded
+    std::shared_ptr<const push_meta> meta;  // pushes and raw writes
   };
   struct held_frame {
     std::string bytes;
@@ -130,49 +179,61 @@ class session : public std::enable_shared_from_this<session> {
     std::optional<close_request> close_after;  // QUIT / protocol error
   };
 
-  auto reader() -> asio::awaitable<void>;
-  auto writer() -> asio::awaitable<void>;
-  auto close_after_output() -> asio::awaitable<void>;
-
+  void consume(std::string_view input);
   void process_input();
   void execute(std::span<const std::string_view> args, time_point now);
   void protocol_error(const std::string& reply_text, std::uint64_t offset, time_point now);
   /// Appends a complete frame to the ready output (held back if replies are waiting and the
   /// frame must keep reply order).
-  void enqueue(std::string bytes, frame_mark mark, std::optional<close_request> close_after,
+  void enqueue(std::string_view bytes, frame_mark mark, std::optional<close_request> close_after,
                time_point due, bool keep_reply_order);
   void append_ready(std::string_view bytes, frame_mark mark);
   void promote(time_point now, bool force_one);
   void record_written();
   void check_output_limit();
   [[nodiscard]] auto output_backlog() const -> std::size_t;
+  /// Asks the server to pump this session after the current control call.
+  void schedule_flush();
+  void pump_once();
+  void write_done(const boost::system::error_code& ec, std::size_t n);
+  /// After a chunk went out: pause if fragmentation asks for it, else go on writing.
+  void after_chunk();
+  void arm_wake(time_point due);
+  void begin_close();
+  void wait_unsent_then_reset(int polls_left);
   /// Ends the session now (client went away, error, output limit, stop).
   void finish(close_initiator by, close_how how, const std::string& reason, bool record);
 
   std::shared_ptr<server_core> core_;
   endpoint_state* ep_;
   tcp::socket socket_;
-  asio::steady_timer wake_;
-  asio::steady_timer pause_;
+  asio::steady_timer wake_;   // the first held reply is due
+  asio::steady_timer pause_;  // fragmentation pause, RST drain, FIN linger
   session_role role_;
   session_state state_;
   resp3::parser parser_;
   std::vector<std::string_view> args_;
-  std::array<char, 16 * 1024> read_buffer_{};
   std::uint64_t input_total_ = 0;
   std::uint64_t commands_ = 0;
 
-  std::string out_;               // ready, not yet handed to a write
-  std::string inflight_;          // the bytes of the write in progress
-  std::uint64_t out_start_ = 0;   // stream offset of out_[0]
-  std::uint64_t queued_ = 0;      // stream offset just past out_
-  std::uint64_t written_ = 0;     // stream offset of the first byte not yet written
-  std::deque<frame_mark> marks_;  // frames not yet fully written, in stream order
-  std::deque<held_frame> held_;
+  std::string out_;              // ready, not yet handed to a write
+  std::string inflight_;         // the bytes of the asynchronous write in progress
+  std::uint64_t out_start_ = 0;  // stream offset of out_[0]
+  std::uint64_t queued_ = 0;     // stream offset just past out_
+  std::uint64_t written_ = 0;    // stream offset of the first byte not yet written
+  fifo<frame_mark> marks_;       // frames not yet fully written, in stream order
+  fifo<held_frame> held_;
   std::size_t held_bytes_ = 0;
   std::optional<close_request> close_;
+  time_point wake_at_ = time_point::max();  // when wake_ is armed for, max() if not
   bool input_closed_ = false;  // stop executing input (QUIT, protocol error, close requested)
-  bool draining_ = false;      // FIN sent, reading until the client's FIN
+  bool writing_ = false;       // an async_write of inflight_ is in progress
+  bool pausing_ = false;       // a fragmentation pause is in progress
+  bool pumping_ = false;       // inside pump(): re-entrant calls only ask for another round
+  bool pump_again_ = false;
+  bool flush_scheduled_ = false;  // in server_core::flush_queue
+  bool closing_ = false;          // begin_close() ran
+  bool draining_ = false;         // FIN sent, reading until the client's FIN
   bool peer_eof_ = false;
   bool close_recorded_ = false;  // connection_closed is in the timeline (exactly once)
   bool done_ = false;

@@ -1,3 +1,4 @@
+#include <schsim/core/cluster/slots.hpp>
 #include <schsim/core/scenario/validate.hpp>
 #include <schsim/scenario_io/load.hpp>
 
@@ -393,6 +394,33 @@ auto read_dialect(table_reader& r, std::string_view key) -> std::optional<maint:
   return d;
 }
 
+// A slot set under `key` ("0-8191,9000"); the error points at the value, naming the item that
+// does not parse.
+auto read_slot_set(table_reader& r, std::string_view key) -> std::optional<cluster::slot_set> {
+  const auto* n = r.node(key);
+  if (n == nullptr) {
+    return std::nullopt;
+  }
+  std::string text;
+  if (const auto* str = n->as_string()) {
+    text = str->get();
+  } else if (const auto* i = n->as_integer()) {
+    text = std::to_string(i->get());
+  } else {
+    r.wrong_type(key, *n, "a slot list string such as \"0-8191\"");
+    return std::nullopt;
+  }
+  auto parsed = cluster::parse_slot_set(text);
+  if (const auto* err = std::get_if<cluster::slot_parse_error>(&parsed)) {
+    r.error_at(*n,
+               "bad slot list \"" + text + "\": " + err->message + " (at character " +
+                   std::to_string(err->offset + 1) + ")",
+               "comma-separated slots and a-b ranges between 0 and 16383, e.g. \"0-8191\"");
+    return std::nullopt;
+  }
+  return std::get<cluster::slot_set>(std::move(parsed));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sections
 
@@ -502,6 +530,9 @@ void read_endpoint(table_reader& r, sc::endpoint& e) {
   if (auto v = r.string_list("shards")) {
     e.shards = *v;
   }
+  if (auto v = read_slot_set(r, "slots")) {
+    e.slots = *v;
+  }
   r.finish();
 }
 
@@ -520,6 +551,9 @@ void read_topology(context& ctx, const toml::table& root, sc::scenario& s) {
   table_reader r(*t, "[topology]", ctx);
   if (auto v = r.string("start")) {
     s.topo.start = *v;
+  }
+  if (auto v = r.boolean("cluster")) {
+    s.topo.cluster = *v;
   }
   if (const auto* eps = r.node("endpoint")) {
     const auto* arr = eps->as_array();
@@ -656,6 +690,9 @@ void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
   }
   if (auto v = r.duration("handoff_within")) {
     x.handoff_within = *v;
+  }
+  if (auto v = r.duration("topology_refresh_within")) {
+    x.topology_refresh_within = *v;
   }
   if (auto v = r.number("timeout_tolerance")) {
     x.timeout_tolerance = *v;
@@ -911,6 +948,9 @@ auto read_send(step_ctx& c) -> std::optional<sc::action> {
   }
   if (auto v = c.r.integer("seq")) {
     a.seq = *v;
+  }
+  if (auto v = c.r.string("same_seq_as")) {
+    a.same_seq_as = *v;
   }
   if (auto v = c.r.boolean("replay")) {
     a.replay = *v ? sc::replay_policy::always : sc::replay_policy::never;
@@ -1196,6 +1236,144 @@ auto read_window_pair(step_ctx& c) -> std::optional<sc::action> {
   return a;
 }
 
+// -- cluster actions ---------------------------------------------------------------------------
+
+auto read_required_slots(table_reader& r) -> cluster::slot_set {
+  if (!r.has("slots")) {
+    r.missing("slots", "e.g. slots = \"0-4095\"");
+    return {};
+  }
+  return read_slot_set(r, "slots").value_or(cluster::slot_set{});
+}
+
+auto read_node_list(step_ctx& c, std::string_view key) -> std::vector<std::string> {
+  if (!c.r.has(key)) {
+    c.r.missing(key, "e.g. " + std::string(key) + " = [\"node-b\", \"node-c\"]");
+    return {};
+  }
+  return c.r.string_list(key).value_or(std::vector<std::string>{});
+}
+
+auto read_smigrated_to(step_ctx& c) -> sc::smigrated_scope {
+  return choice<sc::smigrated_scope>(
+             c.r, "smigrated_to",
+             {{"source", sc::smigrated_scope::source}, {"all", sc::smigrated_scope::all}})
+      .value_or(sc::smigrated_scope::source);
+}
+
+auto read_begin_slot_migration(step_ctx& c) -> std::optional<sc::action> {
+  sc::begin_slot_migration_action a;
+  a.from = read_endpoint_key(c, "from");
+  a.to = read_endpoint_key(c, "to");
+  a.slots = read_required_slots(c.r);
+  if (auto v = c.r.duration("migrate_for")) {
+    a.migrate_for = *v;
+  }
+  return a;
+}
+
+auto read_complete_slot_migration(step_ctx& c) -> std::optional<sc::action> {
+  sc::complete_slot_migration_action a;
+  a.from = read_endpoint_key(c, "from");
+  a.to = read_endpoint_key(c, "to");
+  a.slots = read_required_slots(c.r);
+  return a;
+}
+
+auto read_slot_migration(step_ctx& c) -> std::optional<sc::action> {
+  sc::slot_migration_action a;
+  a.from = read_endpoint_key(c, "from");
+  a.to = read_endpoint_key(c, "to");
+  a.slots = read_required_slots(c.r);
+  if (auto v = c.r.duration("migrate_for")) {
+    a.migrate_for = *v;
+  }
+  if (auto v = c.r.duration("latency")) {
+    a.latency = *v;
+  }
+  a.smigrated_to = read_smigrated_to(c);
+  if (auto v = c.r.duration("redeliver_after")) {
+    a.redeliver_after = *v;
+  }
+  if (c.r.has("dialect")) {
+    a.dialect = read_dialect(c.r, "dialect");
+  }
+  return a;
+}
+
+auto read_remove_node(step_ctx& c) -> std::optional<sc::action> {
+  sc::remove_node_action a;
+  a.node = read_endpoint_key(c, "node");
+  a.to = read_node_list(c, "to");
+  if (auto v = c.r.duration("migrate_for")) {
+    a.migrate_for = *v;
+  }
+  if (auto v = c.r.duration("retire_after")) {
+    a.retire_after = *v;
+  }
+  if (auto v = c.r.duration("latency")) {
+    a.latency = *v;
+  }
+  a.smigrated_to = read_smigrated_to(c);
+  if (c.r.has("dialect")) {
+    a.dialect = read_dialect(c.r, "dialect");
+  }
+  return a;
+}
+
+auto read_add_node(step_ctx& c) -> std::optional<sc::action> {
+  sc::add_node_action a;
+  a.node = read_endpoint_key(c, "node");
+  a.from = read_node_list(c, "from");
+  a.slots = read_required_slots(c.r);
+  if (auto v = c.r.duration("migrate_for")) {
+    a.migrate_for = *v;
+  }
+  if (auto v = c.r.duration("latency")) {
+    a.latency = *v;
+  }
+  a.smigrated_to = read_smigrated_to(c);
+  if (c.r.has("dialect")) {
+    a.dialect = read_dialect(c.r, "dialect");
+  }
+  return a;
+}
+
+auto read_slot_shuffle(step_ctx& c) -> std::optional<sc::action> {
+  sc::slot_shuffle_action a;
+  const auto* n = c.r.node("moves");
+  const auto* arr = n != nullptr ? n->as_array() : nullptr;
+  if (n == nullptr) {
+    c.r.missing("moves", "moves = [{ from = \"node-a\", to = \"node-b\", slots = \"0-99\" }]");
+  } else if (arr == nullptr) {
+    c.r.wrong_type("moves", *n, "an array of { from, to, slots } tables");
+  } else {
+    for (const auto& item : *arr) {
+      const auto* t = item.as_table();
+      if (t == nullptr) {
+        c.r.error_at(item, "each move must be a table",
+                     "{ from = \"node-a\", to = \"node-b\", slots = \"0-99\" }");
+        continue;
+      }
+      table_reader mr(*t, "slot move", c.r.ctx());
+      sc::slot_move mv;
+      mv.from = mr.required_string("from", "the node giving the slots").value_or("");
+      mv.to = mr.required_string("to", "the node taking the slots").value_or("");
+      mv.slots = read_required_slots(mr);
+      mr.finish();
+      a.moves.push_back(std::move(mv));
+    }
+  }
+  if (auto v = c.r.duration("migrate_for")) {
+    a.migrate_for = *v;
+  }
+  a.smigrated_to = read_smigrated_to(c);
+  if (c.r.has("dialect")) {
+    a.dialect = read_dialect(c.r, "dialect");
+  }
+  return a;
+}
+
 using action_reader = auto(*)(step_ctx&) -> std::optional<sc::action>;
 
 struct action_entry {
@@ -1237,6 +1415,17 @@ constexpr std::array action_table{
     action_entry{{"failover", "fault injector failover: FAILING_OVER, duration, FAILED_OVER"},
                  &read_window_pair<sc::failover_action>},
     action_entry{{"bind", "fault injector bind: the MOVING lifecycle with time 5"}, &read_bind},
+    action_entry{{"begin_slot_migration", "cluster: slots start moving (ASK/MOVED), no push"},
+                 &read_begin_slot_migration},
+    action_entry{{"complete_slot_migration", "cluster: slots change owner, no push"},
+                 &read_complete_slot_migration},
+    action_entry{{"slot_migration", "cluster: SMIGRATING, slots move, SMIGRATED"},
+                 &read_slot_migration},
+    action_entry{{"remove_node", "cluster: a node gives all its slots away and goes down"},
+                 &read_remove_node},
+    action_entry{{"add_node", "cluster: a spare node comes up and takes slots"}, &read_add_node},
+    action_entry{{"slot_shuffle", "cluster: several moves, one SMIGRATED with every triplet"},
+                 &read_slot_shuffle},
 };
 
 auto read_trigger(table_reader& r) -> std::optional<sc::trigger> {

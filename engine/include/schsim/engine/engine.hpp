@@ -16,6 +16,7 @@
  */
 
 #include <schsim/core/clock.hpp>
+#include <schsim/core/cluster/slots.hpp>
 #include <schsim/core/maint/codec.hpp>
 #include <schsim/core/maint/notification.hpp>
 #include <schsim/core/scenario/model.hpp>
@@ -100,12 +101,22 @@ struct accept_command {
   std::string endpoint;
   scenario::endpoint_state state = scenario::endpoint_state::up;
 };
+/// Cluster mode: slots start moving (begin) or change owner (complete) in the simulator.
+struct slot_migration_command {
+  enum class phase { begin, complete };
+  phase what = phase::begin;
+  std::string from;
+  std::string to;
+  schsim::cluster::slot_set slots;
+  /// For begin: paces which keys have moved (simulator::cluster_state).
+  milliseconds migrate_for{0};
+};
 /// Engine-internal steps (clear_active) still show up in the timeline; nothing to perform.
 struct no_command {};
 
-using command =
-    std::variant<push_command, raw_command, latency_command, stall_command, release_command,
-                 fragment_command, close_command, accept_command, no_command>;
+using command = std::variant<push_command, raw_command, latency_command, stall_command,
+                             release_command, fragment_command, close_command, accept_command,
+                             slot_migration_command, no_command>;
 
 /// Perform one step now. Record it as a step_executed event with `scheduled` and the time it
 /// actually ran.
@@ -223,6 +234,8 @@ class scenario_engine {
   time_point t0_{};
   bool started_ = false;
   std::int64_t next_seq_ = 0;
+  /// The seq each send step used, for `same_seq_as` (redeliveries, one event on several nodes).
+  std::map<std::string, std::int64_t, std::less<>> seq_of_step_;
 
   std::map<conn_id, connection_state> conns_;
   std::uint64_t opened_total_ = 0;

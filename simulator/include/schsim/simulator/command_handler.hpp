@@ -4,10 +4,12 @@
 #include <schsim/core/resp3/serializer.hpp>
 #include <schsim/core/resp3/value.hpp>
 #include <schsim/core/timeline/event.hpp>
+#include <schsim/simulator/cluster_state.hpp>
 #include <schsim/simulator/keyspace.hpp>
 #include <schsim/simulator/profile.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,6 +45,8 @@ struct command_outcome {
   /// Set for HELLO and CLIENT MAINT_NOTIFICATIONS, for the timeline.
   std::optional<timeline::hello> hello;
   std::optional<timeline::maint_handshake> maint;
+  /// Cluster mode: the command was answered -MOVED or -ASK instead of being executed.
+  std::optional<timeline::cluster_redirect> redirect;
 };
 
 /// How a parsed request is to be treated (Redis accepts only arrays of bulk strings).
@@ -97,10 +101,26 @@ class command_handler {
   };
   void set_stats(const stats* st) { stats_ = st; }
 
+  /**
+   * OSS Cluster API mode: this handler answers as node `node` of `cluster` (which must outlive
+   * it): key commands are routed by slot (-MOVED, -ASK, -CROSSSLOT, -TRYAGAIN), SELECT of a
+   * database other than 0 is refused, and CLUSTER SLOTS|SHARDS|NODES|INFO|KEYSLOT|MYID,
+   * READONLY, READWRITE and ASKING are served. Without it they answer Redis's
+   * `-ERR This instance has cluster support disabled`.
+   */
+  void set_cluster(cluster_state* cluster, std::string node);
+  /// Told about every -MOVED / -ASK as it is produced (the server records it in the timeline).
+  using redirect_observer =
+      std::function<void(const session_state&, const timeline::cluster_redirect&)>;
+  void set_redirect_observer(redirect_observer observer) { on_redirect_ = std::move(observer); }
+
  private:
   keyspace* data_;
   const endpoint_profile* profile_;
   const stats* stats_ = nullptr;
+  cluster_state* cluster_ = nullptr;
+  std::string node_;
+  redirect_observer on_redirect_;
 };
 
 }  // namespace schsim::simulator

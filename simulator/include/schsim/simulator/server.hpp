@@ -3,8 +3,10 @@
 // scenario engine drives it. Keep changes additive where the engine uses it.
 
 #include <schsim/core/clock.hpp>
+#include <schsim/core/cluster/slots.hpp>
 #include <schsim/core/resp3/parser.hpp>
 #include <schsim/core/timeline/recorder.hpp>
+#include <schsim/simulator/cluster_state.hpp>
 #include <schsim/simulator/keyspace.hpp>
 #include <schsim/simulator/profile.hpp>
 
@@ -34,10 +36,15 @@ struct endpoint_config {
   std::uint16_t port = 0;  ///< 0: chosen by the OS at start()
   endpoint_profile profile;
   accept_mode initial_mode = accept_mode::serve;
+  /// Cluster mode: the slots this node owns at start (empty: a spare).
+  schsim::cluster::slot_set slots{};
 };
 
 struct server_config {
   std::vector<endpoint_config> endpoints;
+  /// OSS Cluster API: the endpoints are the nodes of one cluster (cluster_state.hpp); key
+  /// commands are routed by slot and every -MOVED / -ASK is recorded as a cluster_redirect.
+  bool cluster = false;
   resp3::parser_limits limits;
   /// Per-connection cap on bytes queued for writing (Redis client-output-buffer-limit); a
   /// client that stops reading past it is disconnected and the event recorded.
@@ -138,6 +145,10 @@ class server {
   /// (connections that are closing or in blackhole mode are skipped).
   auto send_push(const selector& which, const std::string& bytes, const push_meta& meta)
       -> std::size_t;
+  /// Writes out now what the control calls so far queued (pushes, raw bytes, closes); without
+  /// it they go out from a handler posted by the first such call. The scenario engine calls it
+  /// once it has recorded the step, so the step comes before its effects in the timeline.
+  void flush_output();
   /// Writes raw bytes (anything) to the selected connections; returns how many got them.
   auto send_raw(const selector& which, const std::string& bytes, const std::string& step)
       -> std::size_t;
@@ -159,6 +170,20 @@ class server {
 
   /// The keyspace shared by all endpoints (e.g. to check applied INCRs after a run).
   [[nodiscard]] auto data() -> keyspace&;
+
+  /// Cluster mode: slots start moving from `from` to `to` (-ASK / ASKING from now on; see
+  /// cluster_state.hpp); `migrate_for` paces which keys have moved. Recorded as
+  /// slot_migration_started. Throws std::logic_error when not in cluster mode and
+  /// std::invalid_argument for an unknown node.
+  void begin_slot_migration(const std::string& from, const std::string& to,
+                            const schsim::cluster::slot_set& slots,
+                            std::chrono::milliseconds migrate_for);
+  /// Cluster mode: `to` owns `slots` from now on (CLUSTER SLOTS shows it at once). Recorded as
+  /// slot_migration_completed. Same exceptions.
+  void complete_slot_migration(const std::string& from, const std::string& to,
+                               const schsim::cluster::slot_set& slots);
+  /// The cluster's state after start(); nullptr when not in cluster mode.
+  [[nodiscard]] auto cluster() const -> const cluster_state*;
 
  private:
   struct impl;

@@ -28,15 +28,46 @@
  *
  * Generated notifications take automatic seqs unless the composite sets one, so a closing
  * notification's seq follows its opening one's.
+ *
+ * Cluster composites (docs/cluster.md). `S` below stands for the opted-in connections of each
+ * source node; a SMIGRATING or SMIGRATED that goes to several nodes is one send step per node,
+ * all with the first one's seq (`same_seq_as`). `smigrated_to = "all"` sends the SMIGRATED to
+ * every opted-in connection instead.
+ *
+ *   slot_migration m                          remove_node r / add_node a / slot_shuffle x
+ *     m            SMIGRATING to S(from)        a.up           bring the new node up (add_node)
+ *     m.begin      begin_slot_migration         r              SMIGRATING to the first source
+ *     m.latency                                 r.smigrating.<node>  the other sources
+ *     m.complete   after migrate_for            r.begin.<n>    one per move (n from 1)
+ *     m.smigrated  SMIGRATED [from, to, slots]  r.latency.<node>, r.latency_end.<node>
+ *     m.latency_end                             r.complete.<n> after migrate_for
+ *     m.redeliver  same SMIGRATED, same seq     r.smigrated    one triplet per move
+ *                  (redeliver_after)            r.smigrated.<node>  the other sources
+ *                                               r.retire.close, r.retire   (remove_node)
+ *
+ * The complete steps come before the SMIGRATED in step order and in time, so CLUSTER SLOTS has
+ * already changed when a client reads the push. Which slots remove_node and add_node move
+ * depends on who owns what at that step: ownership starts as the topology says and follows
+ * the cluster steps in file order.
  */
 
 #include <schsim/core/scenario/model.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace schsim::scenario {
 
 /// The same scenario with only primitive, window-free steps. Meant for a scenario validate()
 /// accepted; unknown references are copied through unchanged.
 auto expand(const scenario& s) -> scenario;
+
+/// How remove_node splits a node's slots: ascending, cut into `to.size()` consecutive parts,
+/// the first parts one slot larger when the count does not divide evenly. Empty parts are left
+/// out.
+auto split_evenly(const schsim::cluster::slot_set& slots, const std::vector<std::string>& to)
+    -> std::vector<std::pair<std::string, schsim::cluster::slot_set>>;
 
 /// True when `s` has no composite step and no windowed action left (what the engine runs).
 auto is_expanded(const scenario& s) -> bool;

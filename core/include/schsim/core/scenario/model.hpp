@@ -11,6 +11,7 @@
  * format field by field.
  */
 
+#include <schsim/core/cluster/slots.hpp>
 #include <schsim/core/maint/codec.hpp>
 #include <schsim/core/maint/notification.hpp>
 
@@ -79,12 +80,18 @@ struct endpoint {
   endpoint_state initial_state = endpoint_state::up;
   /// Shard ids this endpoint hosts; the default `shards` of notifications sent to it.
   std::vector<std::string> shards = {"1"};
+  /// Cluster mode: the hash slots this node owns when the run starts. Empty: a spare node (not
+  /// in CLUSTER SLOTS until a migration gives it some). Must be empty on a standalone topology.
+  schsim::cluster::slot_set slots{};
 };
 
 struct topology {
   std::vector<endpoint> endpoints{};
-  /// The endpoint the client under test is configured with.
+  /// The endpoint the client under test is configured with (the seed node in cluster mode).
   std::string start{};
+  /// OSS Cluster API: the endpoints are the nodes of one cluster, their `slots` together cover
+  /// 0-16383 and key commands are routed by slot (-MOVED, -ASK). docs/cluster.md.
+  bool cluster = false;
 
   /// The endpoint named `name`, or nullptr.
   [[nodiscard]] auto find(std::string_view name) const -> const endpoint*;
@@ -187,6 +194,9 @@ struct expectations {
   connect_outcome connect = connect_outcome::any;
   /// After a MOVING, the client's traffic must reach the new endpoint within this time.
   std::optional<milliseconds> handoff_within{};
+  /// Cluster: after a SMIGRATED, commands for the moved slots may still reach the source node
+  /// (answered -MOVED) for this long; nullopt: the harness's default (1 s).
+  std::optional<milliseconds> topology_refresh_within{};
   /// A measured timeout passes if within +-this fraction of the value it should be (the relaxed
   /// one inside a window, the normal one outside); node-redis's own tests use 0.2.
   double timeout_tolerance = 0.2;
@@ -205,7 +215,8 @@ struct expectations {
 
 /// Check names expectations.checks may use: "handshake", "silent_fallback", "no_errors",
 /// "no_lost_commands", "relaxed_timeouts", "handoff", "final_endpoint", "reconnects", "latency",
-/// "error_rate", "idle_connections", "seq_handling".
+/// "error_rate", "idle_connections", "seq_handling", and for cluster scenarios "topology_refresh",
+/// "removed_node" (the harness's removed_node_traffic check, also accepted under that name).
 auto known_checks() -> const std::vector<std::string_view>&;
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +321,9 @@ struct send_action {
   std::optional<milliseconds> active_for{};
   /// nullopt: the scenario's dialect.
   std::optional<maint::dialect> dialect{};
+  /// Non-empty: send with the seq the send step of this id used (a redelivery of the same
+  /// notification); overrides `seq`. The named step must run first.
+  std::string same_seq_as{};
 };
 
 /// Write raw bytes (any frame, valid or not).
@@ -366,6 +380,31 @@ struct accept_action {
 struct clear_active_action {
   std::optional<maint::kind> kind{};
   std::string endpoint{};
+};
+
+/// Cluster mode: slots start migrating from `from` to `to`. From now on `from` answers keys it
+/// no longer holds with -ASK and `to` serves them after ASKING (docs/cluster.md). Ownership does
+/// not change yet. `migrate_for` is the expected length, used only for the progress of the
+/// migration (which keys have moved so far).
+struct begin_slot_migration_action {
+  std::string from{};
+  std::string to{};
+  schsim::cluster::slot_set slots{};
+  milliseconds migrate_for{1000};
+};
+
+/// Cluster mode: the migration of `slots` from `from` to `to` ends; `to` owns them (CLUSTER
+/// SLOTS shows it) and `from` answers -MOVED for them.
+struct complete_slot_migration_action {
+  std::string from{};
+  std::string to{};
+  schsim::cluster::slot_set slots{};
+};
+
+/// Which connections get a SMIGRATED.
+enum class smigrated_scope {
+  source,  ///< the opted-in connections of the source node(s), as Redis does
+  all,     ///< every opted-in connection of every node (the same seq arrives several times)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -465,11 +504,71 @@ struct failover_action {
   std::optional<maint::dialect> dialect{};
 };
 
+/// Cluster mode: `slots` move from `from` to `to`. SMIGRATING (one seq) to `from`'s opted-in
+/// connections and the migration begins; `migrate_for` later the migration completes and, in the
+/// same instant but after it, SMIGRATED (a new seq) with the triplet [from, to, slots] goes to
+/// `smigrated_to`, so CLUSTER SLOTS already agrees with the push when a client reads it.
+struct slot_migration_action {
+  std::string from{};
+  std::string to{};
+  schsim::cluster::slot_set slots{};
+  milliseconds migrate_for{1000};
+  /// Reply latency on `from` during the migration (0: none).
+  milliseconds latency{0};
+  smigrated_scope smigrated_to = smigrated_scope::source;
+  /// Set: the same SMIGRATED (same seq, same connections) is sent again this long after.
+  std::optional<milliseconds> redeliver_after{};
+  std::optional<maint::dialect> dialect{};
+};
+
+/// Cluster mode: `node` gives all its slots away, split evenly (in slot order) among `to`, and
+/// goes down `retire_after` after its SMIGRATED. One SMIGRATING, one SMIGRATED with one triplet
+/// per destination.
+struct remove_node_action {
+  std::string node{};
+  std::vector<std::string> to{};
+  milliseconds migrate_for{1000};
+  milliseconds retire_after{1000};
+  milliseconds latency{0};
+  smigrated_scope smigrated_to = smigrated_scope::source;
+  std::optional<maint::dialect> dialect{};
+};
+
+/// Cluster mode: a spare `node` is brought up, then takes `slots` from the donors in `from` that
+/// own them (each donor gets its own SMIGRATING; one SMIGRATED carries a triplet per donor).
+struct add_node_action {
+  std::string node{};
+  std::vector<std::string> from{};
+  schsim::cluster::slot_set slots{};
+  milliseconds migrate_for{1000};
+  milliseconds latency{0};
+  smigrated_scope smigrated_to = smigrated_scope::source;
+  std::optional<maint::dialect> dialect{};
+};
+
+/// One move of a slot_shuffle.
+struct slot_move {
+  std::string from{};
+  std::string to{};
+  schsim::cluster::slot_set slots{};
+};
+
+/// Cluster mode: several moves at once; each source gets a SMIGRATING and one SMIGRATED carries
+/// every move as its own triplet (a source or destination may repeat; nothing is merged).
+struct slot_shuffle_action {
+  std::vector<slot_move> moves{};
+  milliseconds migrate_for{1000};
+  smigrated_scope smigrated_to = smigrated_scope::source;
+  std::optional<maint::dialect> dialect{};
+};
+
 using action =
     std::variant<send_action, raw_action, latency_action, stall_action, release_action,
                  fragment_action, close_action, accept_action, clear_active_action,
+                 begin_slot_migration_action, complete_slot_migration_action,
                  moving_lifecycle_action, rolling_upgrade_action, in_place_upgrade_action,
-                 maintenance_mode_action, migrate_action, failover_action>;
+                 maintenance_mode_action, migrate_action, failover_action, slot_migration_action,
+                 remove_node_action, add_node_action, slot_shuffle_action>;
 
 /// The action's name in step_executed events and messages: "send", "raw", "latency", "stall",
 /// "release", "fragment", "close", "accept", "clear_active", "moving_lifecycle", ...
@@ -518,5 +617,6 @@ auto to_string(connect_outcome o) -> std::string_view;
 auto to_string(observed_counter c) -> std::string_view;
 auto to_string(close_mode m) -> std::string_view;
 auto to_string(close_point p) -> std::string_view;
+auto to_string(smigrated_scope s) -> std::string_view;
 
 }  // namespace schsim::scenario

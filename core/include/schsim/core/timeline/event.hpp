@@ -68,14 +68,38 @@ struct step_executed {
   std::int64_t scheduled_ns = 0;
   std::string detail;  ///< e.g. "to 3 connections"
 };
+/// Cluster mode: a key command was answered -MOVED or -ASK instead of being executed. Recorded
+/// right after the command's command_received on the same connection.
+struct cluster_redirect {
+  enum class kind { moved, ask };
+  kind what = kind::moved;
+  std::uint16_t slot = 0;
+  std::string target;   ///< node name the reply points to
+  std::string address;  ///< host:port in the reply
+  std::string command;  ///< the command's name as sent, e.g. "SET"
+};
+/// Cluster mode: `slots` (text form "0-99,200") start moving from node `from` to node `to`;
+/// `from` answers -ASK for keys already moved, `to` serves them after ASKING.
+struct slot_migration_started {
+  std::string from;
+  std::string to;
+  std::string slots;
+};
+/// Cluster mode: `to` now owns `slots` (CLUSTER SLOTS shows it); `from` answers -MOVED for them.
+struct slot_migration_completed {
+  std::string from;
+  std::string to;
+  std::string slots;
+};
 /// Free text worth keeping in the record (endpoint up/down, accept mode changes, ...).
 struct note {
   std::string text;
 };
 
-using detail = std::variant<connection_opened, connection_closed, hello, maint_handshake,
-                            command_received, reply_written, push_written, protocol_error,
-                            step_executed, note>;
+using detail =
+    std::variant<connection_opened, connection_closed, hello, maint_handshake, command_received,
+                 reply_written, push_written, protocol_error, step_executed, note, cluster_redirect,
+                 slot_migration_started, slot_migration_completed>;
 
 /// One server-side event. `t_ns` is CLOCK_MONOTONIC nanoseconds (schsim::to_ns).
 struct event {
