@@ -6,6 +6,7 @@
 #include <schsim/core/clock.hpp>
 #include <schsim/refclient/broken.hpp>
 #include <schsim/refclient/client.hpp>
+#include <schsim/refclient/cluster_client.hpp>
 #include <schsim/refclient/config.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -106,6 +107,12 @@ auto to_json(const rc::client_event::field& f) -> json {
   return std::visit([](const auto& x) { return json(x); }, f);
 }
 
+/// What configure decided: the client's configuration, and whether it runs in cluster mode.
+struct driver_config {
+  rc::resolved_config client;
+  bool cluster = false;
+};
+
 struct settings_error {
   std::string error_class;  // "config" or "unsupported"
   std::string feature;
@@ -119,8 +126,9 @@ auto millis(const json& s, const char* key, std::chrono::milliseconds& out) -> v
 
 /// Maps the harness settings onto the client configuration.
 auto make_config(const json& msg, const rc::broken_set& broken)
-    -> std::variant<rc::resolved_config, settings_error> {
+    -> std::variant<driver_config, settings_error> {
   rc::client_config c;
+  bool cluster = false;
   c.broken = broken;
   try {
     const auto& ep = msg.at("endpoint");
@@ -130,9 +138,8 @@ auto make_config(const json& msg, const rc::broken_set& broken)
     if (s.value("tls", false)) {
       return settings_error{"unsupported", "tls", "the reference client speaks plain TCP only"};
     }
-    if (s.value("cluster", false)) {
-      return settings_error{"unsupported", "cluster", "the reference client is standalone only"};
-    }
+    // The endpoint is then the seed node: the slot map comes from its CLUSTER SLOTS.
+    cluster = s.value("cluster", false);
     if (s.contains("protocol") && !s["protocol"].is_null()) c.protocol = s["protocol"].get<int>();
     if (s.contains("mode") && !s["mode"].is_null()) {
       const auto m = rc::parse_maint_mode(s["mode"].get<std::string>());
@@ -181,7 +188,7 @@ auto make_config(const json& msg, const rc::broken_set& broken)
   }
   auto r = rc::resolve(c);
   if (auto* e = std::get_if<rc::config_error>(&r)) return settings_error{"config", "", e->message};
-  return std::get<rc::resolved_config>(std::move(r));
+  return driver_config{std::get<rc::resolved_config>(std::move(r)), cluster};
 }
 
 /// Everything here runs on the io_context thread.
@@ -202,7 +209,7 @@ class session {
   }
 
   void on_eof() {
-    if (client_) client_->shutdown();
+    shutdown_clients();
     asio::post(io_, [this] { finish(); });
   }
 
@@ -212,16 +219,17 @@ class session {
     for (auto m : rc::all_broken_modes()) {
       if (broken_.has(m)) broken.push_back(std::string{rc::to_string(m)});
     }
-    out_.line({{"type", "hello"},
-               {"protocol", 1},
-               {"client", "schsim-refclient"},
-               {"version", SCHSIM_VERSION},
-               {"language", "c++"},
-               {"capabilities",
-                {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
-                 "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining"}},
-               {"timeouts", {{"reply", "command"}}},
-               {"broken", broken}});
+    out_.line(
+        {{"type", "hello"},
+         {"protocol", 1},
+         {"client", "schsim-refclient"},
+         {"version", SCHSIM_VERSION},
+         {"language", "c++"},
+         {"capabilities",
+          {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
+           "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster"}},
+         {"timeouts", {{"reply", "command"}}},
+         {"broken", broken}});
   }
 
   void on_configure(const json& msg) {
@@ -234,7 +242,7 @@ class session {
       }
       return;
     }
-    config_ = std::get<rc::resolved_config>(std::move(r));
+    config_ = std::get<driver_config>(std::move(r));
     out_.line({{"type", "configured"}});
   }
 
@@ -246,10 +254,11 @@ class session {
                  {"message", "connect before configure"}});
       return;
     }
-    if (client_) client_->shutdown();
-    client_ = std::make_unique<rc::client>(io_.get_executor(), *config_,
-                                           [this](const rc::client_event& e) { on_event(e); });
-    client_->connect([this](std::optional<rc::command_error> e) {
+    shutdown_clients();
+    client_.reset();
+    cluster_.reset();
+    auto sink = [this](const rc::client_event& e) { on_event(e); };
+    auto on_connected = [this](std::optional<rc::command_error> e) {
       if (!e) {
         out_.line({{"type", "connected"}, {"t_ns", now_ns()}});
       } else {
@@ -258,7 +267,19 @@ class session {
                    {"error_class", std::string{rc::to_string(e->kind)}},
                    {"message", e->message}});
       }
-    });
+    };
+    if (config_->cluster) {
+      cluster_ = std::make_unique<rc::cluster_client>(io_.get_executor(), config_->client, sink);
+      cluster_->connect(on_connected);
+    } else {
+      client_ = std::make_unique<rc::client>(io_.get_executor(), config_->client, sink);
+      client_->connect(on_connected);
+    }
+  }
+
+  void shutdown_clients() {
+    if (client_) client_->shutdown();
+    if (cluster_) cluster_->shutdown();
   }
 
   void on_command(const json& msg) {
@@ -279,7 +300,7 @@ class session {
                  {"t_ns", now_ns()}});
       return;
     }
-    if (!client_) {
+    if (!client_ && !cluster_) {
       out_.line({{"type", "result"},
                  {"id", id},
                  {"ok", false},
@@ -289,7 +310,7 @@ class session {
                  {"t_ns", now_ns()}});
       return;
     }
-    client_->execute(std::move(args), [this, id, sent](rc::command_result r) {
+    auto done = [this, id, sent](rc::command_result r) {
       json line{{"type", "result"}, {"id", id}};
       if (const auto* v = std::get_if<schsim::resp3::value>(&r)) {
         line["ok"] = true;
@@ -303,23 +324,40 @@ class session {
       line["sent_ns"] = sent;
       line["t_ns"] = now_ns();
       out_.line(line);
-    });
+    };
+    if (cluster_) {
+      cluster_->execute(std::move(args), std::move(done));
+    } else {
+      client_->execute(std::move(args), std::move(done));
+    }
   }
 
   void on_shutdown() {
-    if (client_) client_->shutdown();
+    shutdown_clients();
     // Posted: the cancelled completions queued by shutdown() are written before `bye`.
     asio::post(io_, [this] {
       json stats = json::object();
-      if (client_) {
-        const auto s = client_->stats();
-        stats = {{"connections_opened", s.connections_opened},
-                 {"moving_received", s.moving_received},
-                 {"handoffs_started", s.handoffs_started},
-                 {"handoffs_completed", s.handoffs_completed},
-                 {"handoffs_failed", s.handoffs_failed},
-                 {"reconnects", s.reconnects},
-                 {"commands_retried", s.commands_retried}};
+      const auto pool_stats = [](const rc::client_stats& s) -> json {
+        return {{"connections_opened", s.connections_opened},
+                {"moving_received", s.moving_received},
+                {"handoffs_started", s.handoffs_started},
+                {"handoffs_completed", s.handoffs_completed},
+                {"handoffs_failed", s.handoffs_failed},
+                {"reconnects", s.reconnects},
+                {"commands_retried", s.commands_retried}};
+      };
+      if (client_) stats = pool_stats(client_->stats());
+      if (cluster_) {
+        const auto c = cluster_->stats();
+        stats = pool_stats(c.nodes);
+        stats["moved"] = c.moved;
+        stats["asked"] = c.asked;
+        stats["smigrated_received"] = c.smigrated_received;
+        stats["smigrated_duplicates"] = c.smigrated_duplicates;
+        stats["topology_reloads"] = c.topology_reloads;
+        stats["topology_reload_failures"] = c.topology_reload_failures;
+        stats["nodes_closed"] = c.nodes_closed;
+        stats["redirect_limit_hit"] = c.redirect_limit_hit;
       }
       out_.line({{"type", "bye"}, {"stats", stats}});
       finish();
@@ -342,8 +380,9 @@ class session {
   output& out_;
   rc::broken_set broken_;
   std::promise<void>& finished_;
-  std::optional<rc::resolved_config> config_;
+  std::optional<driver_config> config_;
   std::unique_ptr<rc::client> client_;
+  std::unique_ptr<rc::cluster_client> cluster_;
   bool done_ = false;
 };
 

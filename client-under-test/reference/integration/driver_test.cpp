@@ -1,3 +1,5 @@
+#include <schsim/core/cluster/slots.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <deque>
@@ -170,6 +172,72 @@ TEST_F(Driver, ConfigErrorsAndConnectFailures) {
   d.write_line("this is not json");
   EXPECT_EQ(next(d, "error")["error_class"], "other");
   d.close_stdin();  // EOF without shutdown: still a clean exit
+  EXPECT_EQ(d.wait_exit(5s), std::optional<int>{0});
+}
+
+// settings.cluster: the endpoint is the seed; commands reach every node by slot, and a
+// standalone server makes connect fail with Redis's own text.
+TEST_F(Driver, ClusterSessionRoutesBySlot) {
+  auto a = endpoint("node-a");
+  a.slots = cluster::slot_set::of(0, 8191);
+  auto b = endpoint("node-b");
+  b.slots = cluster::slot_set::of(8192, 16383);
+  start({a, b}, true);
+  child_process d{{SCHSIM_REFCLIENT_DRIVER}};
+  d.write_line(R"({"type":"hello","protocol":1,"case":"cluster"})");
+  const auto caps = next(d, "hello")["capabilities"];
+  EXPECT_NE(std::find(caps.begin(), caps.end(), "cluster"), caps.end());
+  const auto seed = address_of("node-b");
+  d.write_line(json{{"type", "configure"},
+                    {"endpoint", {{"host", seed.host}, {"port", seed.port}}},
+                    {"settings", {{"cluster", true}, {"pool_size", 2}}}}
+                   .dump());
+  next(d, "configured");
+  d.write_line(R"({"type":"connect"})");
+  next(d, "connected");
+  const int commands = 40;
+  for (int id = 1; id <= commands; ++id) {
+    d.write_line(json{
+        {"type", "command"},
+        {"id", id},
+        {"args", {"INCR", "dc:" + std::to_string(id)}},
+        {"intended_ns",
+         0}}.dump());
+  }
+  for (int i = 0; i < commands; ++i) {
+    const auto r = next(d, "result");
+    EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["reply"], "1") << r.dump();
+  }
+  EXPECT_GT(events_of<timeline::command_received>("node-a").size(), 5U);
+  EXPECT_GT(events_of<timeline::command_received>("node-b").size(), 5U);
+  EXPECT_TRUE(events_of<timeline::cluster_redirect>().empty());
+  d.write_line(R"({"type":"shutdown"})");
+  const auto bye = next(d, "bye");
+  EXPECT_EQ(bye["stats"]["topology_reloads"], 1);
+  EXPECT_EQ(bye["stats"]["moved"], 0);
+  EXPECT_EQ(d.wait_exit(5s), std::optional<int>{0});
+  EXPECT_GE(seen("event", "topology_loaded"), 1U);
+}
+
+TEST_F(Driver, ClusterModeOnAStandaloneServerFailsToConnect) {
+  start({endpoint("node-a")});
+  child_process d{{SCHSIM_REFCLIENT_DRIVER}};
+  d.write_line(R"({"type":"hello","protocol":1,"case":"x"})");
+  next(d, "hello");
+  const auto a = address_of("node-a");
+  d.write_line(json{{"type", "configure"},
+                    {"endpoint", {{"host", a.host}, {"port", a.port}}},
+                    {"settings", {{"cluster", true}}}}
+                   .dump());
+  next(d, "configured");
+  d.write_line(R"({"type":"connect"})");
+  const auto failed = next(d, "connect_failed");
+  EXPECT_NE(failed["message"].get<std::string>().find("cluster support disabled"),
+            std::string::npos)
+      << failed.dump();
+  d.write_line(R"({"type":"shutdown"})");
+  next(d, "bye");
   EXPECT_EQ(d.wait_exit(5s), std::optional<int>{0});
 }
 

@@ -27,6 +27,10 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
      "handoff connections skip HELLO and CLIENT MAINT_NOTIFICATIONS"},
     {broken_mode::ignore_null_delay, "ignore-null-delay",
      "a null-endpoint MOVING reconnects at once instead of after time/2"},
+    {broken_mode::ignore_smigrated, "ignore-smigrated",
+     "cluster: SMIGRATED never reloads the topology; only -MOVED repairs the map, slot by slot"},
+    {broken_mode::sticky_slot_map, "sticky-slot-map",
+     "cluster: -MOVED is followed once but the slot map never changes after the first load"},
 }};
 
 constexpr auto make_modes() {

@@ -63,6 +63,7 @@ struct request {
   time_point written_at{};
   milliseconds timeout_at_write{0};
   bool internal = false;   // handshake command: error replies are passed on raw, never retried
+  bool counted = false;    // counted in client::impl::outstanding until completed or taken
   bool completed = false;  // done() has been scheduled
   bool abandoned = false;  // timed out while its reply is still due; the reply is discarded
 };
@@ -120,6 +121,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::uint64_t next_request_id = 1;
   bool shut_down = false;
   bool growing = false;
+  std::function<void(const maint::smigrated&)> smigrated_handler;
+  /// execute() calls not completed yet (the cluster client closes a retired node at zero).
+  std::size_t outstanding = 0;
 
   void emit(std::string name, std::vector<std::pair<std::string, client_event::field>> detail) {
     if (sink) sink(client_event{std::move(name), std::move(detail)});
@@ -127,6 +131,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
   void complete(const request_ptr& r, command_result result) {
     if (r->completed) return;
     r->completed = true;
+    if (r->counted) {
+      r->counted = false;
+      --outstanding;
+    }
     if (auto f = std::move(r->done)) {
       // Never inline: a callback that issues a command must not re-enter a loop over a FIFO.
       asio::post(ex, [f = std::move(f), res = std::move(result)]() mutable { f(std::move(res)); });
@@ -146,6 +154,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
   auto add_connection() -> std::shared_ptr<connection>;
   void grow();
   void remove(conn_id id);
+  auto pick_connection() -> std::shared_ptr<connection>;
+  auto make_request(std::vector<std::string> args, std::function<void(command_result)> done)
+      -> request_ptr;
 };
 
 namespace client_detail {
@@ -167,6 +178,19 @@ class connection : public std::enable_shared_from_this<connection> {
     return pending_.size() + (active_ ? active_->inflight.size() : 0);
   }
   [[nodiscard]] auto pending() const -> std::size_t { return pending_.size(); }
+
+  /// Removes every command not written yet, without completing it: nothing of it reached a
+  /// server, so the caller may send it anywhere. Their `ASKING` companions are dropped.
+  auto take_unwritten() -> std::vector<request_ptr> {
+    std::vector<request_ptr> out;
+    for (auto& r : pending_) {
+      if (r->completed) continue;
+      r->completed = true;  // the write loop skips it if it holds a copy
+      if (r->done) out.push_back(r);
+    }
+    pending_.clear();
+    return out;
+  }
 
   [[nodiscard]] auto current_wire() const -> wire_ptr { return active_ ? active_ : old_; }
 
@@ -668,6 +692,13 @@ void connection::on_push(const wire_ptr& w, resp3::value v) {
                                {"ignored", change == relax_change::ignored}});
   report_relax(w, t);
   w->watchdog.cancel();
+  if (const auto* sm = std::get_if<maint::smigrated>(&n); sm && pool_->smigrated_handler) {
+    asio::post(pool_->ex, [weak = std::weak_ptr<client::impl>(pool_), copy = *sm] {
+      if (auto pool = weak.lock(); pool && !pool->shut_down && pool->smigrated_handler) {
+        pool->smigrated_handler(copy);
+      }
+    });
+  }
 }
 
 void connection::report_relax(const wire_ptr& w, time_point t) {
@@ -1024,41 +1055,95 @@ void client::connect(std::function<void(std::optional<command_error>)> done) {
       });
 }
 
-void client::execute(std::vector<std::string> args, std::function<void(command_result)> done) {
-  auto& pool = *impl_;
+auto client::impl::make_request(std::vector<std::string> args,
+                                std::function<void(command_result)> done) -> request_ptr {
   auto r = std::make_shared<request>();
-  r->id = pool.next_request_id++;
+  r->id = next_request_id++;
   resp3::append_command(r->bytes, std::vector<std::string_view>(args.begin(), args.end()));
   r->args = std::move(args);
   r->done = std::move(done);
-  r->enqueued_at = now();
-  if (pool.shut_down) {
-    pool.complete(r, command_error{error_class::cancelled, "client shut down"});
-    return;
+  if (r->done) {
+    r->counted = true;
+    ++outstanding;
   }
+  r->enqueued_at = now();
+  return r;
+}
+
+auto client::impl::pick_connection() -> std::shared_ptr<connection> {
   std::shared_ptr<connection> best;
-  for (const auto& c : pool.conns) {
+  for (const auto& c : conns) {
     if (c->ready() && (!best || c->load() < best->load())) best = c;
   }
-  const auto size = static_cast<int>(pool.conns.size());
+  const auto size = static_cast<int>(conns.size());
   // Grow only under real concurrency, never because a handoff or reconnect is under way: a
   // connection dialled then would be one more socket for nothing.
   if (best &&
-      best->load() >= static_cast<std::size_t>(std::max(1, pool.cfg.config.grow_at_outstanding)) &&
-      size < pool.cfg.config.pool_size && !pool.growing) {
-    pool.grow();
+      best->load() >= static_cast<std::size_t>(std::max(1, cfg.config.grow_at_outstanding)) &&
+      size < cfg.config.pool_size && !growing) {
+    grow();
   }
   if (!best) {
     // Nothing ready (handoff or reconnect under way): buffer where the queue is shortest.
-    for (const auto& c : pool.conns) {
+    for (const auto& c : conns) {
       if (!c->closed() && (!best || c->pending() < best->pending())) best = c;
     }
   }
   if (!best) {
-    pool.grow();
-    best = pool.conns.back();
+    grow();
+    best = conns.back();
   }
-  best->enqueue(std::move(r));
+  return best;
+}
+
+void client::execute(std::vector<std::string> args, std::function<void(command_result)> done) {
+  auto& pool = *impl_;
+  auto r = pool.make_request(std::move(args), std::move(done));
+  if (pool.shut_down) {
+    pool.complete(r, command_error{error_class::cancelled, "client shut down"});
+    return;
+  }
+  pool.pick_connection()->enqueue(std::move(r));
+}
+
+void client::execute_asking(std::vector<std::string> args,
+                            std::function<void(command_result)> done) {
+  auto& pool = *impl_;
+  auto r = pool.make_request(std::move(args), std::move(done));
+  if (pool.shut_down) {
+    pool.complete(r, command_error{error_class::cancelled, "client shut down"});
+    return;
+  }
+  auto asking = pool.make_request({"ASKING"}, {});
+  // One connection, one FIFO: the two are written in this order on the same socket.
+  auto c = pool.pick_connection();
+  c->enqueue(std::move(asking));
+  c->enqueue(std::move(r));
+}
+
+void client::set_smigrated_handler(std::function<void(const maint::smigrated&)> handler) {
+  impl_->smigrated_handler = std::move(handler);
+}
+
+auto client::outstanding() const -> std::size_t { return impl_->outstanding; }
+
+auto client::ready() const -> bool {
+  return std::any_of(impl_->conns.begin(), impl_->conns.end(),
+                     [](const auto& c) { return c->ready(); });
+}
+
+auto client::take_unwritten() -> std::vector<unwritten_command> {
+  std::vector<unwritten_command> out;
+  for (auto& c : impl_->conns) {
+    for (auto& r : c->take_unwritten()) {
+      if (r->counted) {
+        r->counted = false;
+        --impl_->outstanding;
+      }
+      out.push_back({std::move(r->args), std::move(r->done)});
+    }
+  }
+  return out;
 }
 
 void client::shutdown() {

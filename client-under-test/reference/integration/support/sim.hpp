@@ -7,6 +7,7 @@
 #include <schsim/core/clock.hpp>
 #include <schsim/core/timeline/recorder.hpp>
 #include <schsim/refclient/client.hpp>
+#include <schsim/refclient/cluster_client.hpp>
 #include <schsim/simulator/server.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -80,8 +81,24 @@ class workload {
     time_point completed{};
   };
 
+  /// How the workload issues one command (a standalone or a cluster client).
+  using execute_fn =
+      std::function<void(std::vector<std::string>, std::function<void(command_result)>)>;
+
   workload(asio::io_context& io, client& c, std::string prefix, int count, milliseconds interval)
-      : timer_{io}, client_{c}, prefix_{std::move(prefix)}, interval_{interval}, results_(count) {}
+      : workload(
+            io,
+            [&c](std::vector<std::string> a, std::function<void(command_result)> done) {
+              c.execute(std::move(a), std::move(done));
+            },
+            std::move(prefix), count, interval) {}
+  workload(asio::io_context& io, execute_fn execute, std::string prefix, int count,
+           milliseconds interval)
+      : timer_{io},
+        execute_{std::move(execute)},
+        prefix_{std::move(prefix)},
+        interval_{interval},
+        results_(count) {}
 
   void start() {
     start_ = mono_clock::now();
@@ -112,7 +129,7 @@ class workload {
     while (next_ < results_.size() && mono_clock::now() >= start_ + interval_ * next_) {
       const std::size_t i = next_++;
       results_[i].issued = mono_clock::now();
-      client_.execute({"INCR", key(i)}, [this, i](command_result r) {
+      execute_({"INCR", key(i)}, [this, i](command_result r) {
         results_[i].result = std::move(r);
         results_[i].completed = mono_clock::now();
         ++completed_;
@@ -127,7 +144,7 @@ class workload {
   }
 
   asio::steady_timer timer_;
-  client& client_;
+  execute_fn execute_;
   std::string prefix_;
   milliseconds interval_;
   std::vector<outcome> results_;
@@ -142,10 +159,12 @@ class sim_test : public ::testing::Test {
     // Shut clients down first and let their cancelled completions run while the workloads
     // they point into are still alive.
     for (auto& c : clients_) c->shutdown();
+    for (auto& c : cluster_clients_) c->shutdown();
     run_for(20ms);
     if (server_) server_->stop();
     run_for(30ms);
     clients_.clear();
+    cluster_clients_.clear();
     workloads_.clear();
   }
 
@@ -154,9 +173,10 @@ class sim_test : public ::testing::Test {
     return *workloads_.back();
   }
 
-  void start(std::vector<simulator::endpoint_config> endpoints) {
+  void start(std::vector<simulator::endpoint_config> endpoints, bool cluster = false) {
     simulator::server_config cfg;
     cfg.endpoints = std::move(endpoints);
+    cfg.cluster = cluster;
     server_ = std::make_unique<simulator::server>(io_.get_executor(), std::move(cfg), record_);
     server_->start();
   }
@@ -212,14 +232,40 @@ class sim_test : public ::testing::Test {
     return *clients_.back();
   }
 
-  auto connect(client& c) -> std::optional<command_error> {
+  auto make_cluster_client(const client_config& c, topology_params topology = {})
+      -> cluster_client& {
+    auto r = resolve(c);
+    EXPECT_TRUE(std::holds_alternative<resolved_config>(r));
+    cluster_clients_.push_back(std::make_unique<cluster_client>(
+        io_.get_executor(), std::get<resolved_config>(r),
+        [this](const client_event& e) {
+          events_.push_back({mono_clock::now(), e});
+        },
+        topology));
+    return *cluster_clients_.back();
+  }
+
+  auto make_workload(cluster_client& c, std::string prefix, int count, milliseconds interval)
+      -> workload& {
+    workloads_.push_back(std::make_unique<workload>(
+        io_,
+        [&c](std::vector<std::string> a, std::function<void(command_result)> done) {
+          c.execute(std::move(a), std::move(done));
+        },
+        std::move(prefix), count, interval));
+    return *workloads_.back();
+  }
+
+  template <class Client>
+  auto connect(Client& c) -> std::optional<command_error> {
     auto state = std::make_shared<std::optional<std::optional<command_error>>>();
     c.connect([state](std::optional<command_error> e) { *state = std::move(e); });
     EXPECT_TRUE(run_until([&] { return state->has_value(); }));
     return state->value_or(command_error{error_class::other, "test: connect did not finish"});
   }
 
-  auto exec(client& c, std::vector<std::string> args, milliseconds limit = 10s) -> command_result {
+  template <class Client>
+  auto exec(Client& c, std::vector<std::string> args, milliseconds limit = 10s) -> command_result {
     auto result = std::make_shared<std::optional<command_result>>();
     c.execute(std::move(args), [result](command_result r) { *result = std::move(r); });
     EXPECT_TRUE(run_until([&] { return result->has_value(); }, limit));
@@ -276,6 +322,7 @@ class sim_test : public ::testing::Test {
   timeline::recorder record_;
   std::unique_ptr<simulator::server> server_;
   std::vector<std::unique_ptr<client>> clients_;
+  std::vector<std::unique_ptr<cluster_client>> cluster_clients_;
   std::vector<std::unique_ptr<workload>> workloads_;
   std::vector<std::pair<time_point, client_event>> events_;
 };

@@ -22,9 +22,13 @@ enum class broken_mode {
   late_reconnect,          ///< the handoff starts only after the grace period has ended
   skip_handoff_handshake,  ///< handoff connections skip HELLO and CLIENT MAINT_NOTIFICATIONS
   ignore_null_delay,       ///< a null-endpoint MOVING reconnects at once instead of after time/2
+  ignore_smigrated,  ///< cluster: SMIGRATED never reloads the topology; only -MOVED repairs the
+                     ///< map, one slot at a time, so moved slots keep reaching the source node
+  sticky_slot_map,   ///< cluster: -MOVED is followed for the one command but the slot map never
+                     ///< changes after the first load, so traffic keeps going to a removed node
 };
 
-inline constexpr std::size_t broken_mode_count = 8;
+inline constexpr std::size_t broken_mode_count = 10;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <schsim/core/maint/notification.hpp>
 #include <schsim/core/resp3/serializer.hpp>
 #include <schsim/refclient/address.hpp>
 #include <schsim/refclient/config.hpp>
@@ -82,6 +83,33 @@ class client {
 
   /// Runs one command; `done` gets the reply or the reason there is none, exactly once.
   void execute(std::vector<std::string> args, std::function<void(command_result)> done);
+
+  /// Cluster redirection (-ASK): `ASKING` and then the command, back to back on the same
+  /// connection, so the one-shot ASKING flag applies to it. `done` gets the command's reply;
+  /// ASKING's own reply is not reported (if it failed, the command is answered -MOVED).
+  void execute_asking(std::vector<std::string> args, std::function<void(command_result)> done);
+
+  /// Called (posted, never inline) with every SMIGRATED any connection of this client reads,
+  /// after that connection's relaxation was updated. The cluster client reloads its topology
+  /// from here; a standalone client has no handler and only relaxes.
+  void set_smigrated_handler(std::function<void(const maint::smigrated&)> handler);
+
+  /// True when at least one connection is up and handshaken (commands are written at once).
+  [[nodiscard]] auto ready() const -> bool;
+
+  /// Commands accepted by execute() that have not completed yet.
+  [[nodiscard]] auto outstanding() const -> std::size_t;
+
+  /// A command handed back by take_unwritten(): its arguments and its completion, not run.
+  struct unwritten_command {
+    std::vector<std::string> args;
+    std::function<void(command_result)> done;
+  };
+  /// Removes every command whose bytes were never handed to a socket (waiting for a
+  /// connection, a reconnect or a handoff) and returns them uncompleted: nothing of them reached
+  /// a server, so the cluster client can send them to another node without risking a double
+  /// execution. Written commands stay and complete here as usual.
+  [[nodiscard]] auto take_unwritten() -> std::vector<unwritten_command>;
 
   /// Fails every pending command with `cancelled` and closes every connection.
   void shutdown();
