@@ -70,6 +70,9 @@ def main():
     ap.add_argument("--pool-size", type=int, default=4)
     ap.add_argument("--username")
     ap.add_argument("--password")
+    ap.add_argument("--cluster", action="store_true",
+                    help="send settings.cluster = true: --port is a cluster seed node "
+                         "(e.g. from `schsim serve scenarios/cluster-slot-migration.toml`)")
     ap.add_argument("--commands", type=int, default=20, help="number of INCR commands")
     ap.add_argument("--extra", action="append", default=[], metavar="CMD",
                     help="an extra command sent before the INCRs, e.g. 'DEBUG SLEEP 1' "
@@ -190,6 +193,11 @@ def main():
             "connect_timeout_ms": args.connect_timeout_ms, "pool_size": args.pool_size,
             "username": args.username, "password": args.password, "retry_idempotent": False,
         }
+        if args.cluster:
+            if "cluster" not in (hello.get("capabilities") or []):
+                problems.append("--cluster, but the driver does not declare the cluster "
+                                "capability")
+            settings["cluster"] = True
         send({"type": "configure", "endpoint": {"host": args.host, "port": port},
               "settings": settings})
         conf = wait_for({"configured", "unsupported", "error"}, 10)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <set>
 
@@ -30,6 +31,43 @@ auto conn_record::closed_at() const -> std::int64_t {
 
 auto conn_record::open_at(std::int64_t t) const -> bool { return opened <= t && t < closed_at(); }
 
+auto conn_record::reply_to(std::uint64_t index) const -> const timeline::event* {
+  const auto it = std::find_if(replies.begin(), replies.end(), [&](const auto* e) {
+    return std::get<tl::reply_written>(e->what).index == index;
+  });
+  return it != replies.end() ? *it : nullptr;
+}
+
+auto parse_redirection(std::string_view reply_summary) -> std::optional<redirection> {
+  redirection r;
+  if (reply_summary.starts_with("-MOVED ")) {
+    reply_summary.remove_prefix(7);
+  } else if (reply_summary.starts_with("-ASK ")) {
+    r.ask = true;
+    reply_summary.remove_prefix(5);
+  } else {
+    return std::nullopt;
+  }
+  const auto space = reply_summary.find(' ');
+  if (space == std::string_view::npos) {
+    return std::nullopt;
+  }
+  unsigned slot = 0;
+  const auto digits = reply_summary.substr(0, space);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), slot);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || slot >= 16384) {
+    return std::nullopt;
+  }
+  r.slot = static_cast<std::uint16_t>(slot);
+  r.address = std::string(reply_summary.substr(space + 1));
+  return r;
+}
+
+auto is_cluster_refusal(std::string_view reply_summary) -> bool {
+  return parse_redirection(reply_summary).has_value() || reply_summary.starts_with("-TRYAGAIN") ||
+         reply_summary.starts_with("-CROSSSLOT") || reply_summary.starts_with("-CLUSTERDOWN");
+}
+
 auto is_setup_command(const std::vector<std::string>& args) -> bool {
   if (args.empty()) {
     return true;
@@ -38,7 +76,8 @@ auto is_setup_command(const std::vector<std::string>& args) -> bool {
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
   return name == "HELLO" || name == "AUTH" || name == "CLIENT" || name == "SELECT" ||
-         name == "READONLY" || name == "COMMAND" || name == "QUIT";
+         name == "READONLY" || name == "READWRITE" || name == "ASKING" || name == "CLUSTER" ||
+         name == "COMMAND" || name == "QUIT";
 }
 
 auto analyze(const check_input& in) -> analysis {
@@ -82,11 +121,17 @@ auto analyze(const check_input& in) -> analysis {
             if (!is_setup_command(d.args)) {
               c.data.push_back(&e);
               if (auto id = command_identity(d.args)) {
-                an.receipts[*id].push_back(&e);
+                an.arrivals[*id].push_back(&e);
               }
             }
           } else if constexpr (std::is_same_v<T, tl::reply_written>) {
             c.replies.push_back(&e);
+          } else if constexpr (std::is_same_v<T, tl::cluster_redirect>) {
+            // Recorded right after the command it answers, on the same connection.
+            if (!c.commands.empty()) {
+              an.redirects[c.commands.back()] = {d.what == tl::cluster_redirect::kind::ask, d.slot,
+                                                 d.address};
+            }
           } else if constexpr (std::is_same_v<T, tl::push_written>) {
             c.pushes.push_back(&e);
             if (is_opening(d.name)) {
@@ -110,6 +155,33 @@ auto analyze(const check_input& in) -> analysis {
         e.what);
   }
   an.end_ns = in.driver.shutdown_ns > 0 ? in.driver.shutdown_ns : an.end_ns;
+
+  // A command a cluster node answered with -MOVED/-ASK (or refused otherwise) was not executed
+  // there: it counts as an arrival, never as an execution.
+  std::set<const tl::event*> refused;
+  for (auto& [id, c] : an.conns) {
+    for (const auto* e : c.data) {
+      const auto* reply = c.reply_to(std::get<tl::command_received>(e->what).index);
+      const auto* written = reply != nullptr ? &std::get<tl::reply_written>(reply->what) : nullptr;
+      if (!an.redirects.contains(e) && written != nullptr && written->error) {
+        if (auto r = parse_redirection(written->summary)) {
+          an.redirects[e] = std::move(*r);
+        }
+      }
+      if (an.redirects.contains(e) ||
+          (written != nullptr && written->error && is_cluster_refusal(written->summary))) {
+        c.redirected.push_back(e);
+        refused.insert(e);
+      }
+    }
+  }
+  for (const auto& [identity, arrived] : an.arrivals) {
+    for (const auto* e : arrived) {
+      if (!refused.contains(e)) {
+        an.receipts[identity].push_back(e);
+      }
+    }
+  }
 
   // Reply delays: latency and stall steps as they actually ran, per endpoint; each one lasts
   // until the next latency/stall/release step on the same endpoint.
@@ -181,12 +253,14 @@ auto judge_delays(const check_input& in, const analysis& an) -> std::vector<dela
           : normal_ms;
   // Too close to the bound to tell a correct timeout from a wrong one.
   constexpr double margin = 0.1;
-  for (const auto& [identity, receipts] : an.receipts) {
+  // Judged where the command first arrived: a redirection held back by a reply delay is as much
+  // a wait for a reply as an execution's.
+  for (const auto& [identity, arrived] : an.arrivals) {
     const auto cmd = an.commands_by_identity.find(identity);
-    if (cmd == an.commands_by_identity.end() || receipts.empty()) {
+    if (cmd == an.commands_by_identity.end() || arrived.empty()) {
       continue;
     }
-    const auto* received = receipts.front();
+    const auto* received = arrived.front();
     const auto& conn = an.conns.at(received->conn);
     const auto index = std::get<tl::command_received>(received->what).index;
     const auto reply = std::find_if(conn.replies.begin(), conn.replies.end(), [&](const auto* e) {

@@ -16,6 +16,13 @@ namespace schsim::harness::detail {
 
 inline constexpr std::int64_t forever = std::numeric_limits<std::int64_t>::max();
 
+/// A cluster redirection: a -MOVED or -ASK reply such as "-MOVED 3999 127.0.0.1:30001".
+struct redirection {
+  bool ask = false;  ///< -ASK (one-shot, during a migration); false: -MOVED
+  std::uint16_t slot = 0;
+  std::string address;
+};
+
 struct interval {
   std::int64_t start = 0;
   std::int64_t end = forever;
@@ -33,11 +40,16 @@ struct conn_record {
   std::vector<const timeline::event*> data;      ///< commands that are not connection setup
   std::vector<const timeline::event*> pushes;
   std::vector<const timeline::event*> replies;
+  /// Data commands the server answered with a cluster redirection or refusal (-MOVED, -ASK,
+  /// -TRYAGAIN, -CROSSSLOT, -CLUSTERDOWN): received, but not executed.
+  std::vector<const timeline::event*> redirected;
   std::vector<interval> relax_windows;    ///< opening to closing maintenance notification
   std::optional<std::int64_t> moving_at;  ///< first MOVING written to it
 
   [[nodiscard]] auto closed_at() const -> std::int64_t;
   [[nodiscard]] auto open_at(std::int64_t t) const -> bool;
+  /// The reply_written event answering command `index`, or nullptr when none was written.
+  [[nodiscard]] auto reply_to(std::uint64_t index) const -> const timeline::event*;
 };
 
 /// A reply delay the server imposed on an endpoint (latency or stall step).
@@ -66,9 +78,16 @@ struct delay_judgement {
 
 struct analysis {
   std::map<std::uint64_t, conn_record> conns;
-  /// Data commands carrying a workload identity, by identity.
+  /// Executions of data commands carrying a workload identity, by identity: every receipt on
+  /// any node except those answered with a cluster redirection (which did not execute).
   std::map<std::string, std::vector<const timeline::event*>> receipts;
+  /// Every receipt of those commands, redirected ones included, in recording order: where a
+  /// command first arrived is where its wait for a reply began.
+  std::map<std::string, std::vector<const timeline::event*>> arrivals;
   std::map<std::string, const verdict::command_outcome*> commands_by_identity;
+  /// Data commands (command_received events) answered -MOVED/-ASK, from the simulator's
+  /// cluster_redirect events or, failing those, the reply written.
+  std::map<const timeline::event*, redirection> redirects;
   /// step id -> its step_executed event (the first, if a step ran twice).
   std::map<std::string, const timeline::event*> step_runs;
   std::vector<delay_interval> delays;
@@ -79,8 +98,14 @@ struct analysis {
 
 auto analyze(const check_input& in) -> analysis;
 
-/// True for commands a client sends while setting a connection up (HELLO, AUTH, CLIENT, ...).
+/// True for commands a client sends while setting a connection up or reading the cluster's
+/// topology (HELLO, AUTH, CLIENT, CLUSTER, ASKING, ...), as opposed to the workload's.
 auto is_setup_command(const std::vector<std::string>& args) -> bool;
+
+auto parse_redirection(std::string_view reply_summary) -> std::optional<redirection>;
+
+/// True for error replies with which a cluster node refuses a command without executing it.
+auto is_cluster_refusal(std::string_view reply_summary) -> bool;
 
 auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t)
     -> zone;

@@ -395,7 +395,7 @@ auto case_session::run() -> awaitable<void> {
 
   // 3. configure.
   const auto& s = scn_.client;
-  const json settings{
+  json settings{
       {"protocol", s.protocol},
       {"mode", std::string(scenario::to_string(s.mode))},
       {"endpoint_type", std::string(scenario::to_string(s.moving_endpoint_type))},
@@ -406,6 +406,10 @@ auto case_session::run() -> awaitable<void> {
       {"username", s.user.empty() ? json(nullptr) : json(s.user)},
       {"password", s.password.empty() ? json(nullptr) : json(s.password)},
       {"retry_idempotent", false}};
+  if (scn_.topo.cluster) {
+    // The endpoint is the seed node: the driver builds its client's cluster client from it.
+    settings["cluster"] = true;
+  }
   const json message3 = json{{"type", "configure"},
                              {"endpoint", {{"host", start->host}, {"port", start->port}}},
                              {"settings", settings}};

@@ -56,6 +56,9 @@ auto window_color(std::string_view kind) -> std::string_view {
   if (kind == "stall" || kind == "latency") {
     return "#e5737355";
   }
+  if (kind == "slot_migration") {
+    return "#9c5bd633";
+  }
   return "#b0bec555";
 }
 
@@ -285,6 +288,7 @@ auto timeline_svg(const v::case_result& c) -> std::string {
         l.closed ? detail::format_offset(l.closed->t_ns, t0) : std::string("end"));
 
     double last_tick = -10;
+    double last_redirect = -10;
     for (const auto* e : l.events) {
       const double x = axis.x(e->t_ns);
       if (const auto* hs = std::get_if<tl::maint_handshake>(&e->what)) {
@@ -313,6 +317,17 @@ auto timeline_svg(const v::case_result& c) -> std::string {
               "stroke=\"{3}\" stroke-width=\"1\"/>\n",
               x, mid - 3, mid + 3, color);
           last_tick = x;
+        }
+      } else if (const auto* redirect = std::get_if<tl::cluster_redirect>(&e->what)) {
+        // Below the lane, so the command ticks stay visible; one per pixel like them.
+        if (x - last_redirect >= 1.0) {
+          out += fmt::format(
+              "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"2\" height=\"4\" fill=\"{}\">"
+              "<title>{}: {}</title></rect>\n",
+              x - 1, mid + 4,
+              redirect->what == tl::cluster_redirect::kind::moved ? "#c62828" : "#d98200",
+              detail::format_offset(e->t_ns, t0), escape_xml(detail::describe_event(*e)));
+          last_redirect = x;
         }
       } else if (std::holds_alternative<tl::protocol_error>(e->what)) {
         out += fmt::format(
@@ -525,9 +540,11 @@ auto legend() -> std::string {
          "<span><span class=\"sw\" style=\"background:#f5b94266\"></span>maintenance window</span>"
          "<span><span class=\"sw\" style=\"background:#7aa7ff55\"></span>MOVING grace</span>"
          "<span><span class=\"sw\" style=\"background:#e5737355\"></span>reply stall/latency</span>"
+         "<span><span class=\"sw\" style=\"background:#9c5bd633\"></span>slot migration</span>"
          "<span>&#9660; push (blue MOVING, orange start, green end)</span>"
          "<span>&#9670; CLIENT MAINT_NOTIFICATIONS (green accepted)</span>"
          "<span>&#9679; HELLO</span><span>| ticks: commands</span>"
+         "<span>marks under a lane: -MOVED (red), -ASK (orange)</span>"
          "<span>end bar: black = closed by client, red = by server; &#10005; = reset</span>"
          "</p>\n";
 }

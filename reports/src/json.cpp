@@ -84,6 +84,23 @@ auto event_to_json(const tl::event& e) -> json {
                    j["detail"] = d.detail;
                  },
                  [&](const tl::note& d) { j["text"] = d.text; },
+                 [&](const tl::cluster_redirect& d) {
+                   j["redirect"] = d.what == tl::cluster_redirect::kind::moved ? "MOVED" : "ASK";
+                   j["slot"] = d.slot;
+                   j["target"] = d.target;
+                   j["address"] = d.address;
+                   j["command"] = d.command;
+                 },
+                 [&](const tl::slot_migration_started& d) {
+                   j["from"] = d.from;
+                   j["to"] = d.to;
+                   j["slots"] = d.slots;
+                 },
+                 [&](const tl::slot_migration_completed& d) {
+                   j["from"] = d.from;
+                   j["to"] = d.to;
+                   j["slots"] = d.slots;
+                 },
              },
              e.what);
   return j;
@@ -158,6 +175,24 @@ auto event_from_json(const json& j) -> tl::event {
     e.what = tl::step_executed{
         get_or<std::string>(j, "step", ""), get_or<std::string>(j, "action", ""),
         get_or<std::int64_t>(j, "scheduled_ns", 0), get_or<std::string>(j, "detail", "")};
+  } else if (kind == "cluster_redirect") {
+    tl::cluster_redirect d;
+    d.what = get_or<std::string>(j, "redirect", "MOVED") == "ASK"
+                 ? tl::cluster_redirect::kind::ask
+                 : tl::cluster_redirect::kind::moved;
+    d.slot = get_or<std::uint16_t>(j, "slot", 0);
+    d.target = get_or<std::string>(j, "target", "");
+    d.address = get_or<std::string>(j, "address", "");
+    d.command = get_or<std::string>(j, "command", "");
+    e.what = d;
+  } else if (kind == "slot_migration_started") {
+    e.what = tl::slot_migration_started{get_or<std::string>(j, "from", ""),
+                                        get_or<std::string>(j, "to", ""),
+                                        get_or<std::string>(j, "slots", "")};
+  } else if (kind == "slot_migration_completed") {
+    e.what = tl::slot_migration_completed{get_or<std::string>(j, "from", ""),
+                                          get_or<std::string>(j, "to", ""),
+                                          get_or<std::string>(j, "slots", "")};
   } else {
     e.what = tl::note{get_or<std::string>(j, "text", "")};
   }
@@ -372,6 +407,14 @@ auto case_from_json(const json& j) -> v::case_result {
 }
 
 }  // namespace
+
+auto event_to_json_line(const timeline::event& e) -> std::string {
+  json j = event_to_json(e);
+  if (const auto* step = std::get_if<tl::step_executed>(&e.what)) {
+    j["late_ns"] = e.t_ns - step->scheduled_ns;
+  }
+  return j.dump();
+}
 
 auto to_json(const verdict::run_result& run) -> std::string {
   json cases = json::array();

@@ -124,6 +124,17 @@ auto describe_event(const timeline::event& e) -> std::string {
                                d.detail.empty() ? "" : ": " + d.detail);
           },
           [](const tl::note& d) { return d.text; },
+          [](const tl::cluster_redirect& d) {
+            return fmt::format("{} answered -{} {} {} (node {})", d.command,
+                               d.what == tl::cluster_redirect::kind::moved ? "MOVED" : "ASK",
+                               d.slot, d.address, d.target);
+          },
+          [](const tl::slot_migration_started& d) {
+            return fmt::format("slots {} start migrating {} -> {}", d.slots, d.from, d.to);
+          },
+          [](const tl::slot_migration_completed& d) {
+            return fmt::format("slots {} migrated {} -> {}", d.slots, d.from, d.to);
+          },
       },
       e.what);
 }

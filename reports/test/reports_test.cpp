@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -206,3 +207,46 @@ TEST(ReportFiles, WritesEveryFormat) {
 }
 
 }  // namespace
+
+namespace cluster_rendering {
+
+/// The sample's first case with what a cluster run adds: a slot migration window, a -MOVED
+/// answered on a node connection and the migration's start and end.
+auto cluster_run() -> schsim::verdict::run_result {
+  namespace tl = schsim::timeline;
+  auto run = sample_run();
+  auto& c = run.cases[0];
+  c.windows.push_back({"slot_migration", "slots 0-2730 node-a -> node-b",
+                       c.timeline.front().t_ns + 200'000'000, c.timeline.front().t_ns + 900'000'000,
+                       "node-a"});
+  const auto t = c.timeline.front().t_ns;
+  c.timeline.push_back({t + 300'000'000, "node-a", 1,
+                        tl::cluster_redirect{tl::cluster_redirect::kind::moved, 1234, "node-b",
+                                             "127.0.0.1:7002", "INCR"}});
+  c.timeline.push_back(
+      {t + 200'000'000, "", 0, tl::slot_migration_started{"node-a", "node-b", "0-2730"}});
+  c.timeline.push_back(
+      {t + 900'000'000, "", 0, tl::slot_migration_completed{"node-a", "node-b", "0-2730"}});
+  return run;
+}
+
+TEST(ClusterReport, HtmlShadesMigrationsAndMarksRedirects) {
+  const auto run = cluster_run();
+  const auto html = reports::to_html_case(run, run.cases[0]);
+  EXPECT_NE(html.find("fill=\"#9c5bd633\"><title>slots 0-2730 node-a -&gt; node-b"),
+            std::string::npos);
+  EXPECT_NE(html.find("INCR answered -MOVED 1234 127.0.0.1:7002 (node node-b)"), std::string::npos);
+  EXPECT_NE(html.find("slots 0-2730 migrated node-a -&gt; node-b"), std::string::npos);
+}
+
+TEST(ClusterReport, JsonKeepsClusterEventsThroughARoundTrip) {
+  const auto text = reports::to_json(cluster_run());
+  const auto doc = nlohmann::json::parse(text);
+  const auto& timeline = doc["cases"][0]["timeline"];
+  EXPECT_TRUE(std::any_of(timeline.begin(), timeline.end(), [](const auto& e) {
+    return e["kind"] == "cluster_redirect" && e["redirect"] == "MOVED" && e["slot"] == 1234;
+  }));
+  EXPECT_EQ(reports::to_json(reports::run_from_json(text)), text);
+}
+
+}  // namespace cluster_rendering

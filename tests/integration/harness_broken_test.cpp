@@ -185,10 +185,22 @@ INSTANTIATE_TEST_SUITE_P(
         // The handoff connection is also "never handshaken" for the handoff check.
         broken_case{
             "skip-handoff-handshake", "moving-new-endpoint", {"handshake"}, {"handoff_timing"}},
-        broken_case{"ignore-null-delay", "moving-null-endpoint", {"handoff_timing"}, {}}),
+        broken_case{"ignore-null-delay", "moving-null-endpoint", {"handoff_timing"}, {}},
+        // Cluster: without the SMIGRATED reload only -MOVED repairs the slot map, slot by slot,
+        // so the source keeps answering -MOVED long after the push.
+        broken_case{"ignore-smigrated", "cluster-slot-migration", {"topology_refresh"}, {}},
+        // ...and a node that left keeps getting traffic until each of its slots was redirected.
+        broken_case{"ignore-smigrated",
+                    "cluster-remove-node",
+                    {"removed_node_traffic"},
+                    {"topology_refresh"}},
+        // Follows each -MOVED for the one command but never updates its map.
+        broken_case{"sticky-slot-map", "cluster-slot-migration", {"topology_refresh"}, {}}),
     [](const ::testing::TestParamInfo<broken_case>& param_info) {
-      std::string name = param_info.param.mode;
-      std::replace(name.begin(), name.end(), '-', '_');
+      // Mode and scenario: one mode may be shown failing in several scenarios.
+      std::string name = param_info.param.mode + "_" + param_info.param.scenario;
+      std::replace_if(
+          name.begin(), name.end(), [](char c) { return c == '-' || c == '@'; }, '_');
       return name;
     });
 

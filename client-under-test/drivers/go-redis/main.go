@@ -79,6 +79,7 @@ type settings struct {
 	Username             *string `json:"username"`
 	Password             *string `json:"password"`
 	RetryIdempotent      *bool   `json:"retry_idempotent"`
+	Cluster              *bool   `json:"cluster"`
 }
 
 type inMsg struct {
@@ -96,7 +97,8 @@ type inMsg struct {
 // Driver state.
 
 type driver struct {
-	client      *redis.Client
+	// *redis.Client, or *redis.ClusterClient when settings.cluster is true.
+	client      redis.UniversalClient
 	connsOpened atomic.Int64
 	inflight    sync.WaitGroup
 	commands    atomic.Int64
@@ -124,7 +126,7 @@ func (d *driver) hello(m *inMsg) {
 		"language": "go",
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
-			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect",
+			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster",
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})
@@ -242,17 +244,52 @@ func (d *driver) configure(m *inMsg) {
 	if d.client != nil {
 		_ = d.client.Close()
 	}
-	// NewClient panics when ModeEnabled cannot be initialised; that is the library's own
-	// behaviour and is deliberately not recovered.
-	d.client = redis.NewClient(opt)
-	if mgr := d.client.GetMaintNotificationsManager(); mgr != nil {
-		mgr.AddNotificationHook(eventHook{})
+	cluster := s.Cluster != nil && *s.Cluster
+	if cluster {
+		d.client = newClusterClient(opt)
+	} else {
+		// NewClient panics when ModeEnabled cannot be initialised; that is the library's own
+		// behaviour and is deliberately not recovered.
+		standalone := redis.NewClient(opt)
+		if mgr := standalone.GetMaintNotificationsManager(); mgr != nil {
+			mgr.AddNotificationHook(eventHook{})
+		}
+		d.client = standalone
 	}
-	log.Printf("driver: configured addr=%s protocol=%d mode=%s endpoint_type=%q read_timeout=%s "+
-		"relaxed=%s post_handoff=%s handoff_timeout=%s dial_timeout=%s pool=%d max_retries=%d",
-		opt.Addr, opt.Protocol, mn.Mode, mn.EndpointType, opt.ReadTimeout, mn.RelaxedTimeout,
+	log.Printf("driver: configured addr=%s cluster=%t protocol=%d mode=%s endpoint_type=%q "+
+		"read_timeout=%s relaxed=%s post_handoff=%s handoff_timeout=%s dial_timeout=%s pool=%d "+
+		"max_retries=%d",
+		opt.Addr, cluster, opt.Protocol, mn.Mode, mn.EndpointType, opt.ReadTimeout, mn.RelaxedTimeout,
 		mn.PostHandoffRelaxedDuration, mn.HandoffTimeout, opt.DialTimeout, opt.PoolSize, opt.MaxRetries)
 	emit(map[string]any{"type": "configured"})
+}
+
+// newClusterClient builds go-redis's OSS cluster client from the seed node with the same
+// settings. Each node is an ordinary *redis.Client with its own pool and maintnotifications
+// manager; the ClusterClient wires SMIGRATED on any node to a lazy CLUSTER SLOTS reload, but
+// only when MaintNotificationsConfig is non-nil (NewClusterClient), which it always is here.
+func newClusterClient(opt *redis.Options) *redis.ClusterClient {
+	copt := &redis.ClusterOptions{
+		Addrs:                    []string{opt.Addr},
+		Dialer:                   opt.Dialer,
+		Protocol:                 opt.Protocol,
+		Username:                 opt.Username,
+		Password:                 opt.Password,
+		MaxRetries:               opt.MaxRetries,
+		DialTimeout:              opt.DialTimeout,
+		ReadTimeout:              opt.ReadTimeout,
+		WriteTimeout:             opt.WriteTimeout,
+		PoolSize:                 opt.PoolSize, // per node
+		MaintNotificationsConfig: opt.MaintNotificationsConfig,
+		// MaxRedirects stays at the library's default (3): following MOVED/ASK is the point.
+	}
+	c := redis.NewClusterClient(copt)
+	c.OnNewNode(func(node *redis.Client) {
+		if mgr := node.GetMaintNotificationsManager(); mgr != nil {
+			mgr.AddNotificationHook(eventHook{})
+		}
+	})
+	return c
 }
 
 // eventHook reports each maintenance notification as an informative event.

@@ -49,7 +49,7 @@ net.createConnection = function countingCreateConnection(...args) {
 };
 
 const redis = require('redis');
-const { createClient } = redis;
+const { createClient, createCluster } = redis;
 const clientPkg = require('@redis/client/package.json');
 const errors = redis; // node-redis re-exports its error classes
 
@@ -107,6 +107,7 @@ function render(v) {
 }
 
 let client = null;
+let clustered = false; // client is a RedisCluster (createCluster), whose sendCommand takes a key
 let inflight = 0;
 let shuttingDown = false;
 let shutdownRequested = false;
@@ -127,7 +128,7 @@ function hello(msg) {
     type: 'hello', protocol: DRIVER_PROTOCOL, client: 'node-redis', version: clientPkg.version,
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
-      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect'],
+      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster'],
     timeouts: { reply: 'socket_idle' },
   });
 }
@@ -174,7 +175,7 @@ function configure(msg) {
 
   let c;
   try {
-    c = createClient(opts);
+    c = s.cluster ? makeCluster(opts) : createClient(opts);
   } catch (e) {
     log(`createClient refused the configuration: ${e.message}`);
     return configError(e.message);
@@ -193,9 +194,46 @@ function configure(msg) {
     try { client.destroy(); } catch (e) { log(`destroy previous client: ${e.message}`); }
   }
   client = c;
+  clustered = Boolean(s.cluster);
+  if (clustered) {
+    // Per-node client errors; the cluster's own 'error' above covers discovery and SMIGRATED.
+    c.on('node-error', (e, node) => {
+      log(`node error event (${node?.host}:${node?.port}): ${e?.constructor?.name}: ${e?.message}`);
+      emit({ type: 'event', t_ns: monoNs(), name: 'node_error',
+        detail: { node: `${node?.host}:${node?.port}`, error_class: classify(e),
+          message: String(e?.message ?? e) } });
+    });
+  }
   const shown = { ...opts, password: opts.password ? '***' : undefined };
   log(`configured ${JSON.stringify(shown)}`);
   emit({ type: 'configured' });
+}
+
+// node-redis's OSS cluster client from the seed node. Every per-node setting goes in
+// `defaults` (node clients are built from it plus the discovered address, not from rootNodes);
+// RESP is cluster-wide. Each node client runs its own maintenance manager, and SMIGRATED on a
+// node rewrites the cluster's slot map from the push itself (cluster-slots.ts #handleSmigrated).
+function makeCluster(opts) {
+  const { socket, RESP, ...perNode } = opts;
+  const { host, port, ...socketDefaults } = socket;
+  return createCluster({
+    rootNodes: [{ socket: { host, port } }],
+    defaults: { ...perNode, socket: socketDefaults },
+    RESP,
+  });
+}
+
+// The key a workload command routes by. node-redis's raw cluster sendCommand needs it from the
+// caller (its typed commands know their key positions); the workload's key commands all take
+// the key first (driver-protocol.md), anything else goes to a node of node-redis's choosing.
+const KEY_FIRST = new Set(['GET', 'SET', 'INCR', 'DEL', 'EXISTS']);
+const READONLY = new Set(['GET', 'EXISTS']);
+
+function send(args) {
+  if (!clustered) return client.sendCommand(args);
+  const name = String(args[0] ?? '').toUpperCase();
+  const firstKey = KEY_FIRST.has(name) ? args[1] : undefined;
+  return client.sendCommand(firstKey, READONLY.has(name), args);
 }
 
 function connect() {
@@ -229,7 +267,7 @@ function command(msg) {
   const sent = monoNs();
   let p;
   try {
-    p = client.sendCommand(args);
+    p = send(args);
   } catch (e) {
     p = Promise.reject(e);
   }

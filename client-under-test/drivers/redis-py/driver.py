@@ -69,6 +69,29 @@ class CountingConnection(Connection):
         return sock
 
 
+_library_connections_counted = False
+
+
+def _count_library_connections():
+    """Cluster mode: RedisCluster creates its node pools itself with the library's Connection,
+    so the counting that CountingConnection does is put on that class instead (once)."""
+    global _library_connections_counted
+    if _library_connections_counted:
+        return
+    _library_connections_counted = True
+    original = Connection._connect
+
+    def _connect(self):
+        sock = original(self)
+        with _stats_lock:
+            _stats["connections_opened"] += 1
+        emit({"type": "event", "t_ns": mono_ns(), "name": "dial",
+              "detail": {"endpoint": f"{self.host}:{self.port}"}})
+        return sock
+
+    Connection._connect = _connect
+
+
 _EVENT_NAMES = {
     "NodeMovingNotification": "moving", "NodeMigratingNotification": "migrating",
     "NodeMigratedNotification": "migrated", "NodeFailingOverNotification": "failing_over",
@@ -181,6 +204,9 @@ class Driver:
     def __init__(self):
         self.client = None
         self.pool = None
+        # Cluster mode: RedisCluster connects in its constructor (CLUSTER SLOTS from the seed),
+        # so configure keeps the arguments and connect builds it.
+        self.cluster_kwargs = None
         self.executor = ThreadPoolExecutor(max_workers=MAX_WORKERS,
                                            thread_name_prefix="cmd")
         self.inflight = 0
@@ -193,7 +219,7 @@ class Driver:
               "version": redis.__version__, "language": "python",
               "capabilities": ["maint_notifications", "relaxed_timeouts", "handoff",
                                "moving_null_endpoint", "mode_auto", "mode_enabled", "resp2",
-                               "auth", "reconnect"],
+                               "auth", "reconnect", "cluster"],
               "timeouts": {"reply": "command"}})
 
     def configure(self, msg):
@@ -263,6 +289,9 @@ class Driver:
         # default (no config) is simply "off" on RESP2. Auto mode is the default, so pass nothing.
         if not (mode == "auto" and kwargs["protocol"] == 2):
             kwargs["maint_notifications_config"] = mn
+        if s.get("cluster"):
+            self._configure_cluster(kwargs, mode, endpoint_type, mn, retry)
+            return
         try:
             pool = BlockingConnectionPool(**kwargs)
             client = redis.Redis(connection_pool=pool)
@@ -275,6 +304,7 @@ class Driver:
         if self.client is not None:
             self.client.close()
         self.client, self.pool = client, pool
+        self.cluster_kwargs = None
         log.info("configured %s:%s protocol=%s mode=%s endpoint_type=%s socket_timeout=%s "
                  "connect_timeout=%s relaxed=%s pool=%s retries=%d", host, port,
                  kwargs["protocol"], mode, endpoint_type, kwargs["socket_timeout"],
@@ -282,7 +312,51 @@ class Driver:
                  kwargs["max_connections"], retry._retries)
         emit({"type": "configured"})
 
+    def _configure_cluster(self, kwargs, mode, endpoint_type, mn, retry):
+        # RedisCluster takes the retry policy itself (its node clients never retry). It builds
+        # each node as redis.Redis(host, port, **kwargs) with that class's default,
+        # non-blocking ConnectionPool: no connection class and no pool class can be given, and
+        # a max_connections as small as pool_size would fail concurrent commands with "Too
+        # many connections" instead of making them wait, so each node's pool keeps
+        # redis-py's default size (README).
+        kwargs = {k: v for k, v in kwargs.items()
+                  if k not in ("connection_class", "max_connections")}
+        kwargs["retry"] = retry
+        _count_library_connections()
+        if self.client is not None:
+            self.client.close()
+        self.client, self.pool = None, None
+        self.cluster_kwargs = kwargs
+        log.info("configured cluster seed %s:%s protocol=%s mode=%s endpoint_type=%s "
+                 "socket_timeout=%s relaxed=%s retries=%d", kwargs["host"], kwargs["port"],
+                 kwargs["protocol"], mode, endpoint_type, kwargs["socket_timeout"],
+                 mn.relaxed_timeout, retry._retries)
+        emit({"type": "configured"})
+
+    def _connect_cluster(self):
+        kwargs = dict(self.cluster_kwargs)
+        try:
+            # The constructor reads CLUSTER SLOTS from the seed over a fully handshaken
+            # connection (HELLO, CLIENT MAINT_NOTIFICATIONS, ...): that is the connect.
+            client = redis.RedisCluster(**kwargs)
+        except Exception as e:  # noqa: BLE001 - reported, not swallowed
+            if self.stopping:
+                return
+            cls = classify(e)
+            if cls in ("server", "other"):
+                cls = "handshake"
+            log.warning("cluster connect failed: %r", e)
+            emit({"type": "connect_failed", "t_ns": mono_ns(), "error_class": cls,
+                  "message": str(e)})
+            return
+        self.client = client
+        if not self.stopping:
+            emit({"type": "connected", "t_ns": mono_ns()})
+
     def connect(self):
+        if self.cluster_kwargs is not None:
+            self._connect_cluster()
+            return
         if self.client is None:
             emit({"type": "connect_failed", "t_ns": mono_ns(), "error_class": "other",
                   "message": "connect before configure"})

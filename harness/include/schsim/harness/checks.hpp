@@ -4,6 +4,7 @@
 #include <schsim/core/timeline/event.hpp>
 #include <schsim/core/verdict.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -56,22 +57,31 @@ inline constexpr std::string_view timeout_relaxation_id = "timeout_relaxation";
 inline constexpr std::string_view handoff_timing_id = "handoff_timing";
 inline constexpr std::string_view no_leaks_id = "no_leaks";
 inline constexpr std::string_view latency_id = "latency";
+inline constexpr std::string_view topology_refresh_id = "topology_refresh";
+inline constexpr std::string_view removed_node_traffic_id = "removed_node_traffic";
 
+/// How long after a SMIGRATED a cluster client may still send commands for the moved slots to
+/// the source node, when the scenario gives no `expect.topology_refresh_within`: go-redis
+/// reloads lazily with a 200 ms cooldown, redis-py re-reads CLUSTER SLOTS at once, node-redis
+/// applies the delta itself, so one second leaves room for a loaded machine and no more.
+inline constexpr std::chrono::milliseconds default_topology_refresh_within{1000};
 auto all_check_ids() -> const std::vector<std::string_view>&;
 
 /**
  * The harness check a scenario's `expect.checks` name selects (scenario::known_checks()):
  * no_errors, no_lost_commands, error_rate → zero_dropped; handshake, silent_fallback →
  * handshake; relaxed_timeouts → timeout_relaxation; handoff, final_endpoint, seq_handling →
- * handoff_timing; reconnects, idle_connections → no_leaks; latency → latency. A check id is
- * accepted as itself. Empty for an unknown name.
+ * handoff_timing; reconnects, idle_connections → no_leaks; latency → latency;
+ * topology_refresh → topology_refresh; removed_node, removed_node_traffic →
+ * removed_node_traffic. A check id is accepted as itself. Empty for an unknown name.
  */
 auto check_for_expectation(std::string_view name) -> std::string_view;
 
 /// The checks that apply: those the scenario names (plus no_leaks when expect.reconnects is
 /// set, handoff_timing when expect.final_endpoint is, and latency, which is always reported), or
 /// by default zero_dropped, handshake, no_leaks and latency, plus timeout_relaxation when a step
-/// delays or stalls replies and handoff_timing when a step sends MOVING.
+/// delays or stalls replies, handoff_timing when a step sends MOVING, and on a cluster topology
+/// topology_refresh and removed_node_traffic when a step sends SMIGRATED.
 auto applicable_checks(const scenario::scenario& scn) -> std::vector<std::string_view>;
 
 /// Capabilities (driver-protocol.md) without which the scenario cannot run at all: the case
@@ -87,6 +97,14 @@ auto check_timeout_relaxation(const check_input& in) -> verdict::check_result;
 auto check_handoff_timing(const check_input& in) -> verdict::check_result;
 auto check_no_leaks(const check_input& in) -> verdict::check_result;
 auto check_latency(const check_input& in) -> verdict::check_result;
+/// After each SMIGRATED (first written at T), commands for its slots that still reach a
+/// triplet's source node and are answered -MOVED later than T + expect.topology_refresh_within
+/// (default_topology_refresh_within): the client did not refresh its slot map.
+auto check_topology_refresh(const check_input& in) -> verdict::check_result;
+/// After the SMIGRATED that leaves a node owning no slot, no workload command may reach that
+/// node (until a migration gives it slots again), except commands the driver handed to the
+/// client before the push was written.
+auto check_removed_node_traffic(const check_input& in) -> verdict::check_result;
 
 /// Every check, in all_check_ids() order: applicable ones evaluated, the others skipped, and
 /// those needing a capability the client lacks marked unsupported.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <schsim/core/timeline/event.hpp>
 #include <schsim/core/verdict.hpp>
 
 #include <string>
@@ -17,6 +18,13 @@ inline constexpr int json_format_version = 1;
  * (run_from_json) and a failure replayed from its seed.
  */
 auto to_json(const verdict::run_result& run) -> std::string;
+
+/**
+ * One timeline event as a single-line JSON object, the layout of the `timeline` entries of
+ * to_json, plus `late_ns` (t_ns - scheduled_ns) on step_executed. `schsim serve
+ * --timeline-jsonl` writes one per line.
+ */
+auto event_to_json_line(const timeline::event& e) -> std::string;
 
 /// Reads a document written by to_json; throws std::runtime_error on malformed input.
 auto run_from_json(const std::string& text) -> verdict::run_result;
