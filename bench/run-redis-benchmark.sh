@@ -4,11 +4,13 @@
 #   bench/run-redis-benchmark.sh [REQUESTS] [ROUNDS]   (defaults 100000 per test, 3 rounds)
 # Each cell is the median of ROUNDS runs; the three servers take turns within each round.
 # Three servers: redis-server (Debian 7.0, no persistence), `schsim serve` (the product, every
-# command recorded in the timeline) and `schsim_sim_bench serve --no-record` (recording off).
+# command recorded in the timeline) and `schsim serve --no-record-commands` (recording off).
+# BENCH_BASELINE=/path/to/an/older/schsim_sim_bench adds a fourth column: that build's simulator
+# (`serve`, recording on), for before/after figures taken in the same run.
 source "$(dirname "$0")/lib.sh"
 requests=${1:-100000}
 rounds=${2:-3}
-bench_build schsim schsim_sim_bench
+bench_build schsim
 command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null ||
   { echo "redis-benchmark and redis-server are needed (apt-get install redis-server)" >&2; exit 1; }
 
@@ -25,9 +27,17 @@ sim_port=$(free_port)
 "$build_dir/apps/schsim/schsim" serve --port "$sim_port" >"$tmp/sim.log" 2>&1 &
 pids+=($!)
 norec_port=$(free_port)
-"$build_dir/bench/schsim_sim_bench" serve --port "$norec_port" --no-record >"$tmp/norec.log" 2>&1 &
+"$build_dir/apps/schsim/schsim" serve --port "$norec_port" --no-record-commands \
+  >"$tmp/norec.log" 2>&1 &
 pids+=($!)
 wait_port "$redis_port"; wait_port "$sim_port"; wait_port "$norec_port"
+base_port=
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+  base_port=$(free_port)
+  "$BENCH_BASELINE" serve --port "$base_port" >"$tmp/base.log" 2>&1 &
+  pids+=($!)
+  wait_port "$base_port"
+fi
 
 # rps PORT PIPELINE TEST
 rps() {
@@ -41,20 +51,31 @@ machine_note
 echo
 echo "Command: \`bench/run-redis-benchmark.sh $requests\` (redis-benchmark -c 50 -n $requests -r 100000 -P 1|16 -t TEST --csv; median of $rounds rounds)"
 echo
-echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | sim, recording off, rps | ratio |"
-echo "|---|---|---|---|---|---|---|"
+if [[ -n $base_port ]]; then
+  echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | --no-record-commands rps | ratio | baseline build rps | ratio |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+else
+  echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | --no-record-commands rps | ratio |"
+  echo "|---|---|---|---|---|---|---|"
+fi
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for pipeline in 1 16; do
   for t in set get incr; do
-    : >"$tmp/r"; : >"$tmp/s"; : >"$tmp/n"
+    : >"$tmp/r"; : >"$tmp/s"; : >"$tmp/n"; : >"$tmp/b"
     for _ in $(seq "$rounds"); do
       rps "$redis_port" "$pipeline" "$t" >>"$tmp/r"
       rps "$sim_port" "$pipeline" "$t" >>"$tmp/s"
       rps "$norec_port" "$pipeline" "$t" >>"$tmp/n"
+      if [[ -n $base_port ]]; then rps "$base_port" "$pipeline" "$t" >>"$tmp/b"; fi
     done
     r=$(median <"$tmp/r"); s=$(median <"$tmp/s"); n=$(median <"$tmp/n")
-    printf '| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f |\n' "${t^^}" "$pipeline" "$r" "$s" \
+    printf '| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f |' "${t^^}" "$pipeline" "$r" "$s" \
       "$(echo "$s / $r" | bc -l)" "$n" "$(echo "$n / $r" | bc -l)"
+    if [[ -n $base_port ]]; then
+      b=$(median <"$tmp/b")
+      printf ' %.0f | %.2f |' "$b" "$(echo "$b / $r" | bc -l)"
+    fi
+    echo
   done
 done
 echo

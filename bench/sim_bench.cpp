@@ -470,6 +470,8 @@ auto run_fanout(const args& a) -> int {
         meta.time_s = 15;
         meta.step = step;
         t.sent = host.server().send_push(sel, bytes, meta);
+        // As the scenario engine does once the step is recorded: write what the step queued.
+        host.server().flush_output();
         t.returned = to_ns(mono_clock::now());
         done.set_value(t);
       });
@@ -592,7 +594,8 @@ auto run_precision(const args& a) -> int {
     }
   };
 
-  // The schedule runs on the server's thread, as the scenario engine's steady_timer does.
+  // The schedule runs on the server's thread, as the scenario engine's steady_timer does: each
+  // wake runs every push already due, then re-arms for the next one.
   std::vector<std::int64_t> scheduled(pushes, 0);
   std::vector<std::int64_t> fired(pushes, 0);
   std::promise<void> finished;
@@ -603,20 +606,25 @@ auto run_precision(const args& a) -> int {
       finished.set_value();
       return;
     }
-    const auto at = start + interval * static_cast<long>(k);
-    timer->expires_at(at);
-    timer->async_wait([&, k, at](boost::system::error_code) {
-      scheduled[k] = to_ns(at);
-      fired[k] = to_ns(mono_clock::now());
-      sim::selector sel;
-      sel.which = sim::selector::scope::connection;
-      sel.connection = ids[k % ids.size()];
-      sim::push_meta meta;
-      meta.name = "MOVING";
-      meta.seq = static_cast<std::int64_t>(k + 1);
-      meta.step = "p" + std::to_string(k);
-      host.server().send_push(sel, moving_bytes(meta.seq), meta);
-      arm(k + 1);
+    const auto due_at = [&](std::size_t i) { return start + interval * static_cast<long>(i); };
+    timer->expires_at(due_at(k));
+    timer->async_wait([&, k, due_at](boost::system::error_code) {
+      std::size_t next = k;
+      do {
+        scheduled[next] = to_ns(due_at(next));
+        fired[next] = to_ns(mono_clock::now());
+        sim::selector sel;
+        sel.which = sim::selector::scope::connection;
+        sel.connection = ids[next % ids.size()];
+        sim::push_meta meta;
+        meta.name = "MOVING";
+        meta.seq = static_cast<std::int64_t>(next + 1);
+        meta.step = "p" + std::to_string(next);
+        host.server().send_push(sel, moving_bytes(meta.seq), meta);
+        host.server().flush_output();
+        ++next;
+      } while (next < pushes && due_at(next) <= mono_clock::now());
+      arm(next);
     });
   };
   asio::post(host.io(), [&] { arm(0); });

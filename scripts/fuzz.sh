@@ -5,6 +5,7 @@
 # New inputs go to build-fuzz/corpus/<target>/ (the committed corpus is only read); a crash
 # leaves its input in build-fuzz/artifacts/ and makes this script exit non-zero. Replay one with
 #   build-fuzz/core/fuzz/<target> build-fuzz/artifacts/<file>
+# FUZZ_BUILD_ONLY=1 builds the targets and stops (test.sh builds ahead that way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -31,6 +32,10 @@ if [[ ${#targets[@]} -eq 0 ]]; then
   done
 fi
 ninja -C "$build_dir" "${targets[@]}"
+if [[ ${FUZZ_BUILD_ONLY:-0} = 1 ]]; then
+  echo "fuzz.sh: built ${targets[*]} (FUZZ_BUILD_ONLY: not run)"
+  exit 0
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

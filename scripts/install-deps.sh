@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
+  # libFuzzer targets (scripts/fuzz.sh) need clang and its runtime; GCC builds everything else.
+  clang-14 libclang-rt-14-dev
   # Test peers: redis-cli, redis-benchmark, and open-source redis-server (a server without SCH).
   redis-tools redis-server
   # The HTML report is checked in headless Chromium.

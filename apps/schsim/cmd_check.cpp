@@ -14,18 +14,12 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 
 namespace schsim::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-auto builtin_dir() -> fs::path {
-  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
-    return dir;
-  }
-  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
-}
 
 struct check_options {
   std::vector<std::string> files;
@@ -35,7 +29,7 @@ struct check_options {
 auto run_check(const check_options& opt) -> int {
   auto files = opt.files;
   if (files.empty()) {
-    for (const auto& e : fs::directory_iterator(builtin_dir())) {
+    for (const auto& e : fs::directory_iterator(builtin_scenario_dir())) {
       if (e.path().extension() == ".toml") {
         files.push_back(e.path().string());
       }

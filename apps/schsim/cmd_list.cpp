@@ -10,22 +10,17 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 
 namespace schsim::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-auto builtin_dir() -> fs::path {
-  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
-    return dir;
-  }
-  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
-}
 
 struct list_options {
   std::string dir;
@@ -35,12 +30,18 @@ struct list_options {
 
 auto run_list(const list_options& opt) -> int {
   if (opt.actions) {
+    // The widest name sets the column, so new actions never run into their descriptions.
+    std::size_t width = 0;
     for (const auto& a : scenario_io::builtin_actions()) {
-      std::cout << std::left << std::setw(18) << a.name << a.summary << '\n';
+      width = std::max(width, std::string_view(a.name).size());
+    }
+    for (const auto& a : scenario_io::builtin_actions()) {
+      std::cout << std::left << std::setw(static_cast<int>(width + 2)) << a.name << a.summary
+                << '\n';
     }
     return ok;
   }
-  const fs::path dir = opt.dir.empty() ? builtin_dir() : fs::path(opt.dir);
+  const fs::path dir = opt.dir.empty() ? builtin_scenario_dir() : fs::path(opt.dir);
   std::error_code ec;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir, ec)) {

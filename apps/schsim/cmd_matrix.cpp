@@ -21,6 +21,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 #include "suite_shared.hpp"
 
 namespace schsim::app {

@@ -22,6 +22,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 #include "suite_shared.hpp"
 #include <unistd.h>
 
@@ -30,20 +31,7 @@ namespace schsim::app {
 namespace fs = std::filesystem;
 namespace v = schsim::verdict;
 
-auto self_exe() -> fs::path {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path("schsim") : p;
-}
-
 namespace {
-
-auto builtin_dir() -> fs::path {
-  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
-    return dir;
-  }
-  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
-}
 
 auto utc_now() -> std::string {
   const std::time_t t = std::time(nullptr);
@@ -106,16 +94,6 @@ struct run_options {
   std::string out = "reports-out";
   bool verbose = false;
 };
-
-/// A path to a .toml file, or the id of a built-in scenario.
-auto scenario_path(const std::string& arg) -> fs::path {
-  const fs::path p(arg);
-  std::error_code ec;
-  if (fs::exists(p, ec)) {
-    return p;
-  }
-  return builtin_dir() / (arg + ".toml");
-}
 
 auto run_run(const run_options& opt) -> int {
   std::vector<harness::suite_case> cases;

@@ -1,8 +1,8 @@
 // `schsim serve [scenario]`: the simulator with a scenario's timeline, for any external client.
 #include <schsim/core/clock.hpp>
-#include <schsim/core/overloaded.hpp>
 #include <schsim/core/timeline/recorder.hpp>
 #include <schsim/engine/driver.hpp>
+#include <schsim/reports/json.hpp>
 #include <schsim/scenario_io/load.hpp>
 #include <schsim/simulator/server.hpp>
 
@@ -28,6 +28,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 
 namespace schsim::app {
 namespace {
@@ -35,24 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace sc = schsim::scenario;
 namespace tl = schsim::timeline;
-
-using schsim::overloaded;
-
-auto builtin_dir() -> fs::path {
-  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
-    return dir;
-  }
-  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
-}
-
-// A path, or the id of a built-in scenario.
-auto resolve_scenario(const std::string& arg) -> fs::path {
-  if (fs::exists(arg)) {
-    return arg;
-  }
-  const auto builtin = builtin_dir() / (arg + ".toml");
-  return fs::exists(builtin) ? builtin : fs::path(arg);
-}
 
 // The scenario `serve` runs without one: a single SCH-enabled endpoint and no timeline.
 auto default_scenario() -> sc::scenario {
@@ -62,70 +45,6 @@ auto default_scenario() -> sc::scenario {
   s.topo.start = "node-a";
   s.topo.endpoints.push_back(sc::endpoint{.name = "node-a"});
   return s;
-}
-
-auto event_to_json(const tl::event& e) -> nlohmann::json {
-  nlohmann::json j{{"t_ns", e.t_ns}, {"kind", tl::kind_name(e.what)}};
-  if (!e.endpoint.empty()) {
-    j["endpoint"] = e.endpoint;
-  }
-  if (e.conn != 0) {
-    j["conn"] = e.conn;
-  }
-  std::visit(overloaded{[&](const tl::connection_opened& d) { j["peer"] = d.peer; },
-                        [&](const tl::connection_closed& d) {
-                          j["by"] = d.by == tl::close_initiator::client ? "client" : "server";
-                          j["how"] = d.how == tl::close_how::fin   ? "fin"
-                                     : d.how == tl::close_how::rst ? "rst"
-                                                                   : "error";
-                          j["reason"] = d.reason;
-                        },
-                        [&](const tl::hello& d) {
-                          j["protover"] = d.protover;
-                          j["accepted"] = d.accepted;
-                          if (!d.error.empty()) {
-                            j["error"] = d.error;
-                          }
-                        },
-                        [&](const tl::maint_handshake& d) {
-                          j["enable"] = d.enable;
-                          j["endpoint_type"] = d.endpoint_type ? nlohmann::json(*d.endpoint_type)
-                                                               : nlohmann::json(nullptr);
-                          j["accepted"] = d.accepted;
-                          j["reply"] = d.reply;
-                        },
-                        [&](const tl::command_received& d) {
-                          j["index"] = d.index;
-                          j["args"] = d.args;
-                        },
-                        [&](const tl::reply_written& d) {
-                          j["index"] = d.index;
-                          j["summary"] = d.summary;
-                        },
-                        [&](const tl::push_written& d) {
-                          j["name"] = d.name;
-                          j["seq"] = d.seq;
-                          if (d.time_s) {
-                            j["time_s"] = *d.time_s;
-                          }
-                          j["bytes"] = d.bytes;
-                          j["dialect"] = d.dialect;
-                          j["step"] = d.step;
-                        },
-                        [&](const tl::protocol_error& d) {
-                          j["message"] = d.message;
-                          j["offset"] = d.offset;
-                        },
-                        [&](const tl::step_executed& d) {
-                          j["step"] = d.step;
-                          j["action"] = d.action;
-                          j["scheduled_ns"] = d.scheduled_ns;
-                          j["late_ns"] = e.t_ns - d.scheduled_ns;
-                          j["detail"] = d.detail;
-                        },
-                        [&](const tl::note& d) { j["text"] = d.text; }},
-             e.what);
-  return j;
 }
 
 // Written to a temporary name and renamed, so a script polling for the file never reads half.
@@ -159,6 +78,7 @@ struct serve_options {
   std::string timeline_jsonl;
   std::vector<std::string> ports;  // name=port
   std::string host;
+  bool no_record_commands = false;
 };
 
 auto run_serve(const serve_options& opt) -> int {
@@ -167,7 +87,7 @@ auto run_serve(const serve_options& opt) -> int {
   if (opt.scenario.empty()) {
     s = default_scenario();
   } else {
-    const auto path = resolve_scenario(opt.scenario);
+    const auto path = scenario_path(opt.scenario);
     auto loaded = scenario_io::load_file(path);
     if (!loaded.ok()) {
       for (const auto& d : loaded.errors) {
@@ -241,7 +161,7 @@ auto run_serve(const serve_options& opt) -> int {
   // Every event goes to the JSONL file as it happens; steps are also logged.
   record.subscribe([&](const tl::event& e) {
     if (jsonl.is_open()) {
-      jsonl << event_to_json(e).dump() << '\n' << std::flush;
+      jsonl << reports::event_to_json_line(e) << '\n' << std::flush;
     }
     if (const auto* st = std::get_if<tl::step_executed>(&e.what)) {
       spdlog::info("step {} ({}) {:.3f} ms late: {}", st->step, st->action,
@@ -249,7 +169,11 @@ auto run_serve(const serve_options& opt) -> int {
     }
   });
 
-  simulator::server server(io.get_executor(), engine::make_server_config(s), record);
+  auto config = engine::make_server_config(s);
+  // Long load runs: without it every command and reply is a timeline event, kept for the
+  // whole run (hundreds of MiB after a few million commands).
+  config.record_commands = !opt.no_record_commands;
+  simulator::server server(io.get_executor(), std::move(config), record);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -352,6 +276,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "lines");
   cmd->add_option("--port", opt->ports, "Fixed port, NAME=PORT (or PORT with one endpoint)");
   cmd->add_option("--host", opt->host, "Listen address for every endpoint (default 127.0.0.1)");
+  cmd->add_flag("--no-record-commands", opt->no_record_commands,
+                "Do not record each command and reply in the timeline (load benchmarks); "
+                "connections, handshakes, pushes and steps are still recorded");
   cmd->callback([opt, &exit_code] { exit_code = run_serve(*opt); });
 }
 

@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 #include "suite_shared.hpp"
 
 namespace schsim::app {
@@ -38,18 +39,11 @@ struct suite_options_cli {
   bool dry_run = false;
 };
 
-auto builtin_dir() -> fs::path {
-  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR")) {
-    return dir;
-  }
-  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
-}
-
 }  // namespace
 
 auto load_suite_cases(const std::string& dir_arg, const std::vector<std::string>& filters,
                       const std::string& command, std::vector<harness::suite_case>& cases) -> int {
-  const fs::path dir = dir_arg.empty() ? builtin_dir() : fs::path(dir_arg);
+  const fs::path dir = dir_arg.empty() ? builtin_scenario_dir() : fs::path(dir_arg);
   std::vector<fs::path> files;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {

@@ -1,14 +1,14 @@
 // schsim: the composition root. Parses the command line, wires logging, maps every failure to an
 // exit code (exit_codes.hpp). No library below parses argv or configures logging.
-#include "commands.hpp"
-#include "exit_codes.hpp"
-
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
 #include <iostream>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"schsim: a simulator and conformance harness for Redis Smart Client Handoffs"};

@@ -23,7 +23,4 @@ auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite
 auto load_suite_cases(const std::string& dir, const std::vector<std::string>& filters,
                       const std::string& command, std::vector<harness::suite_case>& cases) -> int;
 
-/// The running schsim binary (drivers are found relative to it).
-auto self_exe() -> std::filesystem::path;
-
 }  // namespace schsim::app
