@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <type_traits>
+#include <utility>
 
 namespace schsim::scenario {
 namespace {
@@ -118,7 +119,9 @@ class checker {
       return;
     }
     std::set<std::string> seen;
-    std::set<std::uint16_t> ports;
+    // An address is host and port: Redis Enterprise nodes share the endpoint's port on
+    // different IPs, which 127.0.0.2, 127.0.0.3, ... reproduce on loopback.
+    std::set<std::pair<std::string, std::uint16_t>> addresses;
     for (std::size_t i = 0; i < s_.topo.endpoints.size(); ++i) {
       const auto& e = s_.topo.endpoints[i];
       const auto base = "topology.endpoint[" + std::to_string(i) + "]";
@@ -133,9 +136,27 @@ class checker {
         add(base + ".name", "duplicate endpoint name \"" + e.name + "\"",
             "give every endpoint its own name");
       }
-      if (e.port != 0 && !ports.insert(e.port).second) {
-        add(base + ".port", "port " + std::to_string(e.port) + " is used twice",
-            "use distinct ports or port = 0 to let the OS choose");
+      if (!e.same_port_as.empty()) {
+        const auto earlier = std::find_if(
+            s_.topo.endpoints.begin(), s_.topo.endpoints.begin() + static_cast<std::ptrdiff_t>(i),
+            [&](const endpoint& other) { return other.name == e.same_port_as; });
+        if (earlier == s_.topo.endpoints.begin() + static_cast<std::ptrdiff_t>(i)) {
+          add(base + ".same_port_as",
+              "same_port_as names \"" + e.same_port_as + "\", which is not an earlier endpoint",
+              "list the endpoint whose port is shared first");
+        } else if (earlier->host == e.host) {
+          add(base + ".same_port_as",
+              "same_port_as \"" + e.same_port_as + "\" on the same host " + e.host +
+                  ": both cannot listen there",
+              "give this endpoint its own loopback address, e.g. host = \"127.0.0.2\"");
+        } else if (e.port != 0) {
+          add(base + ".port", "port and same_port_as are both set",
+              "keep one: same_port_as takes the other endpoint's port");
+        }
+      }
+      if (e.port != 0 && !addresses.insert({e.host, e.port}).second) {
+        add(base + ".port", e.host + ":" + std::to_string(e.port) + " is used twice",
+            "use distinct ports or hosts (127.0.0.2, ...), or port = 0 to let the OS choose");
       }
       if (e.host.empty()) {
         add(base + ".host", "empty host", "use host = \"127.0.0.1\"");

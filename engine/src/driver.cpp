@@ -64,6 +64,7 @@ auto make_server_config(const sc::scenario& s) -> sim::server_config {
     ec.name = e.name;
     ec.host = e.host;
     ec.port = e.port;
+    ec.same_port_as = e.same_port_as;
     ec.profile.sch_supported = e.sch;
     ec.profile.resp3_supported = e.resp3;
     ec.profile.requirepass = e.requirepass;

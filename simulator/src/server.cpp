@@ -122,7 +122,18 @@ void server::start() {
   for (const auto& cfg : impl_->config.endpoints) {
     auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data);
     ep->handler.set_stats(&impl_->stats);
-    const tcp::endpoint where(asio::ip::make_address(cfg.host), cfg.port);
+    std::uint16_t port = cfg.port;
+    if (!cfg.same_port_as.empty()) {
+      const auto shared =
+          std::find_if(impl_->endpoints.begin(), impl_->endpoints.end(),
+                       [&](const auto& bound) { return bound->config.name == cfg.same_port_as; });
+      if (shared == impl_->endpoints.end()) {
+        throw std::invalid_argument("endpoint " + cfg.name + ": same_port_as names " +
+                                    cfg.same_port_as + ", which is not an earlier endpoint");
+      }
+      port = (*shared)->port;
+    }
+    const tcp::endpoint where(asio::ip::make_address(cfg.host), port);
     ep->acceptor.open(where.protocol());
     ep->acceptor.set_option(tcp::acceptor::reuse_address(true));
     ep->acceptor.bind(where);

@@ -36,4 +36,39 @@ TEST(Server, StartBindsOsChosenPortsAndStopIsIdempotent) {
   EXPECT_TRUE(io.stopped());
 }
 
+TEST(Server, SamePortAsBindsAnEarlierEndpointsPortOnAnotherAddress) {
+  boost::asio::io_context io{1};
+  schsim::timeline::recorder rec;
+  sim::server_config cfg;
+  sim::endpoint_config a;
+  a.name = "node-a";
+  sim::endpoint_config b;
+  b.name = "node-b";
+  b.host = "127.0.0.2";
+  b.same_port_as = "node-a";
+  cfg.endpoints = {a, b};
+  sim::server s(io.get_executor(), cfg, rec);
+  s.start();
+  const auto eps = s.endpoints();
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_NE(eps[0].port, 0);
+  EXPECT_EQ(eps[1].port, eps[0].port);
+  EXPECT_EQ(s.endpoint("node-b")->address(), "127.0.0.2:" + std::to_string(eps[0].port));
+  s.stop();
+  io.run();
+}
+
+TEST(Server, SamePortAsAnUnknownEndpointIsRefused) {
+  boost::asio::io_context io{1};
+  schsim::timeline::recorder rec;
+  sim::server_config cfg;
+  sim::endpoint_config b;
+  b.name = "node-b";
+  b.host = "127.0.0.2";
+  b.same_port_as = "node-a";
+  cfg.endpoints = {b};
+  sim::server s(io.get_executor(), cfg, rec);
+  EXPECT_THROW(s.start(), std::invalid_argument);
+}
+
 }  // namespace

@@ -484,6 +484,9 @@ void read_endpoint(table_reader& r, sc::endpoint& e) {
   if (auto v = r.integer_in("port", 0, 65535)) {
     e.port = static_cast<std::uint16_t>(*v);
   }
+  if (auto v = r.string("same_port_as")) {
+    e.same_port_as = *v;
+  }
   if (auto v = r.boolean("sch")) {
     e.sch = *v;
   }

@@ -55,6 +55,21 @@ auto find(const sc::scenario& s, std::string_view id) -> const sc::step& {
 
 TEST(Validate, AcceptsAMinimalScenario) { EXPECT_TRUE(sc::validate(base()).empty()); }
 
+TEST(Validate, AnAddressIsHostAndPort) {
+  // Redis Enterprise nodes share the endpoint's port on different IPs: allowed.
+  auto s = base();
+  s.topo.endpoints[0].port = 17000;
+  s.topo.endpoints[1].port = 17000;
+  s.topo.endpoints[1].host = "127.0.0.2";
+  EXPECT_TRUE(sc::validate(s).empty()) << paths(sc::validate(s));
+  // The same host and port twice cannot both listen.
+  s.topo.endpoints[1].host = "127.0.0.1";
+  const auto ps = sc::validate(s);
+  ASSERT_EQ(ps.size(), 1u) << paths(ps);
+  EXPECT_EQ(ps[0].path, "topology.endpoint[1].port");
+  EXPECT_NE(ps[0].message.find("127.0.0.1:17000 is used twice"), std::string::npos);
+}
+
 TEST(Validate, UnknownEndpointReferencesNameThePath) {
   auto s = base();
   add_step(s, "l", sc::at_time{1s}, sc::latency_action{"node-c", 100ms, {}});

@@ -34,6 +34,8 @@ struct endpoint_config {
   std::string name;  ///< node name used in scenarios, e.g. "node-a"
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: chosen by the OS at start()
+  /// Bind the port an earlier endpoint of this server got (on this endpoint's host); empty: `port`.
+  std::string same_port_as;
   endpoint_profile profile;
   accept_mode initial_mode = accept_mode::serve;
   /// Cluster mode: the slots this node owns at start (empty: a spare).

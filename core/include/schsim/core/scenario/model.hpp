@@ -67,6 +67,10 @@ struct endpoint {
   std::string fqdn{};
   /// 0: chosen by the OS when the simulator starts (the usual choice; `schsim serve` prints it).
   std::uint16_t port = 0;
+  /// Listen on the port of this earlier endpoint, on this endpoint's own host: Redis Enterprise
+  /// nodes serve a database on one port across node IPs, which 127.0.0.2, ... reproduce on
+  /// loopback while the OS still picks the port. Empty: `port` decides.
+  std::string same_port_as{};
   /// Answers CLIENT MAINT_NOTIFICATIONS (Redis Software/Cloud). false: open-source Redis's
   /// `-ERR unknown subcommand` reply.
   bool sch = true;
