@@ -1283,23 +1283,32 @@ auto read_complete_slot_migration(step_ctx& c) -> std::optional<sc::action> {
   return a;
 }
 
+// The keys every cluster composite shares: how long the migration runs, the reply latency on
+// the source during it (where the action has one), who gets the SMIGRATED, and the dialect.
+template <class ClusterComposite>
+void read_migration_keys(step_ctx& c, ClusterComposite& a) {
+  if (auto v = c.r.duration("migrate_for")) {
+    a.migrate_for = *v;
+  }
+  if constexpr (requires { a.latency; }) {
+    if (auto v = c.r.duration("latency")) {
+      a.latency = *v;
+    }
+  }
+  a.smigrated_to = read_smigrated_to(c);
+  if (c.r.has("dialect")) {
+    a.dialect = read_dialect(c.r, "dialect");
+  }
+}
+
 auto read_slot_migration(step_ctx& c) -> std::optional<sc::action> {
   sc::slot_migration_action a;
   a.from = read_endpoint_key(c, "from");
   a.to = read_endpoint_key(c, "to");
   a.slots = read_required_slots(c.r);
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
-  a.smigrated_to = read_smigrated_to(c);
+  read_migration_keys(c, a);
   if (auto v = c.r.duration("redeliver_after")) {
     a.redeliver_after = *v;
-  }
-  if (c.r.has("dialect")) {
-    a.dialect = read_dialect(c.r, "dialect");
   }
   return a;
 }
@@ -1308,18 +1317,9 @@ auto read_remove_node(step_ctx& c) -> std::optional<sc::action> {
   sc::remove_node_action a;
   a.node = read_endpoint_key(c, "node");
   a.to = read_node_list(c, "to");
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
+  read_migration_keys(c, a);
   if (auto v = c.r.duration("retire_after")) {
     a.retire_after = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
-  a.smigrated_to = read_smigrated_to(c);
-  if (c.r.has("dialect")) {
-    a.dialect = read_dialect(c.r, "dialect");
   }
   return a;
 }
@@ -1329,16 +1329,7 @@ auto read_add_node(step_ctx& c) -> std::optional<sc::action> {
   a.node = read_endpoint_key(c, "node");
   a.from = read_node_list(c, "from");
   a.slots = read_required_slots(c.r);
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
-  a.smigrated_to = read_smigrated_to(c);
-  if (c.r.has("dialect")) {
-    a.dialect = read_dialect(c.r, "dialect");
-  }
+  read_migration_keys(c, a);
   return a;
 }
 
@@ -1367,13 +1358,7 @@ auto read_slot_shuffle(step_ctx& c) -> std::optional<sc::action> {
       a.moves.push_back(std::move(mv));
     }
   }
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
-  a.smigrated_to = read_smigrated_to(c);
-  if (c.r.has("dialect")) {
-    a.dialect = read_dialect(c.r, "dialect");
-  }
+  read_migration_keys(c, a);
   return a;
 }
 

@@ -290,6 +290,7 @@ from = "node-a"
 to = "node-b"
 slots = "0-99, 200"
 migrate_for = "2s"
+latency = "40ms"
 smigrated_to = "all"
 redeliver_after = "500ms"
 
@@ -308,6 +309,7 @@ moves = [{ from = "node-b", to = "node-a", slots = "0-9" }]
   expected.add(std::uint16_t{200});
   EXPECT_EQ(m.slots, expected);
   EXPECT_EQ(m.migrate_for, 2s);
+  EXPECT_EQ(m.latency, 40ms);
   EXPECT_EQ(m.smigrated_to, sc::smigrated_scope::all);
   EXPECT_EQ(m.redeliver_after, 500ms);
   const auto& x = std::get<sc::slot_shuffle_action>(s.steps[1].what);
