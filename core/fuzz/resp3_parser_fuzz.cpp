@@ -6,7 +6,8 @@
 //
 // The first input byte selects the options; the rest is the stream. Invariants checked:
 //  1. the stream gives the same values, error, error offset and buffered count whether it is
-//     fed at once, in random pieces, or (when short) byte by byte;
+//     fed at once, in random pieces, or (when short) byte by byte, and whether it is pulled
+//     with next() or with next_request() (commands as views into the buffer);
 //  2. every value re-serializes (RESP3) to bytes that parse back to one equal value, whose
 //     own serialization is the same bytes; its RESP2 form parses too.
 #include <schsim/core/resp3/parser.hpp>
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,14 +38,45 @@ void check(bool ok) {
   }
 }
 
+/// How values are pulled: next(), or next_request() (commands as views, the rest by next()).
+enum class pull { values, requests };
+
+void pull_requests(schsim::resp3::parser& p, outcome& out) {
+  using form = schsim::resp3::parser::request_form;
+  std::vector<std::string_view> args;
+  std::optional<schsim::resp3::value> fallback;
+  for (;;) {
+    const form f = p.next_request(args, fallback);
+    if (f == form::none) {
+      check(args.empty() && !fallback);
+      return;
+    }
+    if (f == form::value) {
+      check(args.empty() && fallback);
+      out.values.push_back(std::move(*fallback));
+      continue;
+    }
+    check(!args.empty() && !fallback);
+    std::vector<schsim::resp3::value> items;
+    for (const auto a : args) {
+      items.push_back(schsim::resp3::value::bulk(std::string(a)));
+    }
+    out.values.push_back(schsim::resp3::value::array_of(std::move(items)));
+  }
+}
+
 auto run(const std::vector<std::string_view>& chunks, const schsim::resp3::parser_limits& limits,
-         schsim::resp3::inline_mode mode) -> outcome {
+         schsim::resp3::inline_mode mode, pull how = pull::values) -> outcome {
   schsim::resp3::parser p(limits, mode);
   outcome out;
   for (const auto c : chunks) {
     p.feed(c);
-    while (auto v = p.next()) {
-      out.values.push_back(std::move(*v));
+    if (how == pull::requests) {
+      pull_requests(p, out);
+    } else {
+      while (auto v = p.next()) {
+        out.values.push_back(std::move(*v));
+      }
     }
     check(!p.failed() || !p.mid_value());
   }
@@ -135,13 +168,17 @@ extern "C" auto LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t siz
       at += n;
     }
     check(run(pieces, limits, mode) == whole);
+    // next_request() must give next()'s results however the stream is cut.
+    check(run(pieces, limits, mode, pull::requests) == whole);
   }
+  check(run({input}, limits, mode, pull::requests) == whole);
   if (input.size() <= 512) {
     std::vector<std::string_view> bytes;
     for (std::size_t i = 0; i < input.size(); ++i) {
       bytes.push_back(input.substr(i, 1));
     }
     check(run(bytes, limits, mode) == whole);
+    check(run(bytes, limits, mode, pull::requests) == whole);
   }
 
   for (const auto& v : whole.values) {

@@ -295,6 +295,76 @@ auto parser::next() -> std::optional<value> {
   return std::nullopt;
 }
 
+auto parser::next_request(std::vector<std::string_view>& args, std::optional<value>& fallback)
+    -> request_form {
+  args.clear();
+  fallback.reset();
+  if (take_complete_command(args)) {
+    return request_form::views;
+  }
+  args.clear();
+  fallback = next();
+  return fallback ? request_form::value : request_form::none;
+}
+
+auto parser::take_complete_command(std::vector<std::string_view>& args) -> bool {
+  // Only a frame that starts at pos_ with no partial state of its own qualifies. Any check that
+  // fails leaves the parser untouched and hands the frame to next(), so errors, their offsets
+  // and partial-input behaviour are next()'s by construction. scanned_ != 0 means next() is
+  // already waiting for the end of this frame's header: scanning it again on every feed would
+  // be quadratic in a slowly arriving line.
+  if (failed() || bulk_ || !stack_.empty() || !pending_attributes_.empty() || scanned_ != 0 ||
+      limits_.max_depth == 0 || pos_ >= buffer_.size() || buffer_[pos_] != '*') {
+    return false;
+  }
+  const std::string_view buffer(buffer_);
+  // The length in the header line whose type byte is at `type_at`, under the same line limit
+  // as find_crlf(); `after` is where the line's CRLF ends.
+  const auto header_length = [&](std::size_t type_at, std::int64_t& length,
+                                 std::size_t& after) -> bool {
+    const std::size_t left = buffer.size() - type_at;
+    const std::size_t searched =
+        left > limits_.max_line_length ? limits_.max_line_length + 1 : left;
+    const std::size_t cr = buffer.substr(type_at, searched).find('\r');
+    if (cr == std::string_view::npos) {
+      return false;
+    }
+    const std::size_t cr_at = type_at + cr;
+    if (cr_at + 1 >= buffer.size() || buffer[cr_at + 1] != '\n') {
+      return false;
+    }
+    after = cr_at + 2;
+    return parse_strict_int(buffer.substr(type_at + 1, cr - 1), length);
+  };
+  std::int64_t count = 0;
+  std::size_t at = 0;
+  if (!header_length(pos_, count, at) || count < 1 || count > limits_.max_aggregate_length) {
+    return false;
+  }
+  // The shortest element, "$0\r\n\r\n", is 6 bytes: a frame that cannot fit is not complete.
+  if (static_cast<std::uint64_t>(count) > (buffer.size() - at) / 6) {
+    return false;
+  }
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::int64_t length = 0;
+    std::size_t payload_at = 0;
+    if (at >= buffer.size() || buffer[at] != '$' || !header_length(at, length, payload_at) ||
+        length < 0 || length > limits_.max_bulk_length) {
+      return false;
+    }
+    const auto n = static_cast<std::size_t>(length);
+    if (buffer.size() - payload_at < n + 2 || buffer[payload_at + n] != '\r' ||
+        buffer[payload_at + n + 1] != '\n') {
+      return false;
+    }
+    args.push_back(buffer.substr(payload_at, n));
+    at = payload_at + n + 2;
+  }
+  pos_ = at;
+  value_start_ = stream_offset(pos_);
+  return true;
+}
+
 auto parser::buffered() const noexcept -> std::size_t {
   return static_cast<std::size_t>(stream_offset(buffer_.size()) - value_start_);
 }

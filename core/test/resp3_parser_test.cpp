@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -762,4 +765,223 @@ TEST(Resp3ParserLimits, LineLengthLimit) {
   const auto nested = parse_every_split("*1\r\n-ERR too long\r\n", options);
   EXPECT_EQ(nested.error, parse_error::line_too_long);
   EXPECT_EQ(nested.error_offset, 12u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// next_request(): commands as views into the buffer, everything else through next().
+
+namespace {
+
+using request_form = parser::request_form;
+
+/// What a run of next_request() produced, with each command's views copied into a value so it
+/// compares with next()'s results.
+struct request_outcome {
+  schsim::test::parse_outcome outcome;
+  std::size_t as_views = 0;  // how many values came as views
+};
+
+auto requests_of_chunks(std::span<const std::string_view> chunks, const parse_options& options)
+    -> request_outcome {
+  parser p(options.limits, options.inline_commands);
+  request_outcome r;
+  std::vector<std::string_view> args;
+  std::optional<value> fallback;
+  for (const auto chunk : chunks) {
+    p.feed(chunk);
+    for (;;) {
+      const request_form form = p.next_request(args, fallback);
+      if (form == request_form::none) {
+        EXPECT_TRUE(args.empty());
+        EXPECT_FALSE(fallback.has_value());
+        break;
+      }
+      if (form == request_form::views) {
+        EXPECT_FALSE(fallback.has_value());
+        std::vector<value> items;
+        for (const auto a : args) {
+          items.push_back(bulk(std::string(a)));
+        }
+        r.outcome.values.push_back(value::array_of(std::move(items)));
+        ++r.as_views;
+      } else {
+        EXPECT_TRUE(args.empty());
+        r.outcome.values.push_back(std::move(*fallback));
+      }
+    }
+  }
+  r.outcome.error = p.error();
+  r.outcome.error_offset = p.error_offset();
+  r.outcome.buffered = p.buffered();
+  return r;
+}
+
+/// next_request() on `wire` in one feed, split in two at every offset, and byte by byte: each
+/// must equal next() on the whole input. Returns the one-feed run.
+auto requests_at_every_split(std::string_view wire, const parse_options& options = {})
+    -> request_outcome {
+  const std::array whole_chunks{wire};
+  const request_outcome whole = requests_of_chunks(whole_chunks, options);
+  EXPECT_EQ(whole.outcome, parse_whole(wire, options)) << "one feed";
+  for (std::size_t i = 0; i <= wire.size(); ++i) {
+    const std::array two{wire.substr(0, i), wire.substr(i)};
+    EXPECT_EQ(requests_of_chunks(two, options).outcome, whole.outcome) << "split at " << i;
+  }
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < wire.size(); ++i) {
+    bytes.push_back(wire.substr(i, 1));
+  }
+  EXPECT_EQ(requests_of_chunks(bytes, options).outcome, whole.outcome) << "byte by byte";
+  return whole;
+}
+
+}  // namespace
+
+TEST(Resp3ParserRequest, CompleteCommandsComeAsViewsIntoTheBuffer) {
+  parser p;
+  p.feed("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\n"sv);
+  std::vector<std::string_view> args;
+  std::optional<value> fallback;
+  ASSERT_EQ(p.next_request(args, fallback), request_form::views);
+  EXPECT_EQ(args, (std::vector<std::string_view>{"SET", "key", "value"}));
+  EXPECT_EQ(p.buffered(), 14u);  // the PING command is still waiting
+  ASSERT_EQ(p.next_request(args, fallback), request_form::views);
+  EXPECT_EQ(args, (std::vector<std::string_view>{"PING"}));
+  EXPECT_EQ(p.buffered(), 0u);
+  EXPECT_FALSE(p.mid_value());
+  EXPECT_EQ(p.next_request(args, fallback), request_form::none);
+  EXPECT_FALSE(p.failed());
+}
+
+TEST(Resp3ParserRequest, PipelinedCommandsMatchNextAtEverySplit) {
+  constexpr auto wire =
+      "*3\r\n$3\r\nSET\r\n$16\r\nkey:000000012345\r\n$3\r\nxxx\r\n"
+      "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000012345\r\n"
+      "*2\r\n$4\r\nINCR\r\n$0\r\n\r\n"sv;
+  const auto r = requests_at_every_split(wire);
+  EXPECT_EQ(r.outcome.error, parse_error::none);
+  EXPECT_EQ(r.as_views, 3u);
+  EXPECT_EQ(
+      r.outcome.values,
+      (std::vector<value>{value::array_of({bulk("SET"), bulk("key:000000012345"), bulk("xxx")}),
+                          value::array_of({bulk("GET"), bulk("key:000000012345")}),
+                          value::array_of({bulk("INCR"), bulk("")})}));
+}
+
+TEST(Resp3ParserRequest, BinaryPayloadsWithCrlfAndNulAreExact) {
+  const auto r = requests_at_every_split("*2\r\n$4\r\nECHO\r\n$6\r\na\r\nb\0c\r\n"sv);
+  EXPECT_EQ(r.as_views, 1u);
+  ASSERT_EQ(r.outcome.values.size(), 1u);
+  EXPECT_EQ(r.outcome.values[0],
+            value::array_of({bulk("ECHO"), bulk(std::string("a\r\nb\0c", 6))}));
+}
+
+TEST(Resp3ParserRequest, OtherRequestsGoThroughNext) {
+  parse_options inline_ok;
+  inline_ok.inline_commands = inline_mode::accepted;
+  // An inline command, an empty array, a null, an integer element, a nested array, a null bulk
+  // element and an attribute before a command: all values, none as views.
+  constexpr auto wire =
+      "PING hello\r\n*0\r\n*-1\r\n*2\r\n$3\r\nGET\r\n:1\r\n*1\r\n*1\r\n$1\r\na\r\n"
+      "*2\r\n$3\r\nGET\r\n$-1\r\n|1\r\n+k\r\n+v\r\n*1\r\n$4\r\nPING\r\n"sv;
+  const auto r = requests_at_every_split(wire, inline_ok);
+  EXPECT_EQ(r.outcome.error, parse_error::none);
+  EXPECT_EQ(r.as_views, 0u);
+  EXPECT_EQ(r.outcome.values.size(), 7u);
+  // A plain command after them is a view again.
+  std::string more(wire);
+  more += "*1\r\n$4\r\nPING\r\n";
+  EXPECT_EQ(requests_at_every_split(more, inline_ok).as_views, 1u);
+}
+
+TEST(Resp3ParserRequest, PartialCommandIsNoErrorAndKeepsItsBytes) {
+  for (const auto wire : {"*2\r\n$3\r\nGET\r\n$1\r\n"sv, "*2\r\n$3\r\nGET\r\n$1\r\nk\r"sv,
+                          "*2\r\n$3\r\nGE"sv, "*2\r"sv, "*"sv}) {
+    const auto r = requests_at_every_split(wire);
+    EXPECT_EQ(r.outcome.error, parse_error::none) << wire;
+    EXPECT_TRUE(r.outcome.values.empty()) << wire;
+    EXPECT_EQ(r.outcome.buffered, wire.size()) << wire;
+  }
+  // The rest arrives: the command comes out whole (through next(), which kept its work).
+  parser p;
+  std::vector<std::string_view> args;
+  std::optional<value> fallback;
+  p.feed("*2\r\n$3\r\nGET\r\n$1\r\n");
+  EXPECT_EQ(p.next_request(args, fallback), request_form::none);
+  p.feed("k\r\n");
+  ASSERT_EQ(p.next_request(args, fallback), request_form::value);
+  EXPECT_EQ(*fallback, value::array_of({bulk("GET"), bulk("k")}));
+}
+
+TEST(Resp3ParserRequest, ErrorsKeepNextsKindAndOffsetAtEverySplit) {
+  struct error_request {
+    std::string_view wire;
+    parse_error error;
+    std::uint64_t offset;
+  };
+  const error_request cases[] = {
+      {"*1\r\n$3\r\nGETX\r\n", parse_error::missing_crlf, 11},
+      {"*1\r\n$3\r\nGET\rX", parse_error::missing_crlf, 12},
+      {"*1\r\n$03\r\nGET\r\n", parse_error::invalid_length, 5},
+      {"*1\r\n$-2\r\n", parse_error::invalid_length, 5},
+      {"*x\r\n$3\r\nGET\r\n", parse_error::invalid_length, 1},
+      {"*1\r\n$3\rX", parse_error::missing_crlf, 7},
+      {"*1\r\n+OK\r\n*1\r\n?\r\n", parse_error::invalid_type_byte, 13},
+      // A good command, then a broken one: the first still comes out (as views).
+      {"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPINGxx", parse_error::missing_crlf, 26},
+  };
+  for (const auto& c : cases) {
+    const auto r = requests_at_every_split(c.wire);
+    EXPECT_EQ(r.outcome.error, c.error) << c.wire;
+    EXPECT_EQ(r.outcome.error_offset, c.offset) << c.wire;
+  }
+}
+
+TEST(Resp3ParserRequest, LimitsAreThoseOfNext) {
+  parse_options small;
+  small.limits.max_bulk_length = 4;
+  small.limits.max_aggregate_length = 2;
+  small.limits.max_line_length = 8;
+  // At the limits: still views.
+  EXPECT_EQ(requests_at_every_split("*2\r\n$4\r\nPING\r\n$4\r\nabcd\r\n", small).as_views, 1u);
+  const error_case over[] = {
+      {"bulk", "*1\r\n$5\r\nhello\r\n", parse_error::bulk_too_long, 5},
+      {"aggregate", "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", parse_error::aggregate_too_long, 1},
+      {"array_line", "*00000001\r\n$1\r\na\r\n", parse_error::line_too_long, 8},
+      {"bulk_line", "*1\r\n$000000001\r\na\r\n", parse_error::line_too_long, 12},
+  };
+  for (const auto& c : over) {
+    const auto r = requests_at_every_split(c.wire, small);
+    EXPECT_EQ(r.outcome.error, c.error) << c.name;
+    EXPECT_EQ(r.outcome.error_offset, c.offset) << c.name;
+    EXPECT_TRUE(r.outcome.values.empty()) << c.name;
+  }
+  // A depth limit of 0 refuses even a top-level array.
+  parse_options flat;
+  flat.limits.max_depth = 0;
+  const auto r = requests_at_every_split("*1\r\n$4\r\nPING\r\n", flat);
+  EXPECT_EQ(r.outcome.error, parse_error::nesting_too_deep);
+  EXPECT_EQ(r.outcome.error_offset, 0u);
+}
+
+TEST(Resp3ParserRequest, ManyCommandsInChunksAcrossCompaction) {
+  std::string wire;
+  std::vector<value> expected;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string key = "key:" + std::to_string(i);
+    wire += "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+    expected.push_back(value::array_of({bulk("GET"), bulk(key)}));
+  }
+  for (const std::size_t chunk : {1u, 7u, 100u, 4096u, 5000u}) {
+    std::vector<std::string_view> chunks;
+    for (std::size_t i = 0; i < wire.size(); i += chunk) {
+      chunks.push_back(std::string_view(wire).substr(i, chunk));
+    }
+    const auto r = requests_of_chunks(chunks, {});
+    EXPECT_EQ(r.outcome.values, expected) << "chunk " << chunk;
+    EXPECT_EQ(r.outcome.buffered, 0u);
+    if (chunk >= 4096) {
+      EXPECT_GT(r.as_views, 2900u) << "chunk " << chunk;  // only frames cut by a chunk are not
+    }
+  }
 }

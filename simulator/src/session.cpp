@@ -205,9 +205,16 @@ auto session::open_for_output() const -> bool {
 
 void session::process_input() {
   const time_point now = mono_clock::now();
+  // A complete command comes as views into the parser's buffer (no string per argument); they
+  // stay valid while it executes, since nothing is fed to the parser until this loop returns.
+  std::optional<resp3::value> request;
   while (!input_closed_ && !done_) {
-    std::optional<resp3::value> request = parser_.next();
-    if (!request) {
+    const auto form = parser_.next_request(args_, request);
+    if (form == resp3::parser::request_form::views) {
+      execute(args_, now);
+      continue;
+    }
+    if (form == resp3::parser::request_form::none) {
       if (parser_.failed()) {
         protocol_error("ERR " + parser_.error_message(), parser_.error_offset(), now);
       }

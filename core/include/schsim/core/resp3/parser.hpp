@@ -85,6 +85,27 @@ class parser {
   void feed(std::string_view bytes);
   [[nodiscard]] auto next() -> std::optional<value>;
 
+  /// What next_request() produced.
+  enum class request_form {
+    none,   ///< nothing: more bytes are needed, or error() (as next() returning nullopt)
+    views,  ///< a command as views into the parser's buffer, in `args`
+    value,  ///< a value from next(), in `fallback`
+  };
+  /**
+   * next() for a server, without one allocation per command argument. When a complete top-level
+   * array of one or more bulk strings (a RESP command) is already in the buffer, its elements
+   * are returned as views in `args` and nothing is allocated. Anything else (inline commands,
+   * other types, a frame not fully arrived or begun by an earlier call, attributes, errors)
+   * goes through next(), whose result lands in `fallback`. Values, errors, error offsets and
+   * buffered() are exactly those of next(), however the stream was split.
+   *
+   * @par Object lifetimes
+   * The views in `args` point into the parser's buffer and stay valid until the next call of
+   * any non-const member (feed() may move the buffer).
+   */
+  [[nodiscard]] auto next_request(std::vector<std::string_view>& args,
+                                  std::optional<value>& fallback) -> request_form;
+
   [[nodiscard]] auto error() const noexcept -> parse_error { return error_; }
   [[nodiscard]] auto failed() const noexcept -> bool { return error_ != parse_error::none; }
   /// Redis-style text for the error, e.g. "Protocol error: invalid bulk length".
@@ -117,6 +138,8 @@ class parser {
   };
   enum class step { progressed, need_more, failed };
 
+  /// The fast path of next_request(): true when a whole command was taken from the buffer.
+  auto take_complete_command(std::vector<std::string_view>& args) -> bool;
   auto parse_one() -> step;
   auto parse_line(type t, std::string_view line, std::size_t type_at, std::size_t next) -> step;
   auto open_aggregate(type t, std::string_view line, std::size_t type_at, std::size_t next) -> step;
