@@ -1,5 +1,6 @@
 #include <schsim/simulator/keyspace.hpp>
 
+#include <array>
 #include <charconv>
 #include <limits>
 
@@ -57,7 +58,7 @@ auto keyspace::set(int db, std::string_view key, std::string_view value, const s
   }
   if (e == nullptr) {
     auto& t = dbs_.at(static_cast<std::size_t>(db));
-    e = &t.try_emplace(std::string(key)).first->second;
+    e = &t.try_emplace(stored_key(key.data(), key.size())).first->second;
   }
   e->value.assign(value);
   switch (opts.ttl) {
@@ -75,12 +76,14 @@ auto keyspace::set(int db, std::string_view key, std::string_view value, const s
 }
 
 auto keyspace::del(int db, std::string_view key, time_point now) -> bool {
-  if (find_live(db, key, now) == nullptr) {
+  auto& t = dbs_.at(static_cast<std::size_t>(db));
+  auto it = t.find(key);
+  if (it == t.end()) {
     return false;
   }
-  auto& t = dbs_.at(static_cast<std::size_t>(db));
-  t.erase(t.find(key));
-  return true;
+  const bool live = !(it->second.expires_at && *it->second.expires_at <= now);
+  t.erase(it);
+  return live;
 }
 
 auto keyspace::exists(int db, std::string_view key, time_point now) -> bool {
@@ -103,10 +106,12 @@ auto keyspace::incr_by(int db, std::string_view key, std::int64_t delta, time_po
   const std::int64_t updated = current + delta;
   if (e == nullptr) {
     auto& t = dbs_.at(static_cast<std::size_t>(db));
-    e = &t.try_emplace(std::string(key)).first->second;
+    e = &t.try_emplace(stored_key(key.data(), key.size())).first->second;
   }
-  // INCR keeps the TTL, like Redis.
-  e->value = std::to_string(updated);
+  // INCR keeps the TTL, like Redis. Written in place: the value's buffer is reused.
+  std::array<char, 24> digits{};
+  const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), updated);
+  e->value.assign(digits.data(), written.ptr);
   return {arith_error::none, updated};
 }
 
@@ -134,7 +139,7 @@ auto keyspace::deadline(int db, std::string_view key, time_point now)
 }
 
 void keyspace::purge_expired(int db, time_point now) {
-  std::erase_if(dbs_.at(static_cast<std::size_t>(db)), [now](const auto& kv) {
+  boost::unordered::erase_if(dbs_.at(static_cast<std::size_t>(db)), [now](const auto& kv) {
     return kv.second.expires_at && *kv.second.expires_at <= now;
   });
 }
