@@ -7,23 +7,26 @@ namespace schsim::timeline {
 
 void recorder::record(event e) {
   std::shared_ptr<const observer_list> observers;
+  const event* stored = nullptr;
   {
     std::lock_guard lock(mutex_);
+    events_.push_back(std::move(e));
     observers = observers_;
     if (observers->empty()) {
-      events_.push_back(std::move(e));
       return;
     }
-    events_.push_back(e);
+    // Read outside the lock while other threads may append: the deque never moves an element
+    // it holds, and nothing writes to an event once stored.
+    stored = &events_.back();
   }
   for (const auto& [id, fn] : *observers) {
-    fn(e);
+    fn(*stored);
   }
 }
 
 auto recorder::snapshot() const -> std::vector<event> {
   std::lock_guard lock(mutex_);
-  return events_;
+  return {events_.begin(), events_.end()};
 }
 
 auto recorder::size() const -> std::size_t {
