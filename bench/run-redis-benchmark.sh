@@ -2,11 +2,12 @@
 # redis-benchmark (SET, GET, INCR; 50 clients; pipeline 1 and 16) against the simulator and
 # against redis-server in the same run, alternating, so the ratio sees the same machine load.
 #   bench/run-redis-benchmark.sh [REQUESTS] [ROUNDS]   (defaults 100000 per test, 3 rounds)
-# Each cell is the median of ROUNDS runs; the three servers take turns within each round.
+# Each cell is the median of ROUNDS runs; the servers take turns within each round.
 # Three servers: redis-server (Debian 7.0, no persistence), `schsim serve` (the product, every
 # command recorded in the timeline) and `schsim serve --no-record-commands` (recording off).
-# BENCH_BASELINE=/path/to/an/older/schsim_sim_bench adds a fourth column: that build's simulator
-# (`serve`, recording on), for before/after figures taken in the same run.
+# BENCH_BASELINE=/path/to/an/older/schsim adds two columns: that build's simulator, recording on
+# and off, for before/after figures taken in the same run (build the older tree's `schsim`
+# target and copy apps/schsim/schsim aside before changing the tree).
 source "$(dirname "$0")/lib.sh"
 requests=${1:-100000}
 rounds=${2:-3}
@@ -36,7 +37,10 @@ if [[ -n ${BENCH_BASELINE:-} ]]; then
   base_port=$(free_port)
   "$BENCH_BASELINE" serve --port "$base_port" >"$tmp/base.log" 2>&1 &
   pids+=($!)
-  wait_port "$base_port"
+  base_norec_port=$(free_port)
+  "$BENCH_BASELINE" serve --port "$base_norec_port" --no-record-commands >"$tmp/base-norec.log" 2>&1 &
+  pids+=($!)
+  wait_port "$base_port"; wait_port "$base_norec_port"
 fi
 
 # rps PORT PIPELINE TEST
@@ -52,8 +56,8 @@ echo
 echo "Command: \`bench/run-redis-benchmark.sh $requests\` (redis-benchmark -c 50 -n $requests -r 100000 -P 1|16 -t TEST --csv; median of $rounds rounds)"
 echo
 if [[ -n $base_port ]]; then
-  echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | --no-record-commands rps | ratio | baseline build rps | ratio |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | --no-record-commands rps | ratio | baseline build rps | ratio | baseline --no-record-commands rps | ratio | after/before, recording on | after/before, recording off |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 else
   echo "| test | pipeline | redis-server rps | schsim serve rps | ratio | --no-record-commands rps | ratio |"
   echo "|---|---|---|---|---|---|---|"
@@ -61,22 +65,27 @@ fi
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for pipeline in 1 16; do
   for t in set get incr; do
-    : >"$tmp/r"; : >"$tmp/s"; : >"$tmp/n"; : >"$tmp/b"
+    : >"$tmp/r"; : >"$tmp/s"; : >"$tmp/n"; : >"$tmp/b"; : >"$tmp/bn"
     for _ in $(seq "$rounds"); do
       rps "$redis_port" "$pipeline" "$t" >>"$tmp/r"
       rps "$sim_port" "$pipeline" "$t" >>"$tmp/s"
       rps "$norec_port" "$pipeline" "$t" >>"$tmp/n"
-      if [[ -n $base_port ]]; then rps "$base_port" "$pipeline" "$t" >>"$tmp/b"; fi
+      if [[ -n $base_port ]]; then
+        rps "$base_port" "$pipeline" "$t" >>"$tmp/b"
+        rps "$base_norec_port" "$pipeline" "$t" >>"$tmp/bn"
+      fi
     done
     r=$(median <"$tmp/r"); s=$(median <"$tmp/s"); n=$(median <"$tmp/n")
     printf '| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f |' "${t^^}" "$pipeline" "$r" "$s" \
       "$(echo "$s / $r" | bc -l)" "$n" "$(echo "$n / $r" | bc -l)"
     if [[ -n $base_port ]]; then
-      b=$(median <"$tmp/b")
-      printf ' %.0f | %.2f |' "$b" "$(echo "$b / $r" | bc -l)"
+      b=$(median <"$tmp/b"); bn=$(median <"$tmp/bn")
+      printf ' %.0f | %.2f | %.0f | %.2f | %.2f | %.2f |' "$b" "$(echo "$b / $r" | bc -l)" "$bn" \
+        "$(echo "$bn / $r" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$n / $bn" | bc -l)"
     fi
     echo
   done
 done
 echo
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)."
 echo "Resident size after the run: redis-server $(rss_kib "${pids[0]}") KiB, schsim serve $(rss_kib "${pids[1]}") KiB (its timeline holds every command), recording off $(rss_kib "${pids[2]}") KiB."

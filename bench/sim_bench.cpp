@@ -1,9 +1,13 @@
 // schsim_sim_bench: load generator and in-process measurements of the simulator (issue 8).
 //
-//   schsim_sim_bench fanout --connections N [--repeat R]
+//   schsim_sim_bench fanout --connections N [--repeat R] [--redis-port P] [--no-floor]
 //       The simulator in this process; N opted-in RESP3 connections; a MOVING scheduled on a
 //       steady_timer (as the scenario engine does) to all of them. Reports the time from the
-//       scheduled instant to the last push_written event (the last frame fully written).
+//       scheduled instant to the last push_written event (the last frame fully written) and to
+//       the last push received by a client. Peers, each round in turn with the simulator and
+//       received by the same client code: redis-server on port P (N RESP3 subscribers of one
+//       channel, one PUBLISH of a message push the size of the MOVING), and the floor (a plain
+//       loop of non-blocking send() over N loopback sockets, on 1 and on 2 threads).
 //   schsim_sim_bench precision --connections N [--pushes K] [--interval-ms I] [--rate R]
 //       N opted-in connections running SET/GET, R commands/s in all (0: each connection back to
 //       back, which saturates the server); K pushes scheduled I ms apart, each to one
@@ -34,6 +38,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -46,6 +51,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -94,9 +100,14 @@ constexpr std::string_view hello3 = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
 constexpr std::string_view maint_on =
     "*3\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n";
 constexpr std::string_view ping_cmd = "*1\r\n$4\r\nPING\r\n";
+/// The redis-server peer of a fan-out: its subscribers all listen on this one channel.
+constexpr std::string_view fanout_channel = "m";
+constexpr std::string_view hello3_subscribe =
+    "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nm\r\n";
 
 struct conn {
   int fd = -1;
+  std::size_t index = 0;  ///< in client_pool::conns()
   schsim::resp3::parser parser;
   std::size_t frames = 0;  ///< replies (not pushes)
   std::size_t pushes = 0;
@@ -107,7 +118,9 @@ struct conn {
 /// N client connections driven by epoll on the calling thread.
 class client_pool {
  public:
-  enum class handshake { none, ping, maint };
+  /// subscribe: HELLO 3 + SUBSCRIBE to fanout_channel (redis-server's fan-out peer), answered
+  /// by a map and, in RESP3, a push.
+  enum class handshake { none, ping, maint, subscribe };
 
   client_pool() : epoll_(epoll_create1(0)) {}
   ~client_pool() {
@@ -122,10 +135,13 @@ class client_pool {
   /// Connects in batches, waiting for each batch's handshake replies, so the listen backlog
   /// never overflows (a dropped SYN would add a 1 s retransmit to the measurement).
   void connect_all(std::uint16_t port, std::size_t n, handshake h) {
-    const std::size_t expect = h == handshake::maint ? 2 : h == handshake::ping ? 1 : 0;
-    const std::string bytes = h == handshake::maint  ? std::string(hello3) + std::string(maint_on)
-                              : h == handshake::ping ? std::string(ping_cmd)
-                                                     : std::string();
+    const std::size_t expect = h == handshake::maint || h == handshake::subscribe ? 2
+                               : h == handshake::ping                             ? 1
+                                                                                  : 0;
+    const std::string bytes = h == handshake::maint ? std::string(hello3) + std::string(maint_on)
+                              : h == handshake::subscribe ? std::string(hello3_subscribe)
+                              : h == handshake::ping      ? std::string(ping_cmd)
+                                                          : std::string();
     constexpr std::size_t batch = 250;
     for (std::size_t at = 0; at < n; at += batch) {
       const std::size_t end = std::min(n, at + batch);
@@ -136,7 +152,7 @@ class client_pool {
         const bool ok = pump_until(
             [&] {
               for (std::size_t i = at; i < end; ++i) {
-                if (conns_[i]->frames < expect) {
+                if (conns_[i]->frames + conns_[i]->pushes < expect) {
                   return false;
                 }
               }
@@ -175,6 +191,8 @@ class client_pool {
   auto conns() -> std::vector<std::unique_ptr<conn>>& { return conns_; }
   /// Called for each reply (not push): e.g. to send the next command.
   std::function<void(conn&)> on_reply;
+  /// Called for each push, after its receive stamp.
+  std::function<void(conn&)> on_push;
 
  private:
   void add(std::uint16_t port, const std::string& bytes) {
@@ -198,6 +216,7 @@ class client_pool {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     auto c = std::make_unique<conn>();
     c->fd = fd;
+    c->index = conns_.size();
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = conns_.size();
@@ -220,6 +239,9 @@ class client_pool {
         if (v->kind == schsim::resp3::type::push) {
           ++c.pushes;
           c.last_push_ns = to_ns(mono_clock::now());
+          if (on_push) {
+            on_push(c);
+          }
         } else {
           ++c.frames;
           if (on_reply) {
@@ -375,26 +397,75 @@ auto read_value(int fd) -> T {
   return v;
 }
 
-// The clients of a fan-out live in a child process: 10,000 connections need 20,000 descriptors
-// when both ends are in one process, which is the hard limit here. CLOCK_MONOTONIC is
-// system-wide, so the child's receive stamps compare with the server's.
-auto run_fanout_clients(int from_parent, int to_parent, std::size_t n, long long repeat) -> int {
+/// A child process and the two pipes to it.
+struct child_link {
+  pid_t pid = -1;
+  int to = -1;    ///< parent -> child
+  int from = -1;  ///< child -> parent
+};
+
+/// Forks `body(from_parent, to_parent)`. Called before the parent starts any thread, so the
+/// child cannot inherit a lock (malloc's, say) held by a thread that does not exist in it.
+auto spawn_child(const std::function<int(int, int)>& body) -> child_link {
+  std::array<int, 2> down{};
+  std::array<int, 2> up{};
+  if (::pipe(down.data()) != 0 || ::pipe(up.data()) != 0) {
+    die("pipe failed");
+  }
+  std::fflush(stdout);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    die(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::close(down[1]);
+    ::close(up[0]);
+    std::_Exit(body(down[0], up[1]));
+  }
+  ::close(down[0]);
+  ::close(up[1]);
+  return child_link{pid, down[1], up[0]};
+}
+
+/// The receiving side of every fan-out (the simulator, redis-server and the floor alike), so
+/// that all are timed by the same code and the same clock: N connections in a child process
+/// (both ends of 10,000 connections in one process would need more descriptors than the hard
+/// limit here), each stamping CLOCK_MONOTONIC, which is system-wide, as it parses a push.
+/// Pipe protocol: the parent sends the port; the child connects, handshakes and answers 'r';
+/// the parent sends 'g' once every server is ready; then, for each round, the child waits until
+/// every connection has received one more push and sends the latest stamp (-1: some never got
+/// it); 'q' ends it.
+auto run_receivers(int from_parent, int to_parent, std::size_t n, client_pool::handshake h,
+                   long long rounds) -> int {
   raise_nofile(n + 64);
   const auto port = read_value<std::uint16_t>(from_parent);
   client_pool pool;
-  pool.connect_all(port, n, client_pool::handshake::maint);
+  pool.connect_all(port, n, h);
+  // redis-server confirms SUBSCRIBE with a push: count only what comes after the handshake.
+  std::vector<std::size_t> expected;
+  for (const auto& c : pool.conns()) {
+    expected.push_back(c->pushes);
+  }
+  std::size_t missing = 0;
+  pool.on_push = [&](conn& c) {
+    if (c.pushes == expected[c.index]) {
+      --missing;
+    }
+  };
   write_all(to_parent, "r", 1);
-  for (long long rep = 1; rep <= repeat; ++rep) {
-    const bool all = pool.pump_until(
-        [&] {
-          for (const auto& c : pool.conns()) {
-            if (c->pushes < static_cast<std::size_t>(rep)) {
-              return false;
-            }
-          }
-          return true;
-        },
-        std::chrono::seconds(30));
+  (void)read_value<char>(from_parent);
+  for (long long round = 1; round <= rounds; ++round) {
+    for (auto& e : expected) {
+      ++e;
+    }
+    missing = n;
+    // A connection may already hold this round's push when the previous round ended.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (pool.conns()[i]->pushes >= expected[i]) {
+        --missing;
+      }
+    }
+    const bool all = pool.pump_until([&] { return missing == 0; }, std::chrono::seconds(60));
     std::int64_t last_rx = 0;
     for (const auto& c : pool.conns()) {
       last_rx = std::max(last_rx, c->last_push_ns);
@@ -404,30 +475,216 @@ auto run_fanout_clients(int from_parent, int to_parent, std::size_t n, long long
     }
     write_all(to_parent, &last_rx, sizeof last_rx);
   }
-  // Stay connected until the parent has read the record.
   (void)read_value<char>(from_parent);
   return 0;
 }
 
+/// One round of the floor: at `at_ns` (CLOCK_MONOTONIC), send the MOVING numbered `seq` to
+/// every connection with `threads` threads.
+struct floor_round {
+  std::int64_t at_ns = 0;
+  std::int64_t seq = 0;
+  std::int32_t threads = 0;  ///< 0 ends the floor server
+};
+struct floor_result {
+  std::int64_t last_written_ns = 0;
+  std::int64_t not_taken = 0;  ///< send() calls that did not take the whole frame
+};
+
+void sleep_until_ns(std::int64_t at_ns) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(at_ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(at_ns % 1000000000);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+/// Non-blocking send() of `frame` to each descriptor: what any server must at least do.
+/// Returns how many sends did not take the whole frame.
+auto send_all(std::span<const int> fds, std::string_view frame) -> std::int64_t {
+  std::int64_t not_taken = 0;
+  for (const int fd : fds) {
+    if (::send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(frame.size())) {
+      ++not_taken;
+    }
+  }
+  return not_taken;
+}
+
+/// The floor of a fan-out on this machine, without Asio or any bookkeeping: a child process
+/// that accepts N loopback connections and, each round, sends the frame to all of them in a
+/// plain loop, on one thread or split in two halves over two (the second a worker started
+/// once and woken per round, as a fork-join flush would). Reports the last send's end.
+auto run_floor_server(int from_parent, int to_parent, std::size_t n) -> int {
+  raise_nofile(n + 64);
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (listener < 0 ||
+      ::bind(listener, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 4096) != 0) {
+    die(std::string("floor listen: ") + std::strerror(errno));
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::uint16_t port = ntohs(addr.sin_port);
+  write_all(to_parent, &port, sizeof port);
+  std::vector<int> fds;
+  while (fds.size() < n) {
+    const int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) {
+      die(std::string("floor accept: ") + std::strerror(errno));
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fds.push_back(fd);
+  }
+  write_all(to_parent, "r", 1);
+
+  const std::span<const int> all(fds);
+  const std::size_t half = n / 2;
+  std::string frame;
+  std::atomic<std::int64_t> go{0};  // round number for the worker; -1: exit
+  std::atomic<std::int64_t> done{0};
+  std::int64_t worker_end_ns = 0;  // written by the worker before `done`, read after it
+  std::int64_t worker_not_taken = 0;
+  std::thread worker([&] {
+    std::int64_t seen = 0;
+    for (;;) {
+      go.wait(seen);
+      seen = go.load();
+      if (seen < 0) {
+        return;
+      }
+      worker_not_taken = send_all(all.subspan(half), frame);
+      worker_end_ns = to_ns(mono_clock::now());
+      done.store(seen);
+      done.notify_one();
+    }
+  });
+  for (std::int64_t round = 1;; ++round) {
+    const auto r = read_value<floor_round>(from_parent);
+    if (r.threads == 0) {
+      break;
+    }
+    frame = moving_bytes(r.seq);
+    floor_result out;
+    sleep_until_ns(r.at_ns);
+    if (r.threads == 1) {
+      out.not_taken = send_all(all, frame);
+      out.last_written_ns = to_ns(mono_clock::now());
+    } else {
+      go.store(round);
+      go.notify_one();
+      out.not_taken = send_all(all.first(half), frame);
+      const std::int64_t mine = to_ns(mono_clock::now());
+      for (std::int64_t d = done.load(); d != round; d = done.load()) {
+        done.wait(d);
+      }
+      out.last_written_ns = std::max(mine, worker_end_ns);
+      out.not_taken += worker_not_taken;
+    }
+    write_all(to_parent, &out, sizeof out);
+  }
+  go.store(-1);
+  go.notify_one();
+  worker.join();
+  for (const int fd : fds) {
+    ::close(fd);
+  }
+  ::close(listener);
+  return 0;
+}
+
+/// The fan-out's redis-server peer: one publisher connection (RESP2 is enough to publish).
+class redis_publisher {
+ public:
+  explicit redis_publisher(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      die("cannot connect to redis-server on port " + std::to_string(port));
+    }
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~redis_publisher() { ::close(fd_); }
+  redis_publisher(const redis_publisher&) = delete;
+  auto operator=(const redis_publisher&) -> redis_publisher& = delete;
+
+  /// The PUBLISH whose "message" push to each subscriber is `frame_size` bytes long, the size
+  /// of the simulator's MOVING, so both servers write the same number of bytes.
+  static auto publish_command(std::size_t frame_size) -> std::string {
+    for (std::size_t payload = 1; payload < frame_size; ++payload) {
+      const std::string len = std::to_string(payload);
+      // >3 $7 message $1 m $<len> <payload>
+      const std::size_t push = 4 + 13 + 7 + 1 + len.size() + 2 + payload + 2;
+      if (push == frame_size) {
+        const std::string body(payload, 'x');
+        return "*3\r\n$7\r\nPUBLISH\r\n$1\r\n" + std::string(fanout_channel) + "\r\n$" + len +
+               "\r\n" + body + "\r\n";
+      }
+    }
+    die("no PUBLISH payload gives a push of " + std::to_string(frame_size) + " bytes");
+  }
+
+  void send(const std::string& command) { write_all(fd_, command.data(), command.size()); }
+
+  /// PUBLISH's reply: how many subscribers got the message.
+  auto receivers() -> long long {
+    std::string reply;
+    char ch = 0;
+    while (reply.size() < 2 || reply.compare(reply.size() - 2, 2, "\r\n") != 0) {
+      if (::read(fd_, &ch, 1) != 1) {
+        die("redis-server closed the publisher connection");
+      }
+      reply += ch;
+    }
+    if (reply.front() != ':') {
+      die("PUBLISH answered " + reply);
+    }
+    return std::stoll(reply.substr(1));
+  }
+
+ private:
+  int fd_;
+};
+
 auto run_fanout(const args& a) -> int {
   const auto n = static_cast<std::size_t>(a.num("--connections", 1000));
   const auto repeat = a.num("--repeat", 5);
-  std::array<int, 2> down{};
-  std::array<int, 2> up{};
-  if (::pipe(down.data()) != 0 || ::pipe(up.data()) != 0) {
-    die("pipe failed");
+  const auto redis_port = static_cast<std::uint16_t>(a.num("--redis-port", 0));
+  const bool with_floor = !a.has("--no-floor");
+  const auto lead = std::chrono::milliseconds(20);  // schedule each push this far ahead
+
+  // Every child first, before any thread of this process exists (see spawn_child).
+  auto receivers = [&](client_pool::handshake h, long long rounds) {
+    return spawn_child(
+        [&, h, rounds](int in, int out) { return run_receivers(in, out, n, h, rounds); });
+  };
+  child_link sim_rx = receivers(client_pool::handshake::maint, repeat);
+  child_link redis_rx;
+  if (redis_port != 0) {
+    redis_rx = receivers(client_pool::handshake::subscribe, repeat);
   }
-  std::fflush(stdout);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    std::_Exit(run_fanout_clients(down[0], up[1], n, repeat));
+  child_link floor_tx;
+  child_link floor_rx;
+  if (with_floor) {
+    floor_tx = spawn_child([&](int in, int out) { return run_floor_server(in, out, n); });
+    floor_rx = receivers(client_pool::handshake::none, 2 * repeat);  // 1 and 2 threads
   }
+
   raise_nofile(n + 64);
   sim_host host(one_endpoint());
   push_log log(host.recorder());
   const auto port = host.port();
-  write_all(down[1], &port, sizeof port);
-  (void)read_value<char>(up[0]);
+  write_all(sim_rx.to, &port, sizeof port);
+  (void)read_value<char>(sim_rx.from);
   const auto opted = host.call([](sim::server& s) {
     sim::selector sel;
     sel.opted_in_only = true;
@@ -436,15 +693,47 @@ auto run_fanout(const args& a) -> int {
   if (opted != n) {
     die("only " + std::to_string(opted) + " of " + std::to_string(n) + " connections opted in");
   }
+  std::unique_ptr<redis_publisher> publisher;
+  if (redis_port != 0) {
+    write_all(redis_rx.to, &redis_port, sizeof redis_port);
+    (void)read_value<char>(redis_rx.from);
+    publisher = std::make_unique<redis_publisher>(redis_port);
+  }
+  if (with_floor) {
+    const auto floor_port = read_value<std::uint16_t>(floor_tx.from);
+    write_all(floor_rx.to, &floor_port, sizeof floor_port);
+    (void)read_value<char>(floor_rx.from);
+    (void)read_value<char>(floor_tx.from);
+  }
+  for (const auto* rx : {&sim_rx, &redis_rx, &floor_rx}) {
+    if (rx->pid > 0) {
+      write_all(rx->to, "g", 1);
+    }
+  }
 
   std::vector<std::int64_t> to_last_written;
   std::vector<std::int64_t> to_last_received;
   std::vector<std::int64_t> timer_lag;
   std::vector<std::int64_t> call_time;
   std::vector<std::int64_t> server_cpu;
-  for (long long rep = 1; rep <= repeat; ++rep) {
+  std::vector<std::int64_t> redis_received;
+  std::vector<std::int64_t> floor1_written;
+  std::vector<std::int64_t> floor1_received;
+  std::vector<std::int64_t> floor2_written;
+  std::vector<std::int64_t> floor2_received;
+  std::size_t frame_size = 0;
+
+  auto last_received = [&](const child_link& rx, const std::string& what) {
+    const auto t = read_value<std::int64_t>(rx.from);
+    if (t < 0) {
+      die(what + ": not every client received the push");
+    }
+    return t;
+  };
+  auto run_sim = [&](long long rep) {
     const std::string step = "fanout-" + std::to_string(rep);
     const std::string bytes = moving_bytes(rep);
+    frame_size = bytes.size();
     struct timing {
       std::int64_t scheduled = 0;
       std::int64_t fired = 0;
@@ -455,7 +744,7 @@ auto run_fanout(const args& a) -> int {
     std::promise<timing> done;
     auto timer = std::make_shared<asio::steady_timer>(host.io());
     asio::post(host.io(), [&, timer] {
-      const auto at = mono_clock::now() + std::chrono::milliseconds(20);
+      const auto at = mono_clock::now() + lead;
       timer->expires_at(at);
       timer->async_wait([&, timer, at](boost::system::error_code) {
         timing t;
@@ -477,9 +766,9 @@ auto run_fanout(const args& a) -> int {
       });
     });
     const timing t = done.get_future().get();
-    const auto last_rx = read_value<std::int64_t>(up[0]);
-    if (last_rx < 0 || t.sent != n) {
-      die("fan-out " + step + ": sent to " + std::to_string(t.sent) + ", not every client got it");
+    const auto last_rx = last_received(sim_rx, "simulator " + step);
+    if (t.sent != n) {
+      die("fan-out " + step + ": sent to " + std::to_string(t.sent));
     }
     // push_written is recorded after the write completes; wait for the last one.
     const auto deadline = mono_clock::now() + std::chrono::seconds(10);
@@ -496,9 +785,63 @@ auto run_fanout(const args& a) -> int {
     timer_lag.push_back(t.fired - t.scheduled);
     call_time.push_back(t.returned - t.fired);
     server_cpu.push_back(stats.last_thread_cpu_ns - t.fired_cpu);
+  };
+  auto run_redis = [&](long long rep) {
+    const std::string command = redis_publisher::publish_command(moving_bytes(rep).size());
+    const std::int64_t at = to_ns(mono_clock::now() + lead);
+    sleep_until_ns(at);
+    publisher->send(command);
+    const auto last_rx = last_received(redis_rx, "redis-server round " + std::to_string(rep));
+    const auto got = publisher->receivers();
+    if (got != static_cast<long long>(n)) {
+      die("PUBLISH reached " + std::to_string(got) + " subscribers");
+    }
+    redis_received.push_back(last_rx - at);
+  };
+  auto run_floor = [&](long long rep, std::int32_t threads) {
+    floor_round r;
+    r.at_ns = to_ns(mono_clock::now() + lead);
+    r.seq = rep;
+    r.threads = threads;
+    write_all(floor_tx.to, &r, sizeof r);
+    const auto out = read_value<floor_result>(floor_tx.from);
+    const auto last_rx = last_received(floor_rx, "floor round " + std::to_string(rep));
+    if (out.not_taken != 0) {
+      die("floor: " + std::to_string(out.not_taken) + " sends did not take the whole frame");
+    }
+    (threads == 1 ? floor1_written : floor2_written).push_back(out.last_written_ns - r.at_ns);
+    (threads == 1 ? floor1_received : floor2_received).push_back(last_rx - r.at_ns);
+  };
+
+  // Interleaved: each round runs every server once, the order rotating so that none always
+  // follows the same one.
+  std::vector<std::function<void(long long)>> servers{run_sim};
+  if (publisher) {
+    servers.emplace_back(run_redis);
   }
-  write_all(down[1], "q", 1);
-  ::waitpid(child, nullptr, 0);
+  if (with_floor) {
+    servers.emplace_back([&](long long rep) { run_floor(rep, 1); });
+    servers.emplace_back([&](long long rep) { run_floor(rep, 2); });
+  }
+  for (long long rep = 1; rep <= repeat; ++rep) {
+    for (std::size_t k = 0; k < servers.size(); ++k) {
+      servers[(k + static_cast<std::size_t>(rep)) % servers.size()](rep);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the receivers settle
+    }
+  }
+
+  for (const auto* c : {&sim_rx, &redis_rx, &floor_rx}) {
+    if (c->pid > 0) {
+      write_all(c->to, "q", 1);
+      ::waitpid(c->pid, nullptr, 0);
+    }
+  }
+  if (floor_tx.pid > 0) {
+    const floor_round quit;
+    write_all(floor_tx.to, &quit, sizeof quit);
+    ::waitpid(floor_tx.pid, nullptr, 0);
+  }
+
   auto list = [](const std::vector<std::int64_t>& v) {
     std::string s = "[";
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -508,16 +851,61 @@ auto run_fanout(const args& a) -> int {
     }
     return s + "]";
   };
+  auto summary = [&](const char* name, const std::vector<std::int64_t>& v) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "\"%s\": {\"median\": %.3f, \"max\": %.3f, \"runs\": ", name,
+                  ms(percentile(v, 0.5)), ms(percentile(v, 1.0)));
+    return std::string(buf) + list(v) + "}";
+  };
+  // Each ratio is the median over rounds of the two servers' figures in the same round.
+  auto ratio = [](const char* name, const std::vector<std::int64_t>& num,
+                  const std::vector<std::int64_t>& den) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < std::min(num.size(), den.size()); ++i) {
+      r.push_back(static_cast<double>(num[i]) / static_cast<double>(den[i]));
+    }
+    std::sort(r.begin(), r.end());
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "\"%s\": %.2f", name, r.empty() ? 0.0 : r[r.size() / 2]);
+    return std::string(buf);
+  };
+  std::string peers;
+  if (publisher) {
+    peers +=
+        ",\n \"redis_server\": {" + summary("scheduled_to_last_received_ms", redis_received) + "}";
+  }
+  if (with_floor) {
+    peers += ",\n \"floor_1_thread\": {" + summary("scheduled_to_last_written_ms", floor1_written) +
+             ",\n   " + summary("scheduled_to_last_received_ms", floor1_received) + "}";
+    peers += ",\n \"floor_2_threads\": {" +
+             summary("scheduled_to_last_written_ms", floor2_written) + ",\n   " +
+             summary("scheduled_to_last_received_ms", floor2_received) + "}";
+  }
+  std::string ratios = ",\n \"ratios_median_of_rounds\": {";
+  std::string sep;
+  if (publisher) {
+    ratios += ratio("schsim_over_redis_received", to_last_received, redis_received);
+    sep = ", ";
+  }
+  if (with_floor) {
+    ratios += sep + ratio("schsim_over_floor1_received", to_last_received, floor1_received) + ", " +
+              ratio("schsim_over_floor1_written", to_last_written, floor1_written) + ", " +
+              ratio("floor1_over_floor2_written", floor1_written, floor2_written) + ", " +
+              ratio("floor1_over_floor2_received", floor1_received, floor2_received);
+    if (publisher) {
+      ratios += ", " + ratio("redis_over_floor1_received", redis_received, floor1_received);
+    }
+  }
+  ratios += "}";
   std::printf(
-      "{\"bench\": \"fanout\", \"connections\": %zu, \"repeat\": %lld,\n"
-      " \"scheduled_to_last_written_ms\": {\"median\": %.3f, \"max\": %.3f, \"runs\": %s},\n"
-      " \"scheduled_to_last_received_ms\": {\"median\": %.3f, \"max\": %.3f},\n"
-      " \"timer_lag_ms\": {\"median\": %.3f}, \"send_push_call_ms\": {\"median\": %.3f},\n"
-      " \"server_thread_cpu_ms\": {\"median\": %.3f}}\n",
-      n, repeat, ms(percentile(to_last_written, 0.5)), ms(percentile(to_last_written, 1.0)),
-      list(to_last_written).c_str(), ms(percentile(to_last_received, 0.5)),
-      ms(percentile(to_last_received, 1.0)), ms(percentile(timer_lag, 0.5)),
-      ms(percentile(call_time, 0.5)), ms(percentile(server_cpu, 0.5)));
+      "{\"bench\": \"fanout\", \"connections\": %zu, \"repeat\": %lld, \"frame_bytes\": %zu,\n"
+      " \"schsim\": {%s,\n   %s,\n   \"timer_lag_ms\": {\"median\": %.3f}, "
+      "\"send_push_call_ms\": {\"median\": %.3f},\n"
+      "   \"server_thread_cpu_ms\": {\"median\": %.3f}}%s%s}\n",
+      n, repeat, frame_size, summary("scheduled_to_last_written_ms", to_last_written).c_str(),
+      summary("scheduled_to_last_received_ms", to_last_received).c_str(),
+      ms(percentile(timer_lag, 0.5)), ms(percentile(call_time, 0.5)),
+      ms(percentile(server_cpu, 0.5)), peers.c_str(), ratios.c_str());
   return 0;
 }
 
