@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 namespace schsim::simulator::detail {
 
@@ -83,13 +85,101 @@ void server_core::record(const std::string& endpoint, std::uint64_t conn, timeli
   recorder->record(timeline::event{to_ns(mono_clock::now()), endpoint, conn, std::move(what)});
 }
 
+void server_core::record_at(std::int64_t t_ns, const std::string& endpoint, std::uint64_t conn,
+                            timeline::detail what) {
+  if (stopped) {
+    return;
+  }
+  recorder->record(timeline::event{t_ns, endpoint, conn, std::move(what)});
+}
+
+flush_workers::flush_workers(std::size_t threads) {
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i] { work(i + 1); });
+  }
+}
+
+flush_workers::~flush_workers() {
+  {
+    const std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  start_.notify_all();
+  for (auto& t : threads_) {
+    t.join();
+  }
+}
+
+void flush_workers::write_slice(std::size_t slice) {
+  const std::size_t parts = threads_.size() + 1;
+  const std::size_t from = job_.size() * slice / parts;
+  const std::size_t to = job_.size() * (slice + 1) / parts;
+  for (std::size_t i = from; i < to; ++i) {
+    job_[i]->direct_write();
+  }
+}
+
+void flush_workers::run(std::span<session* const> sessions) {
+  {
+    const std::lock_guard lock(mutex_);
+    job_ = sessions;
+    running_ = threads_.size();
+    ++generation_;
+  }
+  start_.notify_all();
+  write_slice(0);
+  std::unique_lock lock(mutex_);
+  finished_.wait(lock, [this] { return running_ == 0; });
+  job_ = {};
+}
+
+void flush_workers::work(std::size_t slice) {
+  std::uint64_t seen = 0;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    if (stop_) {
+      return;
+    }
+    seen = generation_;
+    lock.unlock();
+    write_slice(slice);
+    lock.lock();
+    if (--running_ == 0) {
+      finished_.notify_one();
+    }
+  }
+}
+
 void server_core::flush() {
   flush_posted = false;
   // Swap out first: a pump can record events whose observers queue more output.
   std::vector<std::shared_ptr<session>> queued;
   queued.swap(flush_queue);
-  for (const auto& s : queued) {
-    s->pump();
+  const std::size_t threshold = config.parallel_flush_min_sessions;
+  if (threshold > 0 && queued.size() > threshold) {
+    // Fork-join: the sends of bytes already queued run on the workers; everything else
+    // (accounting, timeline events, the asynchronous fallback) stays on this thread, after the
+    // join, in queue order as before.
+    std::vector<session*> claimed;
+    claimed.reserve(queued.size());
+    for (const auto& s : queued) {
+      if (s->claim_direct_write()) {
+        claimed.push_back(s.get());
+      }
+    }
+    if (!workers) {
+      const std::size_t cores = std::max(2U, std::thread::hardware_concurrency());
+      workers = std::make_unique<flush_workers>(std::min<std::size_t>(cores - 1, 3));
+    }
+    workers->run(claimed);
+    for (const auto& s : queued) {
+      s->finish_direct_write();
+    }
+  } else {
+    for (const auto& s : queued) {
+      s->pump();
+    }
   }
   queued.clear();
   if (flush_queue.empty()) {
@@ -367,7 +457,7 @@ void session::check_output_limit() {
   }
 }
 
-void session::record_written() {
+void session::record_written(std::int64_t t_ns) {
   const bool recording = core_->config.record_commands;
   while (!marks_.empty() && marks_.front().end <= written_) {
     frame_mark& m = marks_.front();
@@ -386,7 +476,11 @@ void session::record_written() {
         ev.bytes = static_cast<std::size_t>(m.end - m.start);
         ev.dialect = m.meta->dialect;
         ev.step = m.meta->step;
-        core_->record(ep_->config.name, state_.id, std::move(ev));
+        if (t_ns != 0) {
+          core_->record_at(t_ns, ep_->config.name, state_.id, std::move(ev));
+        } else {
+          core_->record(ep_->config.name, state_.id, std::move(ev));
+        }
         break;
       }
       case frame_kind::raw:
@@ -431,8 +525,49 @@ void session::pump() {
   pumping_ = false;
 }
 
+auto session::claim_direct_write() -> bool {
+  if (done_ || writing_ || pausing_ || closing_ || pumping_ || close_ || !held_.empty() ||
+      ep_->chunk_bytes > 0 || out_start_ >= queued_) {
+    return false;
+  }
+  direct_claimed_ = true;
+  direct_take_ = static_cast<std::size_t>(queued_ - out_start_);
+  return true;
+}
+
+void session::direct_write() noexcept {
+  direct_sent_ =
+      ::send(socket_.native_handle(), out_.data(), direct_take_, MSG_DONTWAIT | MSG_NOSIGNAL);
+  direct_errno_ = direct_sent_ < 0 ? errno : 0;
+  direct_at_ns_ = to_ns(mono_clock::now());
+}
+
+void session::finish_direct_write() {
+  if (!direct_claimed_) {
+    pump();
+    return;
+  }
+  direct_claimed_ = false;
+  if (direct_sent_ < 0 && direct_errno_ != EAGAIN && direct_errno_ != EWOULDBLOCK) {
+    flush_scheduled_ = false;
+    const boost::system::error_code ec(direct_errno_, asio::error::get_system_category());
+    finish(close_initiator::client, close_how_of(ec), "write failed: " + ec.message(), true);
+    return;
+  }
+  const auto n = static_cast<std::size_t>(std::max<std::ptrdiff_t>(direct_sent_, 0));
+  if (n > 0) {
+    out_.erase(0, n);
+    out_start_ += n;
+    written_ += n;
+    record_written(direct_at_ns_);
+  }
+  if (!done_) {
+    pump();  // the rest, if the socket did not take it all
+  }
+}
+
 void session::pump_once() {
-  if (done_ || writing_ || pausing_ || closing_) {
+  if (done_ || writing_ || pausing_ || closing_ || direct_claimed_) {
     return;
   }
   for (;;) {

@@ -11,13 +11,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace schsim::simulator::detail {
@@ -48,6 +51,35 @@ struct endpoint_state {
 };
 
 class session;
+
+/**
+ * Fork-join writers for large flushes: run() hands slices of the claimed sessions to the
+ * workers, writes the first slice itself and returns once every slice is done. Workers only
+ * call session::direct_write(), which touches the claimed bytes and the session's own result
+ * fields; run()'s mutex gives the happens-before both ways.
+ */
+class flush_workers {
+ public:
+  explicit flush_workers(std::size_t threads);
+  ~flush_workers();
+  flush_workers(const flush_workers&) = delete;
+  auto operator=(const flush_workers&) -> flush_workers& = delete;
+
+  void run(std::span<session* const> sessions);
+
+ private:
+  void work(std::size_t slice);
+  void write_slice(std::size_t slice);
+
+  std::mutex mutex_;
+  std::condition_variable start_;
+  std::condition_variable finished_;
+  std::span<session* const> job_;
+  std::uint64_t generation_ = 0;
+  std::size_t running_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
 
 /**
  * A first-in first-out queue on one vector: unlike std::deque (which allocates a map and a
@@ -88,6 +120,9 @@ struct server_core {
       : executor(std::move(ex)), config(std::move(cfg)), recorder(&rec) {}
 
   void record(const std::string& endpoint, std::uint64_t conn, timeline::detail what);
+  /// As record(), stamped `t_ns` (a write that a flush worker performed earlier).
+  void record_at(std::int64_t t_ns, const std::string& endpoint, std::uint64_t conn,
+                 timeline::detail what);
   /// Writes out what control calls queued (see session::schedule_flush).
   void flush();
 
@@ -102,6 +137,8 @@ struct server_core {
   /// Sessions with output queued by a control call, written by the next flush().
   std::vector<std::shared_ptr<session>> flush_queue;
   bool flush_posted = false;
+  /// Created by the first flush large enough to use it.
+  std::unique_ptr<flush_workers> workers;
   bool started = false;
   bool stopped = false;
 };
@@ -153,6 +190,16 @@ class session : public std::enable_shared_from_this<session> {
   /// Writes what is ready now (no-op while a write or a pause is in progress).
   void pump();
 
+  /// Parallel flush, on the io thread before the fork: claims the ready bytes for one
+  /// non-blocking send by a worker; false when the session needs the ordinary pump (held
+  /// replies, fragmentation, a close, a write in progress, nothing to write).
+  auto claim_direct_write() -> bool;
+  /// Between fork and join, on any one thread: sends the claimed bytes, notes result and time.
+  void direct_write() noexcept;
+  /// On the io thread after the join: accounts for what the socket took, records the frames
+  /// with the send's time, and pumps what is left (the asynchronous path if it would block).
+  void finish_direct_write();
+
  private:
   using close_how = timeline::close_how;
   using close_initiator = timeline::close_initiator;
@@ -189,7 +236,8 @@ class session : public std::enable_shared_from_this<session> {
                time_point due, bool keep_reply_order);
   void append_ready(std::string_view bytes, frame_mark mark);
   void promote(time_point now, bool force_one);
-  void record_written();
+  /// `t_ns` 0: stamped now.
+  void record_written(std::int64_t t_ns = 0);
   void check_output_limit();
   [[nodiscard]] auto output_backlog() const -> std::size_t;
   /// Asks the server to pump this session after the current control call.
@@ -232,8 +280,13 @@ class session : public std::enable_shared_from_this<session> {
   bool pumping_ = false;       // inside pump(): re-entrant calls only ask for another round
   bool pump_again_ = false;
   bool flush_scheduled_ = false;  // in server_core::flush_queue
-  bool closing_ = false;          // begin_close() ran
-  bool draining_ = false;         // FIN sent, reading until the client's FIN
+  bool direct_claimed_ = false;   // bytes claimed by claim_direct_write(), not yet accounted
+  std::size_t direct_take_ = 0;
+  std::ptrdiff_t direct_sent_ = 0;  // send()'s result
+  int direct_errno_ = 0;
+  std::int64_t direct_at_ns_ = 0;
+  bool closing_ = false;   // begin_close() ran
+  bool draining_ = false;  // FIN sent, reading until the client's FIN
   bool peer_eof_ = false;
   bool close_recorded_ = false;  // connection_closed is in the timeline (exactly once)
   bool done_ = false;

@@ -54,6 +54,9 @@ struct server_config {
   /// Record command_received and reply_written for every command (connection, handshake, push
   /// and error events are always recorded). Off only for raw-throughput benchmarks.
   bool record_commands = true;
+  /// A flush of more sessions than this (a fan-out) hands the writes of already-queued bytes to
+  /// a small pool of worker threads (fork-join); 0 switches that off.
+  std::size_t parallel_flush_min_sessions = 512;
   /// After a server-side FIN close, how long the session keeps reading (and discarding) so the
   /// client's unread bytes do not turn the FIN into a RST; the socket is closed at the client's
   /// own FIN or after this.
