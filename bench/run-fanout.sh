@@ -6,10 +6,13 @@
 # figure is scheduled instant -> last push received by a client (the same client code and
 # CLOCK_MONOTONIC for all), plus -> last written for the simulator and the floor.
 #   bench/run-fanout.sh [REPEAT]      (default 5)
+# FANOUT_ARGS adds options to every schsim_sim_bench call, e.g. FANOUT_ARGS="--parallel-flush-min 0"
+# writes every session on the io thread (the flush before the parallel one).
 # Runs each size on the shared machine and under `chrt -f 10` (SCHED_FIFO, redis-server too).
 # The simulator runs in-process (schsim_sim_bench fanout); the clients in child processes.
 source "$(dirname "$0")/lib.sh"
 repeat=${1:-5}
+read -r -a extra <<<"${FANOUT_ARGS:-}"
 bench_build schsim_sim_bench
 echo "## Push fan-out"
 echo
@@ -28,11 +31,11 @@ for sched in shared fifo; do
       --loglevel warning >/dev/null 2>&1 &
     redis_pid=$!
     wait_port "$port"
-    echo "Command: \`${prefix[*]:+${prefix[*]} }$build_dir/bench/schsim_sim_bench fanout --connections $n --repeat $repeat --redis-port $port\` (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo "Command: \`${prefix[*]:+${prefix[*]} }$build_dir/bench/schsim_sim_bench fanout --connections $n --repeat $repeat --redis-port $port${extra[*]:+ ${extra[*]}}\` (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     echo
     echo '```json'
     "${prefix[@]}" "$build_dir/bench/schsim_sim_bench" fanout --connections "$n" --repeat "$repeat" \
-      --redis-port "$port"
+      --redis-port "$port" "${extra[@]}"
     echo '```'
     echo
     stop_redis

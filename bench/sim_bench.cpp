@@ -1,6 +1,7 @@
 // schsim_sim_bench: load generator and in-process measurements of the simulator (issue 8).
 //
 //   schsim_sim_bench fanout --connections N [--repeat R] [--redis-port P] [--no-floor]
+//       [--parallel-flush-min M]
 //       The simulator in this process; N opted-in RESP3 connections; a MOVING scheduled on a
 //       steady_timer (as the scenario engine does) to all of them. Reports the time from the
 //       scheduled instant to the last push_written event (the last frame fully written) and to
@@ -8,6 +9,7 @@
 //       received by the same client code: redis-server on port P (N RESP3 subscribers of one
 //       channel, one PUBLISH of a message push the size of the MOVING), and the floor (a plain
 //       loop of non-blocking send() over N loopback sockets, on 1 and on 2 threads).
+//       M: server_config::parallel_flush_min_sessions (0 writes every session on the io thread).
 //   schsim_sim_bench precision --connections N [--pushes K] [--interval-ms I] [--rate R]
 //       N opted-in connections running SET/GET, R commands/s in all (0: each connection back to
 //       back, which saturates the server); K pushes scheduled I ms apart, each to one
@@ -680,7 +682,10 @@ auto run_fanout(const args& a) -> int {
   }
 
   raise_nofile(n + 64);
-  sim_host host(one_endpoint());
+  auto config = one_endpoint();
+  config.parallel_flush_min_sessions = static_cast<std::size_t>(
+      a.num("--parallel-flush-min", static_cast<long long>(config.parallel_flush_min_sessions)));
+  sim_host host(std::move(config));
   push_log log(host.recorder());
   const auto port = host.port();
   write_all(sim_rx.to, &port, sizeof port);
