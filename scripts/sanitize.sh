@@ -2,9 +2,12 @@
 # The test suite under sanitizers: ASan+UBSan in build-asan, TSan in build-tsan.
 #   scripts/sanitize.sh [asan|tsan|all] [ctest args...]        (default: all)
 # e.g. scripts/sanitize.sh tsan -R 'SimulatorServer|Abuse'
+# `all` builds both trees one after the other, then runs the two test suites at the same time
+# (most of their time is scenarios running in real time, so the two share 2 cores well) and
+# prints each log in full when both are done.
 # SANITIZE_DIRS limits the run to some source directories, e.g. SANITIZE_DIRS="core simulator":
 # only their targets are built (ninja DIR/all) and only their tests run (ctest in DIR).
-# Default: everything. SANITIZE_BUILD_ONLY=1 builds and stops (test.sh builds ahead that way).
+# Default: everything. SANITIZE_BUILD_ONLY=1 builds and stops.
 # Any report fails the run: halt_on_error everywhere, leaks included. TSan reads
 # scripts/tsan.supp, which holds third-party false positives only.
 set -euo pipefail
@@ -14,13 +17,16 @@ which=${1:-all}
 shift || true
 dirs=${SANITIZE_DIRS:-}
 
-run_one() {
+build_one() {
   local name=$1 flags=$2 dir=build-$1
   local start=$SECONDS
   if [[ ! -f $dir/build.ninja ]]; then
-    # -O1: sanitized code at -O2 builds slower and finds no more; -g for the reports.
+    # -O0: the instrumented code compiles 3-4.5x faster than at -O1 (measured on the heaviest
+    # translation units: 8 s against 36 s for the parser tests, 22 s against 77 s for the
+    # reference client), which is what lets the whole suite run under both sanitizers in CI.
+    # ASan and TSan find the same bugs at -O0; the tests run slower, hence the timing slack below.
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DSCHSIM_SANITIZE="$flags" \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g" -DSCHSIM_SANITIZE="$flags" \
       -DSCHSIM_BUILD_BENCH=OFF >/dev/null
   fi
   if [[ -z $dirs ]]; then
@@ -30,30 +36,68 @@ run_one() {
     for d in $dirs; do targets+=("$d/all"); done
     ninja -C "$dir" "${targets[@]}"
   fi
-  local built=$SECONDS
-  if [[ ${SANITIZE_BUILD_ONLY:-0} = 1 ]]; then
-    echo "sanitize.sh: $name: built in $((built - start)) s (SANITIZE_BUILD_ONLY: no tests)"
-    return 0
-  fi
+  echo "sanitize.sh: $name: built in $((SECONDS - start)) s"
+}
+
+test_one() {
+  local name=$1 dir=build-$1
+  shift
+  local start=$SECONDS rc=0
   if [[ -z $dirs ]]; then
-    ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 900 "$@"
+    ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 900 "$@" || rc=$?
   else
     for d in $dirs; do
-      ctest --test-dir "$dir/$d" --output-on-failure -j 2 --timeout 900 "$@"
+      ctest --test-dir "$dir/$d" --output-on-failure -j 2 --timeout 900 "$@" || rc=$?
     done
   fi
-  echo "sanitize.sh: $name: build $((built - start)) s, tests $((SECONDS - built)) s"
+  echo "sanitize.sh: $name: tests $((SECONDS - start)) s, exit $rc"
+  return $rc
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp}
+# Instrumented -O0 code runs several times slower, and here two suites share the cores: the
+# scenario tests' lateness bounds get 200 ms more (the plain ctest stage holds them exact).
+export SCHSIM_TIMING_SLACK_MS=${SCHSIM_TIMING_SLACK_MS:-200}
+
 case $which in
-  asan) run_one asan address,undefined "$@" ;;
-  tsan) run_one tsan thread "$@" ;;
-  all)
-    run_one asan address,undefined "$@"
-    run_one tsan thread "$@"
-    ;;
+  asan) names=(asan) ;;
+  tsan) names=(tsan) ;;
+  all) names=(asan tsan) ;;
   *) echo "usage: scripts/sanitize.sh [asan|tsan|all] [ctest args...]" >&2; exit 2 ;;
 esac
+for n in "${names[@]}"; do
+  case $n in
+    asan) build_one asan address,undefined ;;
+    tsan) build_one tsan thread ;;
+  esac
+done
+if [[ ${SANITIZE_BUILD_ONLY:-0} = 1 ]]; then
+  echo "sanitize.sh: SANITIZE_BUILD_ONLY: built ${names[*]}, no tests"
+  exit 0
+fi
+if [[ ${#names[@]} -eq 1 ]]; then
+  test_one "${names[0]}" "$@"
+  exit
+fi
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+pids=()
+for n in "${names[@]}"; do
+  test_one "$n" "$@" >"$logs/$n.log" 2>&1 &
+  pids+=($!)
+done
+failed=()
+for i in "${!names[@]}"; do
+  wait "${pids[$i]}" || failed+=("${names[$i]}")
+done
+for n in "${names[@]}"; do
+  echo "=== sanitize.sh: ${n} log"
+  cat "$logs/$n.log"
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "sanitize.sh: failed: ${failed[*]}" >&2
+  exit 1
+fi
