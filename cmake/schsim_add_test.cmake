@@ -22,6 +22,8 @@ function(schsim_add_test_dir)
   if(ARG_SERIAL)
     set(serial TRUE)
   endif()
+  # LABELS: the executable's name, so a run can pick whole executables (`ctest -L`): the TSan
+  # stage runs only those that start threads.
   gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-                       PROPERTIES TIMEOUT 300 RUN_SERIAL ${serial})
+                       PROPERTIES TIMEOUT 300 RUN_SERIAL ${serial} LABELS ${ARG_NAME})
 endfunction()

@@ -2,9 +2,9 @@
 # The test suite under sanitizers: ASan+UBSan in build-asan, TSan in build-tsan.
 #   scripts/sanitize.sh [asan|tsan|all] [ctest args...]        (default: all)
 # e.g. scripts/sanitize.sh tsan -R 'SimulatorServer|Abuse'
-# `all` builds both trees one after the other, then runs the two test suites at the same time
-# (most of their time is scenarios running in real time, so the two share 2 cores well) and
-# prints each log in full when both are done.
+# `all` builds the ASan tree, starts its tests, builds the TSan tree while they run, then runs
+# the TSan tests beside them: most of a suite's time is scenarios running in real time, so a
+# build and two suites share 2 cores well. Each log is printed in full when both are done.
 # SANITIZE_DIRS limits the run to some source directories, e.g. SANITIZE_DIRS="core simulator":
 # only their targets are built (ninja DIR/all) and only their tests run (ctest in DIR).
 # Default: everything. SANITIZE_BUILD_ONLY=1 builds and stops.
@@ -17,8 +17,16 @@ which=${1:-all}
 shift || true
 dirs=${SANITIZE_DIRS:-}
 
+# TSan runs the test executables that start threads (the simulator's io thread, flush workers,
+# the reference driver, `schsim suite`/`matrix` cells) and only builds what they need: a
+# single-threaded executable gives TSan nothing to find. Every executable runs under ASan+UBSan.
+tsan_targets=(core_tests simulator_tests integration_tests refclient_integration_tests schsim
+  schsim-refclient-driver)
+tsan_labels='^(core_tests|simulator_tests|integration_tests|refclient_integration_tests|matrix)$'
+
 build_one() {
   local name=$1 flags=$2 dir=build-$1
+  shift 2
   local start=$SECONDS
   if [[ ! -f $dir/build.ninja ]]; then
     # -O0: the instrumented code compiles 3-4.5x faster than at -O1 (measured on the heaviest
@@ -27,14 +35,15 @@ build_one() {
     # ASan and TSan find the same bugs at -O0; the tests run slower, hence the timing slack below.
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g" -DSCHSIM_SANITIZE="$flags" \
-      -DSCHSIM_BUILD_BENCH=OFF >/dev/null
+      -DSCHSIM_BUILD_BENCH=OFF >/dev/null || return
   fi
+  # `|| return`: build_one runs inside `if`, where set -e does not stop a failed command.
   if [[ -z $dirs ]]; then
-    ninja -C "$dir"
+    ninja -C "$dir" "$@" || return
   else
     local targets=()
     for d in $dirs; do targets+=("$d/all"); done
-    ninja -C "$dir" "${targets[@]}"
+    ninja -C "$dir" "${targets[@]}" || return
   fi
   echo "sanitize.sh: $name: built in $((SECONDS - start)) s"
 }
@@ -67,35 +76,56 @@ case $which in
   all) names=(asan tsan) ;;
   *) echo "usage: scripts/sanitize.sh [asan|tsan|all] [ctest args...]" >&2; exit 2 ;;
 esac
-for n in "${names[@]}"; do
-  case $n in
+build_named() {
+  case $1 in
     asan) build_one asan address,undefined ;;
-    tsan) build_one tsan thread ;;
+    tsan) build_one tsan thread "${tsan_targets[@]}" ;;
   esac
-done
+}
+# test_named NAME [ctest args...]
+test_named() {
+  local name=$1
+  shift
+  if [[ $name = tsan && -z $dirs ]]; then
+    test_one tsan -L "$tsan_labels" "$@"
+  else
+    test_one "$name" "$@"
+  fi
+}
 if [[ ${SANITIZE_BUILD_ONLY:-0} = 1 ]]; then
+  for n in "${names[@]}"; do build_named "$n"; done
   echo "sanitize.sh: SANITIZE_BUILD_ONLY: built ${names[*]}, no tests"
   exit 0
 fi
 if [[ ${#names[@]} -eq 1 ]]; then
-  test_one "${names[0]}" "$@"
+  build_named "${names[0]}"
+  test_named "${names[0]}" "$@"
   exit
 fi
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 pids=()
-for n in "${names[@]}"; do
-  test_one "$n" "$@" >"$logs/$n.log" 2>&1 &
-  pids+=($!)
-done
 failed=()
+for n in "${names[@]}"; do
+  if build_named "$n"; then
+    test_named "$n" "$@" >"$logs/$n.log" 2>&1 &
+    pids+=($!)
+  else
+    failed+=("$n (build)")
+    pids+=("")
+  fi
+done
 for i in "${!names[@]}"; do
-  wait "${pids[$i]}" || failed+=("${names[$i]}")
+  if [[ -n ${pids[$i]} ]]; then
+    wait "${pids[$i]}" || failed+=("${names[$i]}")
+  fi
 done
 for n in "${names[@]}"; do
-  echo "=== sanitize.sh: ${n} log"
-  cat "$logs/$n.log"
+  if [[ -f $logs/$n.log ]]; then
+    echo "=== sanitize.sh: ${n} log"
+    cat "$logs/$n.log"
+  fi
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "sanitize.sh: failed: ${failed[*]}" >&2
