@@ -190,10 +190,13 @@ INSTANTIATE_TEST_SUITE_P(
         // so the source keeps answering -MOVED long after the push.
         broken_case{"ignore-smigrated", "cluster-slot-migration", {"topology_refresh"}, {}},
         // ...and a node that left keeps getting traffic until each of its slots was redirected.
+        // When the node then closes with one of those commands still on it (a slow run, e.g.
+        // under TSan, stretches the redirects past the close), that command fails: the same
+        // bug, seen by zero_dropped.
         broken_case{"ignore-smigrated",
                     "cluster-remove-node",
                     {"removed_node_traffic"},
-                    {"topology_refresh"}},
+                    {"topology_refresh", "zero_dropped"}},
         // Follows each -MOVED for the one command but never updates its map.
         broken_case{"sticky-slot-map", "cluster-slot-migration", {"topology_refresh"}, {}}),
     [](const ::testing::TestParamInfo<broken_case>& param_info) {
