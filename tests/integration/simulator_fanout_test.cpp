@@ -14,6 +14,7 @@
 
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
+#include "support/wire.hpp"
 
 namespace {
 
@@ -23,9 +24,8 @@ using schsim::testing::test_client;
 namespace sim = schsim::simulator;
 namespace tl = schsim::timeline;
 
-constexpr std::string_view hello3 = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
-constexpr std::string_view maint_on =
-    "*3\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n";
+using schsim::testing::wire::hello3;
+using schsim::testing::wire::maint_on;
 constexpr std::string_view moving_1 = ">4\r\n$6\r\nMOVING\r\n:1\r\n:15\r\n$13\r\n10.0.0.2:6379\r\n";
 constexpr std::string_view moving_2 = ">4\r\n$6\r\nMOVING\r\n:2\r\n:15\r\n$13\r\n10.0.0.3:6379\r\n";
 

@@ -8,6 +8,7 @@
 
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
+#include "support/wire.hpp"
 
 namespace {
 
@@ -16,7 +17,7 @@ using schsim::testing::test_client;
 namespace sim = schsim::simulator;
 namespace tl = schsim::timeline;
 
-constexpr std::string_view hello3 = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+using schsim::testing::wire::hello3;
 constexpr std::string_view moving_push =
     ">4\r\n$6\r\nMOVING\r\n:1\r\n:15\r\n$13\r\n10.0.0.2:6379\r\n";
 

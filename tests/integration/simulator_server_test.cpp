@@ -7,6 +7,7 @@
 
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
+#include "support/wire.hpp"
 
 namespace {
 
@@ -18,11 +19,9 @@ using schsim::testing::test_client;
 namespace sim = schsim::simulator;
 namespace tl = schsim::timeline;
 
-constexpr std::string_view hello3 = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
-constexpr std::string_view ping = "*1\r\n$4\r\nPING\r\n";
-constexpr std::string_view maint_on_internal_ip =
-    "*5\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n$20\r\n"
-    "moving-endpoint-type\r\n$11\r\ninternal-ip\r\n";
+using schsim::testing::wire::hello3;
+using schsim::testing::wire::maint_on_internal_ip;
+using schsim::testing::wire::ping;
 // A canonical MOVING push (sch-protocol.md §2.2), 45 bytes.
 constexpr std::string_view moving_push =
     ">4\r\n$6\r\nMOVING\r\n:1\r\n:15\r\n$13\r\n10.0.0.2:6379\r\n";
