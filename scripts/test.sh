@@ -32,19 +32,37 @@ whole_suite='^suite\.reference_passes_every_builtin_scenario$'
 ctest_skip=()
 [[ " ${stages[*]} " == *" conformance "* ]] && ctest_skip=(-E "$whole_suite")
 
+# Each stage's output also goes to a log, and the summary repeats the lines of a failed stage that
+# say what failed: CI keeps only the end of a long run's output, where the summary is.
+logs_dir=${TEST_LOGS_DIR:-out/test-logs}
+mkdir -p "$logs_dir"
 failed=()
 timings=()
 run_stage() {
   local name=$1
   shift
-  local start=$SECONDS
+  local start=$SECONDS status
   echo "=== test.sh: stage $name"
-  if "$@"; then
+  set +e
+  "$@" 2>&1 | tee "$logs_dir/$name.log"
+  status=${PIPESTATUS[0]}
+  set -e
+  if [[ $status -eq 0 ]]; then
     timings+=("$name ok $((SECONDS - start)) s")
   else
     timings+=("$name FAILED $((SECONDS - start)) s")
     failed+=("$name")
   fi
+}
+# What a failed stage's log says went wrong: failed tests and builds, sanitizer reports, cells
+# that differ from the baseline (with what was observed), crashes of a fuzz target.
+what_failed() {
+  awk 'function show(line) { if (++shown <= 100) print substr(line, 1, 2000) }
+       /tests FAILED|cell\(s\) differ/ { show($0); in_list = 1; next }
+       in_list && /^[ \t]/ { show($0); next }
+       { in_list = 0 }
+       /^FAILED: |: error: |ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:|==ERROR: libFuzzer|^(sanitize|fuzz|conformance)\.sh: / { show($0) }
+       END { exit shown ? 0 : 1 }' "$1"
 }
 
 for s in "${stages[@]}"; do
@@ -62,6 +80,10 @@ done
 
 echo "=== test.sh: summary"
 printf '  %s\n' "${timings[@]}"
+for name in "${failed[@]}"; do
+  echo "=== test.sh: what failed in $name (whole log: $logs_dir/$name.log)"
+  what_failed "$logs_dir/$name.log" || tail -n 30 "$logs_dir/$name.log"
+done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "test.sh: failed stages: ${failed[*]}" >&2
   exit 1

@@ -57,6 +57,16 @@ auto cell_colour(std::string_view verdict) -> std::string_view {
   return "#f0a0f0";  // crashed, hung, error: the driver itself went wrong
 }
 
+/// The cell's outcome detail and the summary of each failed check, on one line.
+auto observed(const matrix_cell& cell) -> std::string {
+  std::vector<std::string> parts;
+  if (!cell.detail.empty()) {
+    parts.push_back(cell.detail);
+  }
+  parts.insert(parts.end(), cell.failure_summaries.begin(), cell.failure_summaries.end());
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
 }  // namespace
 
 auto client_dir_name(std::string_view client) -> std::string { return detail::slug(client); }
@@ -113,9 +123,11 @@ auto build_matrix(const std::vector<matrix_input>& runs) -> matrix_result {
       cell.detail = c.outcome_detail;
       cell.link = client_dir_name(in.name) + "/" + case_file_name(c);
       cell.failed_checks.clear();
+      cell.failure_summaries.clear();
       for (const auto& chk : c.checks) {
         if (chk.outcome == v::status::fail) {
           cell.failed_checks.push_back(chk.id);
+          cell.failure_summaries.push_back(fmt::format("{}: {}", chk.id, chk.summary));
         }
       }
     }
@@ -147,6 +159,7 @@ auto to_matrix_json(const matrix_result& m) -> std::string {
       nlohmann::ordered_json jc;
       jc["verdict"] = cell.verdict;
       jc["failed_checks"] = cell.failed_checks;
+      jc["failure_summaries"] = cell.failure_summaries;
       jc["detail"] = cell.detail;
       jc["link"] = cell.link;
       cells[m.scenarios[si]] = std::move(jc);
@@ -371,8 +384,9 @@ auto describe(const baseline_difference& d) -> std::string {
     return fmt::format("{} / {}: not in the baseline, got {}", d.client, d.scenario, d.actual);
   }
   const bool fixed = d.actual == "pass" && d.expected.find("pass") == std::string::npos;
-  return fmt::format("{} / {}: expected {}, got {}{}{}", d.client, d.scenario, d.expected, d.actual,
-                     fixed ? " (fixed? update the baseline)" : "",
+  return fmt::format("{} / {}: expected {}, got {}{}{}{}", d.client, d.scenario, d.expected,
+                     d.actual, fixed ? " (fixed? update the baseline)" : "",
+                     d.observed.empty() ? std::string() : fmt::format(" -- {}", d.observed),
                      d.reason.empty() ? std::string() : fmt::format(" [baseline: {}]", d.reason));
 }
 
@@ -394,10 +408,10 @@ auto compare_to_baseline(const matrix_result& m, const baseline& b)
         }
       }
       if (expected == nullptr) {
-        out.push_back({client, m.scenarios[si], {}, cell.verdict, {}});
+        out.push_back({client, m.scenarios[si], {}, cell.verdict, {}, observed(cell)});
       } else if (!expected->allows(cell.verdict)) {
         out.push_back({client, m.scenarios[si], expected->describe_expected(), cell.verdict,
-                       expected->reason});
+                       expected->reason, observed(cell)});
       }
     }
   }

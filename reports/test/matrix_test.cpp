@@ -22,6 +22,7 @@ auto make_case(const std::string& scenario, verdict::case_outcome outcome,
     verdict::check_result chk;
     chk.id = failed_check;
     chk.outcome = verdict::status::fail;
+    chk.summary = "2 of 10 commands failed";
     c.checks.push_back(chk);
   }
   return c;
@@ -44,10 +45,14 @@ TEST(MatrixTest, BuildsOneCellPerClientAndScenario) {
   EXPECT_EQ(m.clients[0].version, "1.2.3");
   EXPECT_EQ(m.cells[0][1].verdict, "fail");
   EXPECT_EQ(m.cells[0][1].failed_checks, std::vector<std::string>{"zero_dropped"});
+  EXPECT_EQ(m.cells[0][1].failure_summaries,
+            std::vector<std::string>{"zero_dropped: 2 of 10 commands failed"});
   EXPECT_TRUE(m.cells[0][1].link.starts_with("alpha/cases/"));
   EXPECT_EQ(m.cells[1][0].verdict, "crashed");
   const auto j = nlohmann::json::parse(reports::to_matrix_json(m));
   EXPECT_EQ(j["clients"][1]["cells"]["s1"]["verdict"], "crashed");
+  EXPECT_EQ(j["clients"][0]["cells"]["s2"]["failure_summaries"][0],
+            "zero_dropped: 2 of 10 commands failed");
   const auto xml = reports::to_matrix_junit(m);
   EXPECT_NE(xml.find("<testsuite name=\"beta\" tests=\"2\" failures=\"0\" errors=\"1\""),
             std::string::npos);
@@ -70,6 +75,9 @@ TEST(BaselineTest, ReportsRegressionsFixedBugsAndMissingCells) {
   EXPECT_EQ(diffs[0].client, "alpha");  // regression: expected pass, now fail
   EXPECT_EQ(diffs[0].expected, "pass");
   EXPECT_EQ(diffs[0].actual, "fail");
+  // The line a CI log keeps says why the cell failed, not only that it did.
+  EXPECT_NE(reports::describe(diffs[0]).find("zero_dropped: 2 of 10 commands failed"),
+            std::string::npos);
   EXPECT_EQ(diffs[1].scenario, "s1");  // beta / s1 is not in the baseline
   EXPECT_TRUE(diffs[1].expected.empty());
   EXPECT_EQ(diffs[2].expected, "fail");  // fixed bug: expected fail, now pass

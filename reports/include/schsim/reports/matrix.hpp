@@ -25,6 +25,9 @@ struct matrix_input {
 struct matrix_cell {
   std::string verdict;  ///< pass, fail, unsupported, crashed, hung or error
   std::vector<std::string> failed_checks;
+  /// "check: summary" for each failed check, so a console line or CI log says why without the
+  /// case page (which a CI run does not keep).
+  std::vector<std::string> failure_summaries;
   std::string detail;  ///< the case's one-line outcome detail
   std::string link;    ///< the case page, relative to the matrix directory
 };
@@ -85,7 +88,8 @@ struct baseline_difference {
   std::string scenario;
   std::string expected;  ///< empty when the baseline has no entry for the cell
   std::string actual;
-  std::string reason;  ///< the baseline's reason for the expectation
+  std::string reason;    ///< the baseline's reason for the expectation
+  std::string observed;  ///< why this run's cell got its verdict: detail and failed checks
 };
 
 /// One line for the console, e.g. "go-redis / moving-x: expected fail, got pass (fixed?)".
