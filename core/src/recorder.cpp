@@ -7,9 +7,21 @@ namespace schsim::timeline {
 
 void recorder::record(event e) {
   std::shared_ptr<const observer_list> observers;
+  if (keep_ == retention::observers_only) {
+    {
+      std::lock_guard lock(mutex_);
+      ++recorded_;
+      observers = observers_;
+    }
+    for (const auto& [id, fn] : *observers) {
+      fn(e);
+    }
+    return;
+  }
   const event* stored = nullptr;
   {
     std::lock_guard lock(mutex_);
+    ++recorded_;
     events_.push_back(std::move(e));
     observers = observers_;
     if (observers->empty()) {
@@ -31,7 +43,7 @@ auto recorder::snapshot() const -> std::vector<event> {
 
 auto recorder::size() const -> std::size_t {
   std::lock_guard lock(mutex_);
-  return events_.size();
+  return recorded_;
 }
 
 auto recorder::subscribe(observer fn) -> std::size_t {

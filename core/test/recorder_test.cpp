@@ -13,6 +13,7 @@ namespace {
 using schsim::timeline::event;
 using schsim::timeline::note;
 using schsim::timeline::recorder;
+using schsim::timeline::retention;
 
 auto note_event(std::int64_t t, std::string text) -> event {
   return event{t, "ep", 1, note{std::move(text)}};
@@ -88,6 +89,39 @@ TEST(TimelineRecorder, ConcurrentRecordersWhileObserversRead) {
     from_a += note_text(e) == std::string(20, 'a') ? 1 : 0;
   }
   EXPECT_EQ(from_a, static_cast<std::size_t>(per_thread));
+}
+
+TEST(TimelineRecorder, ObserversOnlyKeepsNothingButEveryObserverSeesEveryEvent) {
+  recorder r(retention::observers_only);
+  std::vector<std::string> first;
+  std::vector<std::string> second;
+  r.subscribe([&](const event& e) { first.push_back(note_text(e)); });
+  r.subscribe([&](const event& e) { second.push_back(note_text(e)); });
+  r.record(note_event(1, "one"));
+  r.record(note_event(2, "two"));
+  EXPECT_EQ(first, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(second, first);
+  EXPECT_TRUE(r.snapshot().empty());
+  EXPECT_EQ(r.size(), 2u);  // counted, not kept
+}
+
+TEST(TimelineRecorder, ObserversOnlyWithConcurrentRecorders) {
+  recorder r(retention::observers_only);
+  std::atomic<std::size_t> seen{0};
+  r.subscribe([&](const event& e) { seen += note_text(e).size() == 20 ? 1 : 0; });
+  constexpr int per_thread = 20'000;
+  const auto work = [&](char c) {
+    for (int i = 0; i < per_thread; ++i) {
+      r.record(note_event(i, std::string(20, c)));
+    }
+  };
+  std::thread a(work, 'a');
+  std::thread b(work, 'b');
+  a.join();
+  b.join();
+  EXPECT_EQ(seen.load(), 2u * per_thread);
+  EXPECT_EQ(r.size(), 2u * per_thread);
+  EXPECT_TRUE(r.snapshot().empty());
 }
 
 }  // namespace

@@ -13,6 +13,13 @@
 
 namespace schsim::timeline {
 
+/// What a recorder keeps of the events it is given.
+enum class retention {
+  all,            ///< every event, for snapshot(): the harness checks the whole timeline
+  observers_only  ///< none: each event goes to the observers and is dropped (`schsim serve`
+                  ///< streams it to a JSONL file; its memory no longer grows with traffic)
+};
+
 /**
  * @brief The run's append-only event record; thread-safe.
  *
@@ -23,21 +30,28 @@ namespace schsim::timeline {
  * @par Object lifetimes
  * An observer is handed the stored event itself, not a copy. Events are never moved or
  * removed, so that reference stays valid for the recorder's lifetime, even while other threads
- * record (a deque keeps its elements in place as it grows).
+ * record (a deque keeps its elements in place as it grows). With retention::observers_only the
+ * reference is valid only during the call.
  */
 class recorder {
  public:
   using observer = std::function<void(const event&)>;
 
+  explicit recorder(retention keep = retention::all) : keep_(keep) {}
+
   void record(event e);
+  /// Every event kept; always empty with retention::observers_only.
   [[nodiscard]] auto snapshot() const -> std::vector<event>;
+  /// How many events were recorded, kept or not.
   [[nodiscard]] auto size() const -> std::size_t;
   /// Returns an id for unsubscribe().
   auto subscribe(observer fn) -> std::size_t;
   void unsubscribe(std::size_t id);
 
  private:
+  retention keep_;
   mutable std::mutex mutex_;
+  std::size_t recorded_ = 0;
   // Blocks of 256 events: growing never moves the timeline (a vector doubled and moved every
   // event, 19% of a recorded redis-benchmark run) and allocates once per 256 events, where
   // std::deque's 512-byte blocks hold two.
