@@ -21,6 +21,21 @@ auto note_event(std::int64_t t, std::string text) -> event {
 
 auto note_text(const event& e) -> const std::string& { return std::get<note>(e.what).text; }
 
+constexpr int per_thread = 20'000;
+
+/// Two threads record `per_thread` notes each at once: 20 'a's from one, 20 'b's from the other.
+void record_from_two_threads(recorder& r) {
+  const auto work = [&](char c) {
+    for (int i = 0; i < per_thread; ++i) {
+      r.record(note_event(i, std::string(20, c)));
+    }
+  };
+  std::thread a(work, 'a');
+  std::thread b(work, 'b');
+  a.join();
+  b.join();
+}
+
 TEST(TimelineRecorder, ObserversSeeTheStoredEventAndItStaysValid) {
   recorder r;
   std::vector<const event*> seen_by_first;
@@ -71,16 +86,7 @@ TEST(TimelineRecorder, ConcurrentRecordersWhileObserversRead) {
   recorder r;
   std::atomic<std::size_t> chars{0};
   r.subscribe([&](const event& e) { chars += note_text(e).size(); });
-  constexpr int per_thread = 20'000;
-  const auto work = [&](char c) {
-    for (int i = 0; i < per_thread; ++i) {
-      r.record(note_event(i, std::string(20, c)));
-    }
-  };
-  std::thread a(work, 'a');
-  std::thread b(work, 'b');
-  a.join();
-  b.join();
+  record_from_two_threads(r);
   EXPECT_EQ(chars.load(), 2u * per_thread * 20);
   const auto all = r.snapshot();
   ASSERT_EQ(all.size(), 2u * per_thread);
@@ -109,16 +115,7 @@ TEST(TimelineRecorder, ObserversOnlyWithConcurrentRecorders) {
   recorder r(retention::observers_only);
   std::atomic<std::size_t> seen{0};
   r.subscribe([&](const event& e) { seen += note_text(e).size() == 20 ? 1 : 0; });
-  constexpr int per_thread = 20'000;
-  const auto work = [&](char c) {
-    for (int i = 0; i < per_thread; ++i) {
-      r.record(note_event(i, std::string(20, c)));
-    }
-  };
-  std::thread a(work, 'a');
-  std::thread b(work, 'b');
-  a.join();
-  b.join();
+  record_from_two_threads(r);
   EXPECT_EQ(seen.load(), 2u * per_thread);
   EXPECT_EQ(r.size(), 2u * per_thread);
   EXPECT_TRUE(r.snapshot().empty());
