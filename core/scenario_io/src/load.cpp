@@ -7,8 +7,10 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <toml++/toml.h>
 
@@ -17,6 +19,14 @@ namespace {
 
 namespace sc = schsim::scenario;
 using std::chrono::milliseconds;
+
+/// Sets `field` when its key was given; otherwise the model's default stays.
+template <class Field, class Value>
+void assign_if(Field& field, std::optional<Value> value) {
+  if (value) {
+    field = std::move(*value);
+  }
+}
 
 auto type_name(const toml::node& n) -> std::string_view {
   switch (n.type()) {
@@ -436,24 +446,13 @@ void read_metadata(context& ctx, const toml::table& root, sc::scenario& s) {
     return;
   }
   table_reader r(*n->as_table(), "[scenario]", ctx);
-  if (auto v = r.required_string("id", "add id = \"my-scenario\" (kebab-case)")) {
-    s.meta.id = *v;
-  }
-  if (auto v = r.required_string("title", "add title = \"one line shown by schsim list\"")) {
-    s.meta.title = *v;
-  }
-  if (auto v = r.string("description")) {
-    s.meta.description = *v;
-  }
-  if (auto v = r.string_list("tags")) {
-    s.meta.tags = *v;
-  }
-  if (auto v = r.string("suite_version")) {
-    s.meta.suite_version = *v;
-  }
-  if (auto v = r.duration("duration")) {
-    s.duration = *v;
-  }
+  assign_if(s.meta.id, r.required_string("id", "add id = \"my-scenario\" (kebab-case)"));
+  assign_if(s.meta.title,
+            r.required_string("title", "add title = \"one line shown by schsim list\""));
+  assign_if(s.meta.description, r.string("description"));
+  assign_if(s.meta.tags, r.string_list("tags"));
+  assign_if(s.meta.suite_version, r.string("suite_version"));
+  assign_if(s.duration, r.duration("duration"));
   if (auto v = r.integer("seed")) {
     if (*v < 0) {
       r.error_at(*r.node("seed"), "the seed cannot be negative",
@@ -462,9 +461,7 @@ void read_metadata(context& ctx, const toml::table& root, sc::scenario& s) {
       s.seed = static_cast<std::uint64_t>(*v);
     }
   }
-  if (auto v = r.integer("seq_start")) {
-    s.seq_start = *v;
-  }
+  assign_if(s.seq_start, r.integer("seq_start"));
   if (auto d = read_dialect(r, "dialect")) {
     s.dialect = *d;
   }
@@ -472,30 +469,16 @@ void read_metadata(context& ctx, const toml::table& root, sc::scenario& s) {
 }
 
 void read_endpoint(table_reader& r, sc::endpoint& e) {
-  if (auto v = r.required_string("name", "add name = \"node-a\"")) {
-    e.name = *v;
-  }
-  if (auto v = r.string("host")) {
-    e.host = *v;
-  }
-  if (auto v = r.string("fqdn")) {
-    e.fqdn = *v;
-  }
+  assign_if(e.name, r.required_string("name", "add name = \"node-a\""));
+  assign_if(e.host, r.string("host"));
+  assign_if(e.fqdn, r.string("fqdn"));
   if (auto v = r.integer_in("port", 0, 65535)) {
     e.port = static_cast<std::uint16_t>(*v);
   }
-  if (auto v = r.string("same_port_as")) {
-    e.same_port_as = *v;
-  }
-  if (auto v = r.boolean("sch")) {
-    e.sch = *v;
-  }
-  if (auto v = r.boolean("resp3")) {
-    e.resp3 = *v;
-  }
-  if (auto v = r.string("requirepass")) {
-    e.requirepass = *v;
-  }
+  assign_if(e.same_port_as, r.string("same_port_as"));
+  assign_if(e.sch, r.boolean("sch"));
+  assign_if(e.resp3, r.boolean("resp3"));
+  assign_if(e.requirepass, r.string("requirepass"));
   if (const auto* users = r.node("users")) {
     const auto* arr = users->as_array();
     if (arr == nullptr) {
@@ -509,33 +492,22 @@ void read_endpoint(table_reader& r, sc::endpoint& e) {
         }
         table_reader ur(*t, "user", r.ctx());
         sc::user user;
-        if (auto v = ur.required_string("name", "add name = \"app\"")) {
-          user.name = *v;
-        }
-        if (auto v = ur.string("password")) {
-          user.password = *v;
-        }
+        assign_if(user.name, ur.required_string("name", "add name = \"app\""));
+        assign_if(user.password, ur.string("password"));
         ur.finish();
         e.users.push_back(std::move(user));
       }
     }
   }
-  if (auto v = r.string("server_version")) {
-    e.server_version = *v;
-  }
-  if (auto v = choice<sc::endpoint_state>(r, "state",
-                                          {{"up", sc::endpoint_state::up},
-                                           {"down", sc::endpoint_state::down},
-                                           {"not_accepting", sc::endpoint_state::not_accepting},
-                                           {"blackhole", sc::endpoint_state::blackhole}})) {
-    e.initial_state = *v;
-  }
-  if (auto v = r.string_list("shards")) {
-    e.shards = *v;
-  }
-  if (auto v = read_slot_set(r, "slots")) {
-    e.slots = *v;
-  }
+  assign_if(e.server_version, r.string("server_version"));
+  assign_if(e.initial_state,
+            choice<sc::endpoint_state>(r, "state",
+                                       {{"up", sc::endpoint_state::up},
+                                        {"down", sc::endpoint_state::down},
+                                        {"not_accepting", sc::endpoint_state::not_accepting},
+                                        {"blackhole", sc::endpoint_state::blackhole}}));
+  assign_if(e.shards, r.string_list("shards"));
+  assign_if(e.slots, read_slot_set(r, "slots"));
   r.finish();
 }
 
@@ -552,12 +524,8 @@ void read_topology(context& ctx, const toml::table& root, sc::scenario& s) {
     return;
   }
   table_reader r(*t, "[topology]", ctx);
-  if (auto v = r.string("start")) {
-    s.topo.start = *v;
-  }
-  if (auto v = r.boolean("cluster")) {
-    s.topo.cluster = *v;
-  }
+  assign_if(s.topo.start, r.string("start"));
+  assign_if(s.topo.cluster, r.boolean("cluster"));
   if (const auto* eps = r.node("endpoint")) {
     const auto* arr = eps->as_array();
     if (arr == nullptr) {
@@ -584,27 +552,22 @@ void read_topology(context& ctx, const toml::table& root, sc::scenario& s) {
 
 void read_client(context& ctx, const toml::table& t, sc::client_settings& c) {
   table_reader r(t, "[client]", ctx);
-  if (auto v = choice<sc::sch_mode>(r, "mode",
-                                    {{"auto", sc::sch_mode::automatic},
-                                     {"enabled", sc::sch_mode::enabled},
-                                     {"disabled", sc::sch_mode::disabled}})) {
-    c.mode = *v;
-  }
-  if (auto v = choice<sc::endpoint_type>(r, "endpoint_type",
-                                         {{"auto", sc::endpoint_type::automatic},
-                                          {"internal-ip", sc::endpoint_type::internal_ip},
-                                          {"internal-fqdn", sc::endpoint_type::internal_fqdn},
-                                          {"external-ip", sc::endpoint_type::external_ip},
-                                          {"external-fqdn", sc::endpoint_type::external_fqdn},
-                                          {"none", sc::endpoint_type::none}})) {
-    c.moving_endpoint_type = *v;
-  }
+  assign_if(c.mode, choice<sc::sch_mode>(r, "mode",
+                                         {{"auto", sc::sch_mode::automatic},
+                                          {"enabled", sc::sch_mode::enabled},
+                                          {"disabled", sc::sch_mode::disabled}}));
+  assign_if(c.moving_endpoint_type,
+            choice<sc::endpoint_type>(r, "endpoint_type",
+                                      {{"auto", sc::endpoint_type::automatic},
+                                       {"internal-ip", sc::endpoint_type::internal_ip},
+                                       {"internal-fqdn", sc::endpoint_type::internal_fqdn},
+                                       {"external-ip", sc::endpoint_type::external_ip},
+                                       {"external-fqdn", sc::endpoint_type::external_fqdn},
+                                       {"none", sc::endpoint_type::none}}));
   if (auto v = r.integer("protocol")) {
     c.protocol = static_cast<int>(*v);
   }
-  if (auto v = r.duration("timeout")) {
-    c.timeout = *v;
-  }
+  assign_if(c.timeout, r.duration("timeout"));
   // "disabled" turns relaxation off (redis-py's relaxed_timeout = -1).
   if (const auto* n = r.node("relaxed_timeout");
       n && n->is_string() && n->as_string()->get() == "disabled") {
@@ -612,15 +575,9 @@ void read_client(context& ctx, const toml::table& t, sc::client_settings& c) {
   } else if (auto v = r.duration("relaxed_timeout")) {
     c.relaxed_timeout = *v;
   }
-  if (auto v = r.duration("post_handoff_relaxed")) {
-    c.post_handoff_relaxed = *v;
-  }
-  if (auto v = r.string("user")) {
-    c.user = *v;
-  }
-  if (auto v = r.string("password")) {
-    c.password = *v;
-  }
+  assign_if(c.post_handoff_relaxed, r.duration("post_handoff_relaxed"));
+  assign_if(c.user, r.string("user"));
+  assign_if(c.password, r.string("password"));
   if (auto v = r.integer_in("pool_size", 1, 100000)) {
     c.pool_size = static_cast<std::uint32_t>(*v);
   }
@@ -629,12 +586,8 @@ void read_client(context& ctx, const toml::table& t, sc::client_settings& c) {
 
 void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
   table_reader r(t, "[workload]", ctx);
-  if (auto v = r.number("rate")) {
-    w.rate = *v;
-  }
-  if (auto v = r.duration("duration")) {
-    w.duration = *v;
-  }
+  assign_if(w.rate, r.number("rate"));
+  assign_if(w.duration, r.duration("duration"));
   if (const auto* mix = r.subtable("mix")) {
     w.mix.clear();
     for (auto&& [key, value] : *mix) {
@@ -652,21 +605,15 @@ void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
   if (auto v = r.integer_in("keys", 1, std::int64_t{1} << 40)) {
     w.keys = static_cast<std::uint64_t>(*v);
   }
-  if (auto v = r.string("key_prefix")) {
-    w.key_prefix = *v;
-  }
+  assign_if(w.key_prefix, r.string("key_prefix"));
   if (auto v = r.integer_in("value_size", 0, 512 * 1024 * 1024)) {
     w.value_size = static_cast<std::size_t>(*v);
   }
   if (const auto* probe = r.subtable("probe")) {
     table_reader pr(*probe, "workload.probe", ctx);
     sc::latency_probe p;
-    if (auto v = pr.duration("interval")) {
-      p.interval = *v;
-    }
-    if (auto v = pr.string("command")) {
-      p.command = *v;
-    }
+    assign_if(p.interval, pr.duration("interval"));
+    assign_if(p.command, pr.string("command"));
     pr.finish();
     w.probe = p;
   }
@@ -675,37 +622,22 @@ void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
 
 void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
   table_reader r(t, "[expect]", ctx);
-  if (auto v = r.string_list("checks")) {
-    x.checks = *v;
-  }
-  if (auto v = choice<sc::handshake_outcome>(r, "handshake",
-                                             {{"any", sc::handshake_outcome::any},
-                                              {"accepted", sc::handshake_outcome::accepted},
-                                              {"rejected", sc::handshake_outcome::rejected},
-                                              {"not_sent", sc::handshake_outcome::not_sent}})) {
-    x.handshake = *v;
-  }
-  if (auto v = choice<sc::connect_outcome>(r, "connect",
-                                           {{"any", sc::connect_outcome::any},
-                                            {"succeeds", sc::connect_outcome::succeeds},
-                                            {"fails", sc::connect_outcome::fails}})) {
-    x.connect = *v;
-  }
-  if (auto v = r.duration("handoff_within")) {
-    x.handoff_within = *v;
-  }
-  if (auto v = r.duration("topology_refresh_within")) {
-    x.topology_refresh_within = *v;
-  }
-  if (auto v = r.number("timeout_tolerance")) {
-    x.timeout_tolerance = *v;
-  }
-  if (auto v = r.duration("max_latency")) {
-    x.max_latency = *v;
-  }
-  if (auto v = r.number("max_error_rate")) {
-    x.max_error_rate = *v;
-  }
+  assign_if(x.checks, r.string_list("checks"));
+  assign_if(x.handshake,
+            choice<sc::handshake_outcome>(r, "handshake",
+                                          {{"any", sc::handshake_outcome::any},
+                                           {"accepted", sc::handshake_outcome::accepted},
+                                           {"rejected", sc::handshake_outcome::rejected},
+                                           {"not_sent", sc::handshake_outcome::not_sent}}));
+  assign_if(x.connect, choice<sc::connect_outcome>(r, "connect",
+                                                   {{"any", sc::connect_outcome::any},
+                                                    {"succeeds", sc::connect_outcome::succeeds},
+                                                    {"fails", sc::connect_outcome::fails}}));
+  assign_if(x.handoff_within, r.duration("handoff_within"));
+  assign_if(x.topology_refresh_within, r.duration("topology_refresh_within"));
+  assign_if(x.timeout_tolerance, r.number("timeout_tolerance"));
+  assign_if(x.max_latency, r.duration("max_latency"));
+  assign_if(x.max_error_rate, r.number("max_error_rate"));
   if (const auto* band = r.subtable("reconnects")) {
     table_reader br(*band, "expect.reconnects", ctx);
     sc::count_band b;
@@ -718,12 +650,8 @@ void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
     br.finish();
     x.reconnects = b;
   }
-  if (auto v = r.string("final_endpoint")) {
-    x.final_endpoint = *v;
-  }
-  if (auto v = r.boolean("client_may_exit")) {
-    x.client_may_exit = *v;
-  }
+  assign_if(x.final_endpoint, r.string("final_endpoint"));
+  assign_if(x.client_may_exit, r.boolean("client_may_exit"));
   r.finish();
 }
 
@@ -792,9 +720,7 @@ auto read_target(step_ctx& c, sc::opt_in_filter default_filter) -> sc::target {
   if (auto v = tr.boolean("opted_in")) {
     t.filter = *v ? sc::opt_in_filter::opted_in : sc::opt_in_filter::any;
   }
-  if (auto v = tr.string("opened_before")) {
-    t.opened_before = *v;
-  }
+  assign_if(t.opened_before, tr.string("opened_before"));
   tr.finish();
   return t;
 }
@@ -949,18 +875,12 @@ auto read_send(step_ctx& c) -> std::optional<sc::action> {
       break;
     }
   }
-  if (auto v = c.r.integer("seq")) {
-    a.seq = *v;
-  }
-  if (auto v = c.r.string("same_seq_as")) {
-    a.same_seq_as = *v;
-  }
+  assign_if(a.seq, c.r.integer("seq"));
+  assign_if(a.same_seq_as, c.r.string("same_seq_as"));
   if (auto v = c.r.boolean("replay")) {
     a.replay = *v ? sc::replay_policy::always : sc::replay_policy::never;
   }
-  if (auto v = c.r.duration("active_for")) {
-    a.active_for = *v;
-  }
+  assign_if(a.active_for, c.r.duration("active_for"));
   if (c.r.has("dialect")) {
     a.dialect = read_dialect(c.r, "dialect");
   }
@@ -1041,9 +961,7 @@ auto read_fragment(step_ctx& c) -> std::optional<sc::action> {
   if (auto v = c.r.integer_in("chunk", 0, 1 << 20)) {
     a.chunk_bytes = static_cast<std::size_t>(*v);
   }
-  if (auto v = c.r.duration("pause")) {
-    a.pause = *v;
-  }
+  assign_if(a.pause, c.r.duration("pause"));
   a.window = c.r.duration("window");
   return a;
 }
@@ -1056,17 +974,11 @@ auto read_close_how(step_ctx& c, std::string_view key) -> std::optional<sc::clos
 auto read_close(step_ctx& c) -> std::optional<sc::action> {
   sc::close_action a;
   a.to = read_target(c, sc::opt_in_filter::any);
-  if (auto v = read_close_how(c, "how")) {
-    a.how = *v;
-  }
-  if (auto v = choice<sc::close_point>(c.r, "point",
-                                       {{"between_frames", sc::close_point::between_frames},
-                                        {"mid_frame", sc::close_point::mid_frame}})) {
-    a.point = *v;
-  }
-  if (auto v = c.r.string("reason")) {
-    a.reason = *v;
-  }
+  assign_if(a.how, read_close_how(c, "how"));
+  assign_if(a.point, choice<sc::close_point>(c.r, "point",
+                                             {{"between_frames", sc::close_point::between_frames},
+                                              {"mid_frame", sc::close_point::mid_frame}}));
+  assign_if(a.reason, c.r.string("reason"));
   return a;
 }
 
@@ -1085,9 +997,7 @@ auto read_clear_active(step_ctx& c) -> std::optional<sc::action> {
       return std::nullopt;
     }
   }
-  if (auto v = c.r.string("endpoint")) {
-    a.endpoint = *v;
-  }
+  assign_if(a.endpoint, c.r.string("endpoint"));
   return a;
 }
 
@@ -1102,18 +1012,10 @@ auto read_moving_lifecycle_with(step_ctx& c, std::int64_t default_time)
     }
   }
   a.time_s = read_time_s(c, "time", presence::optional, default_time);
-  if (auto v = c.r.duration("late_close")) {
-    a.late_close = *v;
-  }
-  if (auto v = read_close_how(c, "close_how")) {
-    a.close_how = *v;
-  }
-  if (auto v = c.r.boolean("retire_old")) {
-    a.retire_old = *v;
-  }
-  if (auto v = c.r.integer("seq")) {
-    a.seq = *v;
-  }
+  assign_if(a.late_close, c.r.duration("late_close"));
+  assign_if(a.close_how, read_close_how(c, "close_how"));
+  assign_if(a.retire_old, c.r.boolean("retire_old"));
+  assign_if(a.seq, c.r.integer("seq"));
   if (c.r.has("dialect")) {
     a.dialect = read_dialect(c.r, "dialect");
   }
@@ -1133,23 +1035,13 @@ auto read_rolling_upgrade(step_ctx& c) -> std::optional<sc::action> {
   sc::rolling_upgrade_action a;
   a.from = read_endpoint_key(c, "from");
   a.to = read_endpoint_key(c, "to");
-  if (auto v = c.r.string_list("shards")) {
-    a.shards = *v;
-  }
+  assign_if(a.shards, c.r.string_list("shards"));
   a.migrating_time_s = read_time_s(c, "migrating_time", presence::optional, a.migrating_time_s);
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
+  assign_if(a.migrate_for, c.r.duration("migrate_for"));
+  assign_if(a.latency, c.r.duration("latency"));
   a.moving_time_s = read_time_s(c, "moving_time", presence::optional, a.moving_time_s);
-  if (auto v = c.r.duration("late_close")) {
-    a.late_close = *v;
-  }
-  if (auto v = read_close_how(c, "close_how")) {
-    a.close_how = *v;
-  }
+  assign_if(a.late_close, c.r.duration("late_close"));
+  assign_if(a.close_how, read_close_how(c, "close_how"));
   if (c.r.has("dialect")) {
     a.dialect = read_dialect(c.r, "dialect");
   }
@@ -1160,26 +1052,14 @@ auto read_maintenance_mode(step_ctx& c) -> std::optional<sc::action> {
   sc::maintenance_mode_action a;
   a.from = read_endpoint_key(c, "from");
   a.to = read_endpoint_key(c, "to");
-  if (auto v = c.r.string_list("shards")) {
-    a.shards = *v;
-  }
+  assign_if(a.shards, c.r.string_list("shards"));
   a.time_s = read_time_s(c, "time", presence::optional, a.time_s);
-  if (auto v = c.r.duration("failover_for")) {
-    a.failover_for = *v;
-  }
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
+  assign_if(a.failover_for, c.r.duration("failover_for"));
+  assign_if(a.migrate_for, c.r.duration("migrate_for"));
+  assign_if(a.latency, c.r.duration("latency"));
   a.moving_time_s = read_time_s(c, "moving_time", presence::optional, a.moving_time_s);
-  if (auto v = c.r.duration("late_close")) {
-    a.late_close = *v;
-  }
-  if (auto v = read_close_how(c, "close_how")) {
-    a.close_how = *v;
-  }
+  assign_if(a.late_close, c.r.duration("late_close"));
+  assign_if(a.close_how, read_close_how(c, "close_how"));
   if (c.r.has("dialect")) {
     a.dialect = read_dialect(c.r, "dialect");
   }
@@ -1189,30 +1069,16 @@ auto read_maintenance_mode(step_ctx& c) -> std::optional<sc::action> {
 auto read_in_place_upgrade(step_ctx& c) -> std::optional<sc::action> {
   sc::in_place_upgrade_action a;
   a.endpoint = read_endpoint_key(c);
-  if (auto v = c.r.string_list("shards")) {
-    a.shards = *v;
-  }
-  if (auto v = choice<maint::kind>(
-          c.r, "notification",
-          {{"migrating", maint::kind::migrating}, {"failing_over", maint::kind::failing_over}})) {
-    a.opener = *v;
-  }
+  assign_if(a.shards, c.r.string_list("shards"));
+  assign_if(a.opener, choice<maint::kind>(c.r, "notification",
+                                          {{"migrating", maint::kind::migrating},
+                                           {"failing_over", maint::kind::failing_over}}));
   a.time_s = read_time_s(c, "time", presence::optional, a.time_s);
-  if (auto v = c.r.duration("restart_after")) {
-    a.restart_after = *v;
-  }
-  if (auto v = c.r.duration("downtime")) {
-    a.downtime = *v;
-  }
-  if (auto v = c.r.duration("window")) {
-    a.window = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
-  if (auto v = read_close_how(c, "close_how")) {
-    a.close_how = *v;
-  }
+  assign_if(a.restart_after, c.r.duration("restart_after"));
+  assign_if(a.downtime, c.r.duration("downtime"));
+  assign_if(a.window, c.r.duration("window"));
+  assign_if(a.latency, c.r.duration("latency"));
+  assign_if(a.close_how, read_close_how(c, "close_how"));
   if (c.r.has("dialect")) {
     a.dialect = read_dialect(c.r, "dialect");
   }
@@ -1223,16 +1089,10 @@ template <class A>
 auto read_window_pair(step_ctx& c) -> std::optional<sc::action> {
   A a;
   a.endpoint = read_endpoint_key(c);
-  if (auto v = c.r.string_list("shards")) {
-    a.shards = *v;
-  }
+  assign_if(a.shards, c.r.string_list("shards"));
   a.time_s = read_time_s(c, "time", presence::optional, a.time_s);
-  if (auto v = c.r.duration("duration")) {
-    a.duration = *v;
-  }
-  if (auto v = c.r.duration("latency")) {
-    a.latency = *v;
-  }
+  assign_if(a.duration, c.r.duration("duration"));
+  assign_if(a.latency, c.r.duration("latency"));
   if (c.r.has("dialect")) {
     a.dialect = read_dialect(c.r, "dialect");
   }
@@ -1269,9 +1129,7 @@ auto read_begin_slot_migration(step_ctx& c) -> std::optional<sc::action> {
   a.from = read_endpoint_key(c, "from");
   a.to = read_endpoint_key(c, "to");
   a.slots = read_required_slots(c.r);
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
+  assign_if(a.migrate_for, c.r.duration("migrate_for"));
   return a;
 }
 
@@ -1287,13 +1145,9 @@ auto read_complete_slot_migration(step_ctx& c) -> std::optional<sc::action> {
 // the source during it (where the action has one), who gets the SMIGRATED, and the dialect.
 template <class ClusterComposite>
 void read_migration_keys(step_ctx& c, ClusterComposite& a) {
-  if (auto v = c.r.duration("migrate_for")) {
-    a.migrate_for = *v;
-  }
+  assign_if(a.migrate_for, c.r.duration("migrate_for"));
   if constexpr (requires { a.latency; }) {
-    if (auto v = c.r.duration("latency")) {
-      a.latency = *v;
-    }
+    assign_if(a.latency, c.r.duration("latency"));
   }
   a.smigrated_to = read_smigrated_to(c);
   if (c.r.has("dialect")) {
@@ -1307,9 +1161,7 @@ auto read_slot_migration(step_ctx& c) -> std::optional<sc::action> {
   a.to = read_endpoint_key(c, "to");
   a.slots = read_required_slots(c.r);
   read_migration_keys(c, a);
-  if (auto v = c.r.duration("redeliver_after")) {
-    a.redeliver_after = *v;
-  }
+  assign_if(a.redeliver_after, c.r.duration("redeliver_after"));
   return a;
 }
 
@@ -1318,9 +1170,7 @@ auto read_remove_node(step_ctx& c) -> std::optional<sc::action> {
   a.node = read_endpoint_key(c, "node");
   a.to = read_node_list(c, "to");
   read_migration_keys(c, a);
-  if (auto v = c.r.duration("retire_after")) {
-    a.retire_after = *v;
-  }
+  assign_if(a.retire_after, c.r.duration("retire_after"));
   return a;
 }
 
@@ -1486,9 +1336,7 @@ auto read_trigger(table_reader& r) -> std::optional<sc::trigger> {
       w.count = static_cast<std::uint64_t>(*v);
     }
   }
-  if (auto v = wr.string("endpoint")) {
-    w.endpoint = *v;
-  }
+  assign_if(w.endpoint, wr.string("endpoint"));
   if (auto d = wr.duration("delay")) {
     w.delay = *d;
   }
