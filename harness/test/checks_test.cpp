@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "support/timeline_builder.hpp"
+
 // Checks on hand-made timelines: each check passes on a correct run and fails on the bug it is
 // meant to catch.
 
@@ -14,18 +16,16 @@ using namespace schsim::harness;
 namespace tl = schsim::timeline;
 using std::chrono::milliseconds;
 
+using test_support::figure;
+using test_support::has_finding;
+using test_support::ms;
+
 constexpr std::int64_t t0 = 5'000'000'000;
-constexpr std::int64_t ms = 1'000'000;
 
-/// Builds a run: a scenario, the server's record and the driver's results.
-struct run_builder {
-  scenario::scenario scn;
-  std::vector<tl::event> events;
-  driver_facts driver;
-  std::vector<verdict::endpoint_ref> endpoints{{"node-a", "127.0.0.1:7001"},
-                                               {"node-b", "127.0.0.1:7002"}};
-
-  run_builder() {
+/// Builds a run on two endpoints: a scenario, the server's record and the driver's results.
+struct run_builder : test_support::timeline_builder {
+  run_builder() : timeline_builder(t0) {
+    endpoints = {{"node-a", "127.0.0.1:7001"}, {"node-b", "127.0.0.1:7002"}};
     scn.meta.id = "hand-made";
     scn.topo.endpoints.resize(2);
     scn.topo.endpoints[0].name = "node-a";
@@ -34,15 +34,8 @@ struct run_builder {
     scn.client.timeout = milliseconds{500};
     scn.client.relaxed_timeout = milliseconds{3000};
     scn.client.post_handoff_relaxed = milliseconds{1000};
-    driver.client.name = "test";
-    driver.client.reply_timeout = "command";
     driver.client.capabilities = {"maint_notifications", "relaxed_timeouts", "handoff",
                                   "moving_null_endpoint", "mode_auto"};
-    driver.connect = connect_result::connected;
-  }
-
-  void add(std::int64_t at_ms, const std::string& ep, std::uint64_t conn, tl::detail what) {
-    events.push_back({t0 + at_ms * ms, ep, conn, std::move(what)});
   }
   /// A connection opened and handshaken the way a correct RESP3 client does.
   void open(std::int64_t at_ms, const std::string& ep, std::uint64_t conn,
@@ -70,24 +63,7 @@ struct run_builder {
         add(at_ms + done_after_ms, ep, conn, tl::reply_written{id + 10, false, ":1"});
       }
     }
-    verdict::command_outcome c;
-    c.id = id;
-    c.args = args;
-    c.purpose = "load";
-    c.intended_ns = c.issued_ns = c.sent_ns = t0 + at_ms * ms;
-    c.done_ns = t0 + (at_ms + done_after_ms) * ms;
-    c.completed = true;
-    c.ok = ok;
-    c.reply = ok ? "1" : "";
-    c.error_class = error;
-    driver.commands.push_back(c);
-  }
-  void step(std::int64_t at_ms, const std::string& id, scenario::action what) {
-    scn.steps.push_back(
-        scenario::step{id, scenario::at_time{milliseconds{at_ms}}, std::move(what), 0});
-    add(at_ms, "", 0,
-        tl::step_executed{id, std::string(scenario::action_name(scn.steps.back().what)),
-                          t0 + at_ms * ms, ""});
+    outcome(id, args, at_ms, at_ms + done_after_ms, ok, error);
   }
   void push(std::int64_t at_ms, const std::string& ep, std::uint64_t conn, const std::string& name,
             std::int64_t seq, std::optional<std::int64_t> time_s, const std::string& step_id) {
@@ -101,26 +77,7 @@ struct run_builder {
     step(at_ms, "m", send);
     push(at_ms, "node-a", conn, "MOVING", 7, time_s, "m");
   }
-
-  [[nodiscard]] auto input() const -> check_input {
-    return check_input{scn, events, driver, endpoints, t0};
-  }
-  void finish(std::int64_t at_ms) { driver.shutdown_ns = t0 + at_ms * ms; }
 };
-
-auto has_finding(const verdict::check_result& r, const std::string& text) -> bool {
-  return std::any_of(r.findings.begin(), r.findings.end(),
-                     [&](const auto& f) { return f.find(text) != std::string::npos; });
-}
-
-auto figure(const verdict::check_result& r, const std::string& name) -> std::optional<double> {
-  for (const auto& f : r.figures) {
-    if (f.name == name) {
-      return f.value;
-    }
-  }
-  return std::nullopt;
-}
 
 /// A correct handoff: MOVING at 1000 ms to node-b, new connection handshaken, traffic moved,
 /// old connection closed by the client.

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "support/timeline_builder.hpp"
+
 // The cluster side of the checks on hand-made timelines of a three-node OSS cluster: each check
 // passes on a correct client's record and fails on the record of a client with the bug it is
 // meant to catch (a slot map never refreshed, traffic still sent to a removed node).
@@ -16,8 +18,11 @@ using namespace schsim::harness;
 namespace tl = schsim::timeline;
 using std::chrono::milliseconds;
 
+using test_support::figure;
+using test_support::has_finding;
+using test_support::ms;
+
 constexpr std::int64_t t0 = 7'000'000'000;
-constexpr std::int64_t ms = 1'000'000;
 
 const auto node_a_slots = cluster::slot_set::of(0, 5460);
 const auto node_b_slots = cluster::slot_set::of(5461, 10922);
@@ -37,15 +42,12 @@ auto slot_of(std::uint64_t id) -> std::uint16_t {
   return cluster::key_slot("schsim:ctr:" + std::to_string(id));
 }
 
-struct cluster_run {
-  scenario::scenario scn;
-  std::vector<tl::event> events;
-  driver_facts driver;
-  std::vector<verdict::endpoint_ref> endpoints{
-      {"node-a", "127.0.0.1:7001"}, {"node-b", "127.0.0.1:7002"}, {"node-c", "127.0.0.1:7003"}};
+struct cluster_run : test_support::timeline_builder {
   std::uint64_t next_index = 100;
 
-  cluster_run() {
+  cluster_run() : timeline_builder(t0) {
+    endpoints = {
+        {"node-a", "127.0.0.1:7001"}, {"node-b", "127.0.0.1:7002"}, {"node-c", "127.0.0.1:7003"}};
     scn.meta.id = "hand-made-cluster";
     scn.topo.cluster = true;
     scn.topo.start = "node-a";
@@ -59,15 +61,8 @@ struct cluster_run {
     scn.client.timeout = milliseconds{500};
     scn.client.relaxed_timeout = milliseconds{3000};
     scn.client.post_handoff_relaxed = milliseconds{0};
-    driver.client.name = "test";
-    driver.client.reply_timeout = "command";
     driver.client.capabilities = {"maint_notifications", "relaxed_timeouts", "mode_auto",
                                   "cluster"};
-    driver.connect = connect_result::connected;
-  }
-
-  void add(std::int64_t at_ms, const std::string& ep, std::uint64_t conn, tl::detail what) {
-    events.push_back({t0 + at_ms * ms, ep, conn, std::move(what)});
   }
   /// A node connection opened with HELLO 3 and the bare opt-in an OSS cluster client may send.
   void open(std::int64_t at_ms, const std::string& ep, std::uint64_t conn) {
@@ -87,17 +82,7 @@ struct cluster_run {
   /// The driver's account of `id`'s INCR: handed to the client at `sent_ms`, done at `done_ms`.
   void result(std::uint64_t id, std::int64_t sent_ms, std::int64_t done_ms, bool ok = true,
               const std::string& error = "") {
-    verdict::command_outcome c;
-    c.id = id;
-    c.args = {"INCR", key(id)};
-    c.purpose = "load";
-    c.intended_ns = c.issued_ns = c.sent_ns = t0 + sent_ms * ms;
-    c.done_ns = t0 + done_ms * ms;
-    c.completed = true;
-    c.ok = ok;
-    c.reply = ok ? "1" : "";
-    c.error_class = error;
-    driver.commands.push_back(c);
+    outcome(id, {"INCR", key(id)}, sent_ms, done_ms, ok, error);
   }
   /// An INCR that went straight to the node owning its slot.
   void direct(std::uint64_t id, std::int64_t at_ms, const std::string& ep, std::uint64_t conn) {
@@ -111,13 +96,6 @@ struct cluster_run {
            "-MOVED " + std::to_string(slot_of(id)) + " " + address(owner));
     arrive(id, at_ms + 1, owner, owner_conn, ":1");
     result(id, at_ms, at_ms + 2);
-  }
-  void step(std::int64_t at_ms, const std::string& id, scenario::action what) {
-    scn.steps.push_back(
-        scenario::step{id, scenario::at_time{milliseconds{at_ms}}, std::move(what), 0});
-    add(at_ms, "", 0,
-        tl::step_executed{id, std::string(scenario::action_name(scn.steps.back().what)),
-                          t0 + at_ms * ms, ""});
   }
   /// A slot migration as the engine runs one: begin at `begin_ms`, SMIGRATING (seq 10) to
   /// `from_conn`, complete and SMIGRATED (seq 11, triplet [from, to, slots]) at `done_ms`.
@@ -136,11 +114,6 @@ struct cluster_run {
     add(done_ms, from, from_conn,
         tl::push_written{"SMIGRATED", 11, std::nullopt, 60, "canonical", "mig.smigrated"});
   }
-  void finish(std::int64_t at_ms) { driver.shutdown_ns = t0 + at_ms * ms; }
-
-  [[nodiscard]] auto input() const -> check_input {
-    return check_input{scn, events, driver, endpoints, t0};
-  }
   [[nodiscard]] auto address(const std::string& node) const -> std::string {
     return std::find_if(endpoints.begin(), endpoints.end(),
                         [&](const auto& e) { return e.name == node; })
@@ -155,20 +128,6 @@ struct cluster_run {
     return out;
   }
 };
-
-auto has_finding(const verdict::check_result& r, const std::string& text) -> bool {
-  return std::any_of(r.findings.begin(), r.findings.end(),
-                     [&](const auto& f) { return f.find(text) != std::string::npos; });
-}
-
-auto figure(const verdict::check_result& r, const std::string& name) -> std::optional<double> {
-  for (const auto& f : r.figures) {
-    if (f.name == name) {
-      return f.value;
-    }
-  }
-  return std::nullopt;
-}
 
 /// Half of node-a's slots move to node-b at 1000..2000 ms. The client follows one -MOVED right
 /// after the SMIGRATED (its reload is still in flight), then sends moved slots to node-b.
