@@ -351,6 +351,42 @@ auto expected_failures(const check_input& in, const analysis& an)
       }
     }
   }
+  // A reply still unwritten when the server closed the connection was lost with it: the
+  // scenario's close (a drop, a restart, a stall or a delay outlasting the connection) took it,
+  // no client can read it, and retrying a command the server executed is not safe. Not so on a
+  // connection told MOVING before the command arrived: a client that heeds MOVING has moved its
+  // traffic off the old connection before the server closes it.
+  for (const auto& cmd : in.driver.commands) {
+    if (cmd.ok || !cmd.completed || out.contains(cmd.id)) {
+      continue;
+    }
+    const auto identity = command_identity(cmd.args);
+    const auto arrivals = identity ? an.arrivals.find(*identity) : an.arrivals.end();
+    if (arrivals == an.arrivals.end()) {
+      continue;
+    }
+    for (const auto* received : arrivals->second) {
+      const auto conn = an.conns.find(received->conn);
+      if (conn == an.conns.end()) {
+        continue;
+      }
+      const auto& c = conn->second;
+      const auto closed = c.closed_at();
+      const bool closed_by_server =
+          c.closed_event != nullptr &&
+          std::get<tl::connection_closed>(c.closed_event->what).by == tl::close_initiator::server;
+      const bool warned = c.moving_at && *c.moving_at <= received->t_ns;
+      if (!closed_by_server || warned || cmd.done_ns < closed ||
+          c.reply_to(std::get<tl::command_received>(received->what).index) != nullptr) {
+        continue;
+      }
+      out[cmd.id] = fmt::format(
+          "received on {} #{} at {}; its reply was not yet written when the server closed the "
+          "connection at {}",
+          c.endpoint, c.id, at(in, received->t_ns), at(in, closed));
+      break;
+    }
+  }
   // A timeout usually costs the connection: commands sent while the timed-out one waited, and
   // just after, fail with it.
   constexpr std::int64_t after_ns = 100'000'000;

@@ -154,6 +154,62 @@ TEST(ZeroDropped, ErrorBudgetAllowsFailuresButNeverDuplicates) {
   EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::fail);
 }
 
+/// A drop after a slow window (cloud-relaxed-only): replies on node-a are delayed 400 ms from
+/// 1000 ms, and the server closes connection #1 at 1300 ms with the replies of #2 and #3 still
+/// held; the client reconnects and goes on.
+auto drop_with_held_replies() -> run_builder {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.step(1000, "slow", scenario::latency_action{"node-a", milliseconds{400}, std::nullopt});
+  b.incr(2, 1100, "node-a", 1, 200, false, "connection");
+  b.incr(3, 1200, "node-a", 1, 100, false, "connection");
+  b.close(1300, "node-a", 1, tl::close_initiator::server);
+  b.open(1310, "node-a", 2);
+  b.incr(4, 1320, "node-a", 2);
+  b.finish(2000);
+  return b;
+}
+
+TEST(ZeroDropped, RepliesLostWithTheServersCloseAreNotDropped) {
+  const auto b = drop_with_held_replies();
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "failed_on_purpose"), 2.0);
+  EXPECT_EQ(figure(r, "failed"), 0.0);
+}
+
+TEST(ZeroDropped, ACommandThatNeverReachedTheServerIsDroppedAtAClose) {
+  auto b = drop_with_held_replies();
+  // Sent just before the close but never received: the client can resend it safely.
+  b.incr(5, 1295, "", 0, 5, false, "connection");
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "#5 INCR schsim:ctr:5 failed")) << r.summary;
+  EXPECT_EQ(figure(r, "failed_on_purpose"), 2.0);
+}
+
+TEST(ZeroDropped, RepliesLostOnAConnectionToldMovingAreDropped) {
+  auto b = drop_with_held_replies();
+  // MOVING reached #1 before #2 and #3 did: a client that heeds it sends them elsewhere.
+  b.moving(1050, 1, "node-b");
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "#2 INCR schsim:ctr:2 failed")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "#3 INCR schsim:ctr:3 failed"));
+}
+
+TEST(ZeroDropped, RepliesLostWhenTheClientClosesAreDropped) {
+  auto b = drop_with_held_replies();
+  for (auto& e : b.events) {
+    if (auto* closed = std::get_if<tl::connection_closed>(&e.what)) {
+      closed->by = tl::close_initiator::client;
+    }
+  }
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
+}
+
 // ------------------------------------------------------------------------------------ handshake
 
 TEST(Handshake, PassesOnEveryConnectionIncludingTheHandoff) {
