@@ -4,7 +4,7 @@
 #   bench/run-redis-benchmark.sh [REQUESTS] [ROUNDS]   (defaults 100000 per test, 3 rounds)
 # Each cell is the median of ROUNDS runs; the servers take turns within each round.
 # Three servers: redis-server (Debian 7.0, no persistence), `schsim serve` (the product, every
-# command recorded in the timeline) and `schsim serve --no-record-commands` (recording off).
+# command recorded as a timeline event, streamed to the observers and not kept) and `schsim serve --no-record-commands` (recording off).
 # BENCH_BASELINE=/path/to/an/older/schsim adds two columns: that build's simulator, recording on
 # and off, for before/after figures taken in the same run (build the older tree's `schsim`
 # target and copy apps/schsim/schsim aside before changing the tree).
@@ -88,4 +88,4 @@ for pipeline in 1 16; do
 done
 echo
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)."
-echo "Resident size after the run: redis-server $(rss_kib "${pids[0]}") KiB, schsim serve $(rss_kib "${pids[1]}") KiB (its timeline holds every command), recording off $(rss_kib "${pids[2]}") KiB."
+echo "Resident size after the run: redis-server $(rss_kib "${pids[0]}") KiB, schsim serve $(rss_kib "${pids[1]}") KiB (every command streamed to the observers, none kept), recording off $(rss_kib "${pids[2]}") KiB."
