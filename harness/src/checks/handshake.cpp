@@ -1,0 +1,252 @@
+// handshake: every connection that carried a command opted in as the client's settings say.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "registry.hpp"
+
+namespace schsim::harness::detail {
+
+namespace tl = schsim::timeline;
+namespace v = schsim::verdict;
+
+namespace {
+
+/// What the handshake on a connection to `ep` should be.
+struct handshake_rule {
+  bool expect_hello = false;
+  bool maint_required = false;   ///< must be sent
+  bool maint_forbidden = false;  ///< must not be sent
+  bool expect_accepted = false;
+  bool must_abandon = false;       ///< enabled mode refused: no traffic may follow
+  std::vector<std::string> types;  ///< acceptable endpoint types
+  bool bare_allowed = false;       ///< `CLIENT MAINT_NOTIFICATIONS ON` without a type is fine
+};
+
+/// expect.handshake overrides what the settings imply.
+void apply_expectation(scenario::handshake_outcome expected, handshake_rule& r) {
+  switch (expected) {
+    case scenario::handshake_outcome::any:
+      break;
+    case scenario::handshake_outcome::accepted:
+      r.maint_required = true;
+      r.maint_forbidden = false;
+      r.expect_accepted = true;
+      break;
+    case scenario::handshake_outcome::rejected:
+      r.maint_required = true;
+      r.maint_forbidden = false;
+      r.expect_accepted = false;
+      break;
+    case scenario::handshake_outcome::not_sent:
+      r.maint_required = false;
+      r.maint_forbidden = true;
+      break;
+  }
+}
+
+auto rule_for(const check_input& in, const scenario::endpoint* ep, bool hello_accepted)
+    -> handshake_rule {
+  handshake_rule r;
+  const auto& s = in.scn.client;
+  r.expect_hello = s.protocol == 3;
+  const bool sch = ep == nullptr || ep->sch;
+  if (s.protocol != 3 || s.mode == scenario::sch_mode::disabled || !hello_accepted) {
+    r.maint_forbidden = true;
+  } else {
+    r.maint_required = true;
+    r.expect_accepted = sch;
+    r.must_abandon = !sch && s.mode == scenario::sch_mode::enabled;
+  }
+  if (s.moving_endpoint_type == scenario::endpoint_type::automatic) {
+    r.types = {"internal-ip", "internal-fqdn", "external-ip", "external-fqdn"};
+  } else {
+    r.types = {std::string(scenario::to_string(s.moving_endpoint_type))};
+  }
+  // Against an OSS Cluster API node the documented opt-in is the bare form (sch-protocol.md
+  // §1.1); clients that send their endpoint type there are right too.
+  r.bare_allowed = in.scn.topo.cluster;
+  apply_expectation(in.scn.expect.handshake, r);
+  return r;
+}
+
+/// Findings on one connection, each prefixed with the connection's label.
+class connection_judge {
+ public:
+  connection_judge(const check_input& in, const conn_record& c, v::check_result& r,
+                   std::vector<const tl::event*>& evidence)
+      : in_(in),
+        c_(c),
+        r_(r),
+        evidence_(evidence),
+        label_(fmt::format("#{} to {} (opened {})", c.id, c.endpoint, at(in, c.opened))),
+        first_data_(c.data.empty() ? forever : c.data.front()->t_ns) {}
+
+  /// Returns whether the connection opted in.
+  auto judge() -> bool {
+    // Only a refused HELLO 3 excuses a missing opt-in (nothing may be sent on RESP2); a client
+    // that never sent HELLO still owed both.
+    bool hello_refused = !c_.hellos.empty();
+    for (const auto* h : c_.hellos) {
+      hello_refused = hello_refused && !std::get<tl::hello>(h->what).accepted;
+    }
+    rule_ = rule_for(in_, in_.scn.topo.find(c_.endpoint), !hello_refused);
+    judge_hello();
+    return judge_opt_in();
+  }
+
+ private:
+  void add(std::string text, const tl::event* e) {
+    r_.findings.push_back(label_ + ": " + text);
+    if (e != nullptr) {
+      evidence_.push_back(e);
+    }
+    evidence_.push_back(c_.opened_event != nullptr ? c_.opened_event : c_.commands.front());
+  }
+
+  void judge_hello() {
+    if (!rule_.expect_hello) {
+      return;
+    }
+    const auto hello3 = std::find_if(c_.hellos.begin(), c_.hellos.end(), [](const auto* h) {
+      return std::get<tl::hello>(h->what).protover == 3;
+    });
+    if (hello3 == c_.hellos.end()) {
+      add("no HELLO 3 (the client is configured for RESP3)", c_.commands.front());
+    } else if ((*hello3)->t_ns > first_data_) {
+      add("HELLO 3 came after the first command", *hello3);
+    }
+  }
+
+  auto judge_opt_in() -> bool {
+    const auto on = std::find_if(c_.maints.begin(), c_.maints.end(), [](const auto* m) {
+      return std::get<tl::maint_handshake>(m->what).enable;
+    });
+    if (on == c_.maints.end()) {
+      if (rule_.maint_required && !(in_.scn.topo.cluster && c_.data.empty())) {
+        // A cluster client may read the topology on a connection that carries no workload
+        // (node-redis discovers with SCH disabled): without data it has nothing to protect.
+        add("no CLIENT MAINT_NOTIFICATIONS ON before its commands", c_.commands.front());
+      }
+      return false;
+    }
+    if (rule_.maint_forbidden) {
+      add(fmt::format("sent CLIENT MAINT_NOTIFICATIONS ON{} although it must not ({})",
+                      std::get<tl::maint_handshake>((*on)->what).protocol != 3 ? " on RESP2" : "",
+                      in_.scn.client.protocol != 3 ? "RESP2 client"
+                      : in_.scn.client.mode == scenario::sch_mode::disabled
+                          ? "mode disabled"
+                          : "HELLO 3 was refused"),
+          *on);
+      return false;
+    }
+    judge_sent_opt_in(**on);
+    return true;
+  }
+
+  void judge_sent_opt_in(const tl::event& on) {
+    const auto& hs = std::get<tl::maint_handshake>(on.what);
+    if (hs.protocol != 3) {
+      add("CLIENT MAINT_NOTIFICATIONS sent on a RESP2 connection", &on);
+    }
+    const std::string type = hs.endpoint_type.value_or("");
+    if (!(rule_.bare_allowed && !hs.endpoint_type) &&
+        std::find(rule_.types.begin(), rule_.types.end(), type) == rule_.types.end()) {
+      add(fmt::format("moving-endpoint-type \"{}\", expected {}",
+                      hs.endpoint_type ? type : std::string("(none: bare ON)"),
+                      fmt::format("\"{}\"", fmt::join(rule_.types, "\" or \""))),
+          &on);
+    }
+    if (on.t_ns > first_data_) {
+      add("CLIENT MAINT_NOTIFICATIONS came after the first command", &on);
+    }
+    if (hs.accepted != rule_.expect_accepted &&
+        in_.scn.expect.handshake != scenario::handshake_outcome::any) {
+      add(fmt::format("the server {} it, the scenario expects it {}",
+                      hs.accepted ? "accepted" : "rejected",
+                      rule_.expect_accepted ? "accepted" : "rejected"),
+          &on);
+    }
+    if (!hs.accepted && rule_.must_abandon && !c_.data.empty()) {
+      add("mode enabled and the server refused, yet the connection carried commands",
+          c_.data.front());
+    }
+    if (!hs.accepted && !rule_.must_abandon &&
+        in_.scn.client.mode == scenario::sch_mode::automatic && c_.data.empty() &&
+        c_.closed_event != nullptr &&
+        std::get<tl::connection_closed>(c_.closed_event->what).by == tl::close_initiator::client) {
+      add("auto mode: the client gave up the connection after the refusal instead of carrying "
+          "on silently",
+          c_.closed_event);
+    }
+  }
+
+  const check_input& in_;
+  const conn_record& c_;
+  v::check_result& r_;
+  std::vector<const tl::event*>& evidence_;
+  std::string label_;
+  std::int64_t first_data_;
+  handshake_rule rule_;
+};
+
+/// How the driver's `connect` must end: expect.connect, or success in auto mode.
+auto expected_connect(const check_input& in) -> scenario::connect_outcome {
+  auto expected = in.scn.expect.connect;
+  if (expected == scenario::connect_outcome::any && in.scn.client.protocol == 3 &&
+      in.scn.client.mode == scenario::sch_mode::automatic) {
+    expected = scenario::connect_outcome::succeeds;  // auto mode must stay silent
+  }
+  return expected;
+}
+
+void judge_connect(const check_input& in, scenario::connect_outcome expected, v::check_result& r) {
+  if (expected == scenario::connect_outcome::succeeds &&
+      in.driver.connect == connect_result::failed) {
+    r.findings.push_back(fmt::format("the client's connect failed ({}: {}) but must succeed",
+                                     in.driver.connect_error_class, in.driver.connect_message));
+  }
+  if (expected == scenario::connect_outcome::fails &&
+      in.driver.connect == connect_result::connected) {
+    r.findings.push_back(
+        "the client's connect succeeded but must fail (mode enabled against a server that "
+        "refuses CLIENT MAINT_NOTIFICATIONS)");
+  }
+}
+
+}  // namespace
+
+auto judge_handshake(const check_input& in, const episodes& ep) -> v::check_result {
+  auto r = start_result(handshake_id);
+  std::size_t judged = 0;
+  std::size_t opted_in = 0;
+  std::vector<const tl::event*> evidence;
+  for (const auto& [id, c] : ep.an.conns) {
+    if (c.commands.empty()) {
+      continue;  // opened and closed without a word: nothing to judge
+    }
+    ++judged;
+    opted_in += connection_judge(in, c, r, evidence).judge() ? 1 : 0;
+  }
+  const auto connect = expected_connect(in);
+  judge_connect(in, connect, r);
+  r.figures = {{"connections_judged", static_cast<double>(judged), ""},
+               {"opted_in", static_cast<double>(opted_in), ""}};
+  r.excerpt = excerpt(evidence);
+  if (judged == 0 && r.findings.empty()) {
+    if (connect == scenario::connect_outcome::fails &&
+        in.driver.connect == connect_result::failed) {
+      r.outcome = v::status::pass;
+      r.summary = "connect failed as required and no connection carried commands";
+      return r;
+    }
+    r.outcome = v::status::skipped;
+    r.summary = "no connection sent any command";
+    return r;
+  }
+  return fail_or_pass(r, fmt::format("{} connection{} handshaken correctly, {} opted in", judged,
+                                     judged == 1 ? "" : "s", opted_in));
+}
+
+}  // namespace schsim::harness::detail

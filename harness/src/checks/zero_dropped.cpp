@@ -1,0 +1,153 @@
+// zero_dropped: every issued command completed ok and the server executed each exactly once.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+
+#include "registry.hpp"
+
+namespace schsim::harness::detail {
+
+namespace tl = schsim::timeline;
+namespace v = schsim::verdict;
+
+namespace {
+
+struct tally {
+  std::size_t succeeded = 0;
+  std::size_t failed = 0;
+  std::size_t no_result = 0;
+  std::size_t duplicates = 0;
+  std::size_t phantom = 0;
+  std::size_t applied_but_failed = 0;
+  std::size_t tracked = 0;
+  std::vector<std::string> drop_findings;  // within the error budget
+  std::vector<std::string> hard_findings;  // duplicates and phantoms: never within a budget
+  std::vector<const tl::event*> evidence;
+};
+
+auto describe(const v::command_outcome& cmd) -> std::string {
+  return fmt::format("#{} {}", cmd.id, join(cmd.args));
+}
+
+void judge_executions(const check_input& in, const command_episode& c, tally& t) {
+  const auto& executions = c.executions;
+  if (executions.size() <= 1) {
+    return;
+  }
+  ++t.duplicates;
+  std::string where;
+  std::set<std::string> endpoints;
+  for (const auto* e : executions) {
+    where += fmt::format("{}{} #{} at {}", where.empty() ? "" : ", ", e->endpoint, e->conn,
+                         at(in, e->t_ns));
+    endpoints.insert(e->endpoint);
+    t.evidence.push_back(e);
+  }
+  t.hard_findings.push_back(
+      fmt::format("{} executed {} times{}: {}", describe(*c.outcome), executions.size(),
+                  endpoints.size() > 1 ? " (on both the old and the new endpoint)" : "", where));
+}
+
+void judge_success(const command_episode& c, tally& t) {
+  const auto& cmd = *c.outcome;
+  ++t.succeeded;
+  if (c.identity && c.executions.empty()) {
+    ++t.phantom;
+    t.hard_findings.push_back(fmt::format("{} reported ok ({}) but the server never received it",
+                                          describe(cmd), cmd.reply));
+  }
+  // INCR on a key of its own answers 1, unless an earlier copy already ran.
+  if (!cmd.args.empty() && (cmd.args[0] == "INCR" || cmd.args[0] == "incr") && cmd.reply != "1" &&
+      c.executions.size() <= 1) {
+    ++t.duplicates;
+    t.hard_findings.push_back(
+        fmt::format("{} replied {}: the per-command counter was incremented more than once",
+                    describe(cmd), cmd.reply));
+  }
+}
+
+void judge_failure(const check_input& in, const command_episode& c, tally& t) {
+  const auto& cmd = *c.outcome;
+  ++t.failed;
+  const auto* executed = c.executions.empty() ? nullptr : c.executions.front();
+  if (executed != nullptr) {
+    ++t.applied_but_failed;
+    t.evidence.push_back(executed);
+  }
+  t.drop_findings.push_back(fmt::format(
+      "{} failed after {:.1f} ms ({}: {}){}", describe(cmd), ms_between(cmd.sent_ns, cmd.done_ns),
+      cmd.error_class, cmd.message,
+      executed != nullptr
+          ? fmt::format(" although the server executed it at {}", at(in, executed->t_ns))
+          : ""));
+}
+
+void judge_command(const check_input& in, const episodes& ep, const command_episode& c, tally& t) {
+  const auto& cmd = *c.outcome;
+  t.tracked += c.identity ? 1 : 0;
+  judge_executions(in, c, t);
+  if (!cmd.completed) {
+    if (!ep.failed_on_purpose.contains(cmd.id)) {
+      ++t.no_result;
+      t.drop_findings.push_back(fmt::format("{} got no result", describe(cmd)));
+    }
+  } else if (cmd.ok) {
+    judge_success(c, t);
+  } else if (!ep.failed_on_purpose.contains(cmd.id)) {
+    judge_failure(in, c, t);
+  }
+}
+
+}  // namespace
+
+auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_result {
+  auto r = start_result(zero_dropped_id);
+  tally t;
+  for (const auto& c : ep.commands) {
+    judge_command(in, ep, c, t);
+  }
+  const std::size_t issued = in.driver.commands.size();
+  const auto budget = static_cast<std::size_t>(
+      std::floor(in.scn.expect.max_error_rate * static_cast<double>(issued)));
+  const auto on_purpose = ep.failed_on_purpose.size();
+  r.figures = {{"issued", static_cast<double>(issued), ""},
+               {"succeeded", static_cast<double>(t.succeeded), ""},
+               {"failed", static_cast<double>(t.failed), ""},
+               {"no_result", static_cast<double>(t.no_result), ""},
+               {"failed_on_purpose", static_cast<double>(on_purpose), ""},
+               {"executed_more_than_once", static_cast<double>(t.duplicates), ""},
+               {"ok_but_never_executed", static_cast<double>(t.phantom), ""},
+               {"executed_but_reported_failed", static_cast<double>(t.applied_but_failed), ""},
+               {"tracked_on_server", static_cast<double>(t.tracked), ""}};
+  r.tolerances = {
+      {"failed + no_result", 0.0, static_cast<double>(budget) + 1, "",
+       fmt::format("at most max_error_rate {} x {} issued", in.scn.expect.max_error_rate, issued)},
+      {"executed_more_than_once", 0.0, 1.0, "", "never"}};
+  r.excerpt = excerpt(t.evidence);
+  r.findings = t.hard_findings;
+  const bool over_budget = t.failed + t.no_result > budget;
+  if (over_budget) {
+    r.findings.insert(r.findings.end(), t.drop_findings.begin(), t.drop_findings.end());
+  }
+  if (issued == 0) {
+    r.outcome = v::status::skipped;
+    r.summary = "the workload issued no command";
+    return r;
+  }
+  if (!t.hard_findings.empty() || over_budget) {
+    r.summary = fmt::format(
+        "{} of {} commands ok; {} failed, {} without result, {} executed more than once, {} ok "
+        "but never executed",
+        t.succeeded, issued, t.failed, t.no_result, t.duplicates, t.phantom);
+  }
+  return fail_or_pass(
+      r, fmt::format(
+             "{} of {} commands ok{}, each executed exactly once ({} tracked on the "
+             "server)",
+             t.succeeded, issued,
+             on_purpose == 0 ? std::string() : fmt::format(", {} failed on purpose", on_purpose),
+             t.tracked));
+}
+
+}  // namespace schsim::harness::detail
