@@ -7,6 +7,7 @@
 #include <schsim/simulator/server.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -78,8 +79,34 @@ struct serve_options {
   std::string timeline_jsonl;
   std::vector<std::string> ports;  // name=port
   std::string host;
+  std::string upstream;  // HOST:PORT: proxy mode
   bool no_record_commands = false;
 };
+
+// `--upstream 127.0.0.1:6379` -> the proxy mode's upstream; nullopt (and a message) when bad.
+auto parse_upstream(const std::string& text) -> std::optional<simulator::upstream_config> {
+  const auto colon = text.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos && colon > 0) {
+    try {
+      std::size_t used = 0;
+      port = std::stoi(text.substr(colon + 1), &used);
+      if (used != text.size() - colon - 1) {
+        port = -1;
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  boost::system::error_code ec;
+  if (port > 0) {
+    (void)boost::asio::ip::make_address(text.substr(0, colon), ec);
+  }
+  if (port <= 0 || port > 65535 || ec) {
+    std::cerr << "schsim serve: --upstream " << text << ": expected IP:PORT, e.g. 127.0.0.1:6379\n";
+    return std::nullopt;
+  }
+  return simulator::upstream_config{text.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
 
 auto run_serve(const serve_options& opt) -> int {
   sc::scenario s;
@@ -176,6 +203,17 @@ auto run_serve(const serve_options& opt) -> int {
   // Load runs: without it every command and reply is a timeline event, built, handed to the
   // observers and written to the JSONL file.
   config.record_commands = !opt.no_record_commands;
+  if (!opt.upstream.empty()) {
+    if (s.topo.cluster) {
+      std::cerr << "schsim serve: --upstream: proxy mode serves a standalone deployment, and "
+                << s.meta.id << " is a cluster\n";
+      return usage_error;
+    }
+    config.upstream = parse_upstream(opt.upstream);
+    if (!config.upstream) {
+      return usage_error;
+    }
+  }
   simulator::server server(io.get_executor(), std::move(config), record);
   try {
     server.start();
@@ -279,6 +317,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "lines");
   cmd->add_option("--port", opt->ports, "Fixed port, NAME=PORT (or PORT with one endpoint)");
   cmd->add_option("--host", opt->host, "Listen address for every endpoint (default 127.0.0.1)");
+  cmd->add_option("--upstream", opt->upstream,
+                  "Proxy mode: forward data commands to this Redis (HOST:PORT, an IP address) "
+                  "and relay its replies; schsim answers the handshake and injects pushes and "
+                  "faults");
   cmd->add_flag("--no-record-commands", opt->no_record_commands,
                 "Do not record each command and reply in the timeline (load benchmarks); "
                 "connections, handshakes, pushes and steps are still recorded");

@@ -1,6 +1,9 @@
 #include "session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -187,6 +190,24 @@ void server_core::flush() {
   }
 }
 
+/// Proxy mode: the client connection's own connection to the upstream Redis.
+struct session::upstream_link {
+  upstream_link(const asio::any_io_executor& ex, const resp3::parser_limits& limits)
+      : socket(ex), frames(limits) {}
+  tcp::socket socket;
+  bool connected = false;
+  bool writing = false;
+  bool failed = false;
+  std::string unsent;    // commands not yet handed to a write (before the connect, or behind one)
+  std::string inflight;  // the write in progress
+  upstream_frames frames;
+  std::vector<char> read_buffer = std::vector<char>(read_chunk);
+  /// What to do with each reply the upstream owes, in order: relay it to the client, or drop
+  /// it (the upstream's answer to a HELLO schsim already answered).
+  enum class reply_use : std::uint8_t { relay, drop };
+  fifo<reply_use> expect;
+};
+
 session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::socket socket,
                  std::uint64_t id, session_role role)
     : core_(std::move(core)),
@@ -206,7 +227,12 @@ session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::soc
   // Reads and writes try the socket directly before waiting (see run() and pump()).
   socket_.non_blocking(true, ec);
   ep_->handler.init_session(state_);
+  if (core_->config.upstream && role_ == session_role::serve) {
+    upstream_ = std::make_unique<upstream_link>(socket_.get_executor(), core_->config.limits);
+  }
 }
+
+session::~session() = default;
 
 auto session::run() -> asio::awaitable<void> {
   // Read without a buffer of our own: try the socket (non-blocking), and only when it has
@@ -214,6 +240,9 @@ auto session::run() -> asio::awaitable<void> {
   // the socket would block, yielding every few reads to keep a flooding client from starving
   // the others.
   int reads = 0;
+  if (upstream_) {
+    asio::co_spawn(socket_.get_executor(), run_upstream(), asio::detached);
+  }
   for (;;) {
     // Looked up after every resumption: with several threads on the executor the coroutine
     // may resume on another thread, whose buffer is the one free to use now.
@@ -338,6 +367,9 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
     core_->record(ep_->config.name, state_.id, std::move(ev));
   }
 
+  if (upstream_ && forward_to_upstream(args, index)) {
+    return;
+  }
   frame_mark mark;
   mark.kind = frame_kind::reply;
   mark.index = index;
@@ -373,6 +405,14 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
       close_after = close_request{close_initiator::client, close_how::fin, "QUIT", 0};
     }
     enqueue(bytes, std::move(mark), std::move(close_after), now + ep_->reply_latency, true);
+  }
+  if (upstream_ && !outcome.error) {
+    // HELLO and RESET also change the upstream connection (its protocol), once schsim has
+    // accepted them; the upstream's own reply is not the client's.
+    auto decision = route_command(args);
+    if (decision.route == proxy_route::both) {
+      send_upstream(encode_command(std::span<const std::string>(decision.upstream_args)), false);
+    }
   }
   // Recorded after the reply is queued, so an observer that reacts with send_push() (e.g. the
   // scenario engine replaying an active notification) lands behind the +OK.
@@ -431,6 +471,9 @@ void session::append_ready(std::string_view bytes, frame_mark mark) {
 void session::promote(time_point now, bool force_one) {
   while (!held_.empty() && !close_) {
     held_frame& h = held_.front();
+    if (h.awaiting_upstream) {
+      return;  // replies keep their order: nothing overtakes one still upstream
+    }
     if (!force_one && (ep_->stalled || h.due > now)) {
       return;
     }
@@ -627,7 +670,7 @@ void session::pump_once() {
       begin_close();
       return;
     }
-    if (!held_.empty() && !ep_->stalled && !close_) {
+    if (!held_.empty() && !ep_->stalled && !close_ && !held_.front().awaiting_upstream) {
       arm_wake(held_.front().due);
     }
     return;
@@ -742,6 +785,157 @@ void session::finish(close_initiator by, close_how how, const std::string& reaso
   socket_.close(ec);
   wake_.cancel();
   pause_.cancel();
+  if (upstream_) {
+    upstream_->socket.close(ec);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proxy mode (server_config::upstream; the decisions are in upstream.cpp)
+
+auto session::forward_to_upstream(std::span<const std::string_view> args, std::uint64_t index)
+    -> bool {
+  if (route_command(args).route != proxy_route::upstream) {
+    return false;
+  }
+  if (ep_->handler.auth_required() && !state_.authenticated) {
+    return false;  // the handler answers -NOAUTH, as the server the client talks to
+  }
+  frame_mark mark;
+  mark.kind = frame_kind::reply;
+  mark.index = index;
+  // Held in reply order until the upstream's reply fills it (relay_upstream()).
+  held_.push_back(held_frame{{}, time_point::max(), std::move(mark), std::nullopt, true});
+  send_upstream(encode_command(args), true);
+  return true;
+}
+
+void session::send_upstream(std::string bytes, bool relay_reply) {
+  upstream_->unsent.append(bytes);
+  upstream_->expect.push_back(relay_reply ? upstream_link::reply_use::relay
+                                          : upstream_link::reply_use::drop);
+  write_upstream();
+}
+
+void session::write_upstream() {
+  upstream_link& up = *upstream_;
+  if (!up.connected || up.writing || up.failed || up.unsent.empty() || done_) {
+    return;
+  }
+  up.writing = true;
+  up.inflight.swap(up.unsent);
+  up.unsent.clear();
+  asio::async_write(up.socket, asio::buffer(up.inflight),
+                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                      self->upstream_->writing = false;
+                      self->upstream_->inflight.clear();
+                      if (ec) {
+                        self->upstream_failed("writing to the upstream failed: " + ec.message());
+                        return;
+                      }
+                      self->write_upstream();
+                    });
+}
+
+auto session::run_upstream() -> asio::awaitable<void> {
+  const auto self = shared_from_this();  // the session lives as long as its upstream reader
+  upstream_link& up = *upstream_;
+  const upstream_config& cfg = *core_->config.upstream;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(cfg.host, ec);
+  if (ec) {
+    upstream_failed("upstream host " + cfg.host + " is not an IP address");
+    co_return;
+  }
+  auto [connect_ec] = co_await up.socket.async_connect(tcp::endpoint(address, cfg.port), use_tuple);
+  if (done_) {
+    co_return;
+  }
+  if (connect_ec) {
+    upstream_failed("cannot connect to the upstream " + cfg.host + ":" + std::to_string(cfg.port) +
+                    ": " + connect_ec.message());
+    co_return;
+  }
+  up.socket.set_option(tcp::no_delay(true), ec);
+  up.connected = true;
+  write_upstream();
+  for (;;) {
+    auto [read_ec, n] = co_await up.socket.async_read_some(asio::buffer(up.read_buffer), use_tuple);
+    if (done_) {
+      co_return;
+    }
+    if (read_ec) {
+      upstream_failed(read_ec == asio::error::eof
+                          ? "the upstream closed the connection"
+                          : "reading from the upstream failed: " + read_ec.message());
+      co_return;
+    }
+    up.frames.feed(std::string_view(up.read_buffer.data(), n));
+    while (auto frame = up.frames.next()) {
+      relay_upstream(std::move(*frame));
+    }
+    if (up.frames.failed()) {
+      upstream_failed("the upstream broke the protocol: " + up.frames.error_message());
+      co_return;
+    }
+    pump();
+  }
+}
+
+void session::relay_upstream(upstream_frame frame) {
+  upstream_link& up = *upstream_;
+  if (frame.push) {
+    // Pub/sub messages and tracking invalidations answer no command: they go to the client
+    // between two frames, like schsim's own pushes.
+    static const auto meta = [] {
+      push_meta m;
+      m.step = "upstream push";
+      return std::make_shared<const push_meta>(std::move(m));
+    }();
+    raw(frame.bytes, meta);
+    return;
+  }
+  if (up.expect.empty()) {
+    upstream_failed("the upstream sent a reply to no command");
+    return;
+  }
+  const auto use = up.expect.front();
+  up.expect.pop_front();
+  if (use == upstream_link::reply_use::relay) {
+    fill_first_awaiting(std::move(frame.bytes));
+  }
+}
+
+auto session::fill_first_awaiting(std::string bytes) -> bool {
+  // Replies held by latency may come before it; the first one still upstream is this reply's.
+  const auto it = std::find_if(held_.begin(), held_.end(),
+                               [](const held_frame& h) { return h.awaiting_upstream; });
+  if (it == held_.end()) {
+    return false;
+  }
+  it->awaiting_upstream = false;
+  it->due = mono_clock::now() + ep_->reply_latency;
+  it->mark.error = !bytes.empty() && (bytes[0] == '-' || bytes[0] == '!');
+  if (core_->config.record_commands) {
+    it->mark.summary = summarize(bytes);
+  }
+  held_bytes_ += bytes.size();
+  it->bytes = std::move(bytes);
+  return true;
+}
+
+void session::upstream_failed(const std::string& why) {
+  upstream_link& up = *upstream_;
+  if (up.failed || done_) {
+    return;
+  }
+  up.failed = true;
+  boost::system::error_code ec;
+  up.socket.close(ec);
+  core_->record(ep_->config.name, state_.id, timeline::note{"proxy: " + why});
+  // The replies still upstream are lost, as with a server that dies: the client sees the
+  // connection close after what was already answered.
+  close(close_mode::fin, close_point::between_frames, why);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <schsim/simulator/command_handler.hpp>
 #include <schsim/simulator/keyspace.hpp>
 #include <schsim/simulator/server.hpp>
+#include <schsim/simulator/upstream.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -93,6 +94,9 @@ class fifo {
   [[nodiscard]] auto front() -> T& { return items_[head_]; }
   [[nodiscard]] auto back() -> T& { return items_.back(); }
   [[nodiscard]] auto back() const -> const T& { return items_.back(); }
+  /// The queued items, front first.
+  [[nodiscard]] auto begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  [[nodiscard]] auto end() { return items_.end(); }
   void push_back(T item) { items_.push_back(std::move(item)); }
   void pop_front() {
     ++head_;
@@ -168,6 +172,9 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::socket socket,
           std::uint64_t id, session_role role);
+  ~session();
+  session(const session&) = delete;
+  auto operator=(const session&) -> session& = delete;
 
   /// Reads until the session is finished; the session ends when this returns.
   auto run() -> asio::awaitable<void>;
@@ -224,11 +231,24 @@ class session : public std::enable_shared_from_this<session> {
     time_point due{};
     frame_mark mark;                           // start/end filled when promoted
     std::optional<close_request> close_after;  // QUIT / protocol error
+    bool awaiting_upstream = false;            // proxy mode: the reply is still upstream
   };
+  struct upstream_link;  // proxy mode's connection to the upstream Redis (session.cpp)
 
   void consume(std::string_view input);
   void process_input();
   void execute(std::span<const std::string_view> args, time_point now);
+  /// Proxy mode: forwards a command whose reply comes from the upstream; false when schsim
+  /// answers it itself (the handshake, or NOAUTH before authentication).
+  auto forward_to_upstream(std::span<const std::string_view> args, std::uint64_t index) -> bool;
+  /// Proxy mode: connects to the upstream and relays what it sends until either side ends.
+  auto run_upstream() -> asio::awaitable<void>;
+  void send_upstream(std::string bytes, bool relay_reply);
+  void write_upstream();
+  void relay_upstream(upstream_frame frame);
+  /// Gives the oldest reply still upstream its bytes; false when there is none (closing).
+  auto fill_first_awaiting(std::string bytes) -> bool;
+  void upstream_failed(const std::string& why);
   void protocol_error(const std::string& reply_text, std::uint64_t offset, time_point now);
   /// Appends a complete frame to the ready output (held back if replies are waiting and the
   /// frame must keep reply order).
@@ -273,7 +293,8 @@ class session : public std::enable_shared_from_this<session> {
   fifo<held_frame> held_;
   std::size_t held_bytes_ = 0;
   std::optional<close_request> close_;
-  time_point wake_at_ = time_point::max();  // when wake_ is armed for, max() if not
+  std::unique_ptr<upstream_link> upstream_;  // proxy mode only
+  time_point wake_at_ = time_point::max();   // when wake_ is armed for, max() if not
   bool input_closed_ = false;  // stop executing input (QUIT, protocol error, close requested)
   bool writing_ = false;       // an async_write of inflight_ is in progress
   bool pausing_ = false;       // a fragmentation pause is in progress

@@ -42,8 +42,18 @@ struct endpoint_config {
   schsim::cluster::slot_set slots{};
 };
 
+/// Proxy mode's upstream: a real Redis that answers the data commands (upstream.hpp).
+struct upstream_config {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct server_config {
   std::vector<endpoint_config> endpoints;
+  /// Proxy mode: every client connection gets its own connection to this Redis; data commands
+  /// go there and its replies come back in order, while schsim answers the handshake and
+  /// injects pushes and faults. Not with `cluster`.
+  std::optional<upstream_config> upstream;
   /// OSS Cluster API: the endpoints are the nodes of one cluster (cluster_state.hpp); key
   /// commands are routed by slot and every -MOVED / -ASK is recorded as a cluster_redirect.
   bool cluster = false;
