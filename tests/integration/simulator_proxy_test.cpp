@@ -48,10 +48,31 @@ auto free_port() -> std::uint16_t {
   return ntohs(addr.sin_port);
 }
 
-/// Debian's redis-server on 127.0.0.1, no persistence, killed at the end of the test.
+/// Debian's redis-server on 127.0.0.1, no persistence, killed at the end of the test. Its port
+/// is picked by the OS and released before redis-server binds it, so another process on this
+/// shared machine may take it first: then redis-server exits, or something else answers there;
+/// both are told apart (the answer must carry our process id) and another port is tried.
 class redis_server {
  public:
-  redis_server(const std::string& path, std::uint16_t port) : port_(port) {
+  explicit redis_server(const std::string& path) {
+    for (int attempt = 0; attempt < 5 && port_ == 0; ++attempt) {
+      const auto port = free_port();
+      if (spawn(path, port) && answers_as_us(port)) {
+        port_ = port;
+      } else {
+        stop();
+      }
+    }
+  }
+  ~redis_server() { stop(); }
+  redis_server(const redis_server&) = delete;
+  auto operator=(const redis_server&) -> redis_server& = delete;
+
+  /// 0 when it could not be started.
+  [[nodiscard]] auto port() const -> std::uint16_t { return port_; }
+
+ private:
+  auto spawn(const std::string& path, std::uint16_t port) -> bool {
     std::vector<std::string> args{
         path,           "--port", std::to_string(port), "--bind", "127.0.0.1",  "--save", "",
         "--appendonly", "no",     "--daemonize",        "no",     "--loglevel", "warning"};
@@ -60,27 +81,20 @@ class redis_server {
       argv.push_back(a.data());
     }
     argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
-      pid_ = -1;
-    }
+    return ::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) == 0;
   }
-  ~redis_server() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  redis_server(const redis_server&) = delete;
-  auto operator=(const redis_server&) -> redis_server& = delete;
 
-  /// Waits until it answers PING.
-  auto ready() -> bool {
-    for (int i = 0; i < 100 && pid_ > 0; ++i) {
+  auto answers_as_us(std::uint16_t port) -> bool {
+    const std::string info = "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n";
+    const std::string ours = "process_id:" + std::to_string(pid_) + "\r\n";
+    for (int i = 0; i < 100; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;  // exited: the port was taken
+        return false;
+      }
       try {
-        test_client c(port_, 1s);
-        if (c.roundtrip(wire::ping) == "+PONG\r\n") {
-          return true;
-        }
+        test_client c(port, 1s);
+        return c.roundtrip(info).find(ours) != std::string::npos;
       } catch (const std::exception&) {
       }
       std::this_thread::sleep_for(50ms);
@@ -88,8 +102,15 @@ class redis_server {
     return false;
   }
 
- private:
-  std::uint16_t port_;
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    pid_ = -1;
+  }
+
+  std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
 
@@ -107,9 +128,9 @@ constexpr std::string_view moving = ">4\r\n$6\r\nMOVING\r\n:7\r\n:5\r\n$14\r\n12
 
 TEST(SimulatorProxy, ForwardsDataKeepsTheHandshakeAndInjectsPushesBetweenFrames) {
   SCHSIM_REQUIRE_TOOL(redis, "redis-server");
-  const auto upstream_port = free_port();
-  redis_server real(redis, upstream_port);
-  ASSERT_TRUE(real.ready()) << "redis-server did not start on " << upstream_port;
+  redis_server real(redis);
+  const auto upstream_port = real.port();
+  ASSERT_NE(upstream_port, 0) << "redis-server did not start";
 
   sim_fixture f(proxy_config(upstream_port));
   test_client c(f.port());
@@ -168,9 +189,9 @@ TEST(SimulatorProxy, ForwardsDataKeepsTheHandshakeAndInjectsPushesBetweenFrames)
 
 TEST(SimulatorProxy, UpstreamRepliesKeepTheirOrderBehindLatencyAndLocalReplies) {
   SCHSIM_REQUIRE_TOOL(redis, "redis-server");
-  const auto upstream_port = free_port();
-  redis_server real(redis, upstream_port);
-  ASSERT_TRUE(real.ready());
+  redis_server real(redis);
+  const auto upstream_port = real.port();
+  ASSERT_NE(upstream_port, 0) << "redis-server did not start";
 
   sim_fixture f(proxy_config(upstream_port));
   f.call([](sim::server& s) {
@@ -192,8 +213,15 @@ TEST(SimulatorProxy, UpstreamRepliesKeepTheirOrderBehindLatencyAndLocalReplies) 
 }
 
 TEST(SimulatorProxy, AnUpstreamThatIsGoneClosesTheClientWithTheReason) {
-  const auto dead_port = free_port();  // nothing listens there
-  sim_fixture f(proxy_config(dead_port));
+  // Bound and never listening: a connect there is refused for as long as the test holds it.
+  const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(held, reinterpret_cast<sockaddr*>(&addr), &len);
+  sim_fixture f(proxy_config(ntohs(addr.sin_port)));
   test_client c(f.port());
   c.write(set_k);
   // The SET never reaches a Redis: no +OK, the connection just ends.
@@ -203,6 +231,7 @@ TEST(SimulatorProxy, AnUpstreamThatIsGoneClosesTheClientWithTheReason) {
     return cc != nullptr && cc->reason.find("cannot connect to the upstream") != std::string::npos;
   });
   EXPECT_TRUE(closed) << "no close naming the upstream";
+  ::close(held);
 }
 
 }  // namespace
