@@ -8,7 +8,8 @@
  * std::chrono::milliseconds; the `time` fields of notifications stay in whole seconds because
  * that is what goes on the wire. Nothing here knows TOML (scenario_io converts files into these
  * structs) or sockets (the engine performs the steps). scenarios/README.md documents the file
- * format field by field.
+ * format field by field. Every aggregate compares by value, so a scenario written back to TOML
+ * (scenario_io/save.hpp) and loaded again can be checked against the original.
  */
 
 #include <schsim/core/cluster/slots.hpp>
@@ -41,6 +42,8 @@ struct metadata {
   /// Version of the suite the scenario belongs to; stamped into every report so results from
   /// different suite versions are never compared by accident.
   std::string suite_version = "1";
+
+  friend auto operator==(const metadata&, const metadata&) -> bool = default;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -55,6 +58,8 @@ enum class endpoint_state { up, down, not_accepting, blackhole };
 struct user {
   std::string name{};
   std::string password{};
+
+  friend auto operator==(const user&, const user&) -> bool = default;
 };
 
 /// One simulated Redis endpoint (a database endpoint or, for the OSS Cluster API, a node).
@@ -87,6 +92,8 @@ struct endpoint {
   /// Cluster mode: the hash slots this node owns when the run starts. Empty: a spare node (not
   /// in CLUSTER SLOTS until a migration gives it some). Must be empty on a standalone topology.
   schsim::cluster::slot_set slots{};
+
+  friend auto operator==(const endpoint&, const endpoint&) -> bool = default;
 };
 
 struct topology {
@@ -99,6 +106,8 @@ struct topology {
 
   /// The endpoint named `name`, or nullptr.
   [[nodiscard]] auto find(std::string_view name) const -> const endpoint*;
+
+  friend auto operator==(const topology&, const topology&) -> bool = default;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -134,6 +143,8 @@ struct client_settings {
   std::string password{};
   /// Connections the client may keep open (pool size).
   std::uint32_t pool_size = 1;
+
+  friend auto operator==(const client_settings&, const client_settings&) -> bool = default;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +154,8 @@ struct command_weight {
   /// One of known_commands().
   std::string command{};
   std::uint32_t weight = 1;
+
+  friend auto operator==(const command_weight&, const command_weight&) -> bool = default;
 };
 
 /// A separate low-rate command whose latency is tracked on its own (e.g. PING every 100 ms), so
@@ -150,6 +163,8 @@ struct command_weight {
 struct latency_probe {
   milliseconds interval{100};
   std::string command = "ping";
+
+  friend auto operator==(const latency_probe&, const latency_probe&) -> bool = default;
 };
 
 struct workload {
@@ -166,6 +181,8 @@ struct workload {
   /// Bytes per SET value.
   std::size_t value_size = 16;
   std::optional<latency_probe> probe{};
+
+  friend auto operator==(const workload&, const workload&) -> bool = default;
 };
 
 /// Commands a workload mix may name.
@@ -189,6 +206,8 @@ enum class connect_outcome { any, succeeds, fails };
 struct count_band {
   std::uint64_t min = 0;
   std::optional<std::uint64_t> max;
+
+  friend auto operator==(const count_band&, const count_band&) -> bool = default;
 };
 
 struct expectations {
@@ -215,6 +234,8 @@ struct expectations {
   /// The client process may exit during the run and that is an accepted outcome (node-redis
   /// dies on a null MOVING unless its endpoint type is `none`, sch-protocol.md §10).
   bool client_may_exit = false;
+
+  friend auto operator==(const expectations&, const expectations&) -> bool = default;
 };
 
 /// Check names expectations.checks may use: "handshake", "silent_fallback", "no_errors",
@@ -229,6 +250,8 @@ auto known_checks() -> const std::vector<std::string_view>&;
 /// At a fixed offset from the start of the timeline.
 struct at_time {
   milliseconds at{0};
+
+  friend auto operator==(const at_time&, const at_time&) -> bool = default;
 };
 
 /// `delay` after another step was *scheduled* (not when it happened to run, so delays along a
@@ -236,6 +259,8 @@ struct at_time {
 struct after_step {
   std::string step{};
   milliseconds delay{0};
+
+  friend auto operator==(const after_step&, const after_step&) -> bool = default;
 };
 
 /// What the engine can count in the recorder's events.
@@ -254,6 +279,8 @@ struct when_observed {
   /// Count only events on this endpoint; empty: every endpoint.
   std::string endpoint{};
   milliseconds delay{0};
+
+  friend auto operator==(const when_observed&, const when_observed&) -> bool = default;
 };
 
 using trigger = std::variant<at_time, after_step, when_observed>;
@@ -288,6 +315,8 @@ struct target {
   opt_in_filter filter = opt_in_filter::opted_in;
   /// Step id; only connections opened before that step ran. Empty: no such filter.
   std::string opened_before{};
+
+  friend auto operator==(const target&, const target&) -> bool = default;
 };
 
 /// Every open connection, whether it opted in or not (the default of raw writes and closes).
@@ -328,12 +357,16 @@ struct send_action {
   /// Non-empty: send with the seq the send step of this id used (a redelivery of the same
   /// notification); overrides `seq`. The named step must run first.
   std::string same_seq_as{};
+
+  friend auto operator==(const send_action&, const send_action&) -> bool = default;
 };
 
 /// Write raw bytes (any frame, valid or not).
 struct raw_action {
   std::string bytes{};
   target to = any_connection();
+
+  friend auto operator==(const raw_action&, const raw_action&) -> bool = default;
 };
 
 /// Delay every reply of an endpoint; `window` set: restore 0 after it.
@@ -341,16 +374,22 @@ struct latency_action {
   std::string endpoint{};
   milliseconds delay{0};
   std::optional<milliseconds> window{};
+
+  friend auto operator==(const latency_action&, const latency_action&) -> bool = default;
 };
 
 /// Hold every reply of an endpoint; `window` set: release after it.
 struct stall_action {
   std::string endpoint{};
   std::optional<milliseconds> window{};
+
+  friend auto operator==(const stall_action&, const stall_action&) -> bool = default;
 };
 
 struct release_action {
   std::string endpoint{};
+
+  friend auto operator==(const release_action&, const release_action&) -> bool = default;
 };
 
 /// Split everything an endpoint writes into `chunk_bytes`-byte writes with `pause` between
@@ -360,6 +399,8 @@ struct fragment_action {
   std::size_t chunk_bytes = 1;
   milliseconds pause{1};
   std::optional<milliseconds> window{};
+
+  friend auto operator==(const fragment_action&, const fragment_action&) -> bool = default;
 };
 
 enum class close_mode { fin, rst };
@@ -371,6 +412,8 @@ struct close_action {
   close_mode how = close_mode::fin;
   close_point point = close_point::between_frames;
   std::string reason{};
+
+  friend auto operator==(const close_action&, const close_action&) -> bool = default;
 };
 
 /// Change what an endpoint does with new connections (bring_up, refuse, stop_accepting,
@@ -378,12 +421,16 @@ struct close_action {
 struct accept_action {
   std::string endpoint{};
   endpoint_state state = endpoint_state::up;
+
+  friend auto operator==(const accept_action&, const accept_action&) -> bool = default;
 };
 
 /// Stop replaying active notifications (of one kind and/or one endpoint; empty: all).
 struct clear_active_action {
   std::optional<maint::kind> kind{};
   std::string endpoint{};
+
+  friend auto operator==(const clear_active_action&, const clear_active_action&) -> bool = default;
 };
 
 /// Cluster mode: slots start migrating from `from` to `to`. From now on `from` answers keys it
@@ -395,6 +442,9 @@ struct begin_slot_migration_action {
   std::string to{};
   schsim::cluster::slot_set slots{};
   milliseconds migrate_for{1000};
+
+  friend auto operator==(const begin_slot_migration_action&, const begin_slot_migration_action&)
+      -> bool = default;
 };
 
 /// Cluster mode: the migration of `slots` from `from` to `to` ends; `to` owns them (CLUSTER
@@ -403,6 +453,9 @@ struct complete_slot_migration_action {
   std::string from{};
   std::string to{};
   schsim::cluster::slot_set slots{};
+
+  friend auto operator==(const complete_slot_migration_action&,
+                         const complete_slot_migration_action&) -> bool = default;
 };
 
 /// Which connections get a SMIGRATED.
@@ -434,6 +487,9 @@ struct moving_lifecycle_action {
   bool retire_old = false;
   std::optional<std::int64_t> seq{};
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const moving_lifecycle_action&, const moving_lifecycle_action&)
+      -> bool = default;
 };
 
 /// Redis Software rolling upgrade (full SCH support): shards migrate off the old node with
@@ -451,6 +507,9 @@ struct rolling_upgrade_action {
   milliseconds late_close{0};
   close_mode close_how = close_mode::fin;
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const rolling_upgrade_action&, const rolling_upgrade_action&)
+      -> bool = default;
 };
 
 /// Redis Software in-place upgrade (partial support): relaxed timeouts but no pre-handoff. The
@@ -469,6 +528,9 @@ struct in_place_upgrade_action {
   milliseconds latency{0};
   close_mode close_how = close_mode::fin;
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const in_place_upgrade_action&, const in_place_upgrade_action&)
+      -> bool = default;
 };
 
 /// Redis Software maintenance mode (full support, node patching): master shards fail over
@@ -486,6 +548,9 @@ struct maintenance_mode_action {
   milliseconds late_close{0};
   close_mode close_how = close_mode::fin;
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const maintenance_mode_action&, const maintenance_mode_action&)
+      -> bool = default;
 };
 
 /// The fault injector's `migrate`: MIGRATING, `duration`, MIGRATED (go-redis's proxy FI: 500 ms).
@@ -496,6 +561,8 @@ struct migrate_action {
   milliseconds duration{500};
   milliseconds latency{0};
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const migrate_action&, const migrate_action&) -> bool = default;
 };
 
 /// The fault injector's `failover`: FAILING_OVER, `duration`, FAILED_OVER (proxy FI: 1 s).
@@ -506,6 +573,8 @@ struct failover_action {
   milliseconds duration{1000};
   milliseconds latency{0};
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const failover_action&, const failover_action&) -> bool = default;
 };
 
 /// Cluster mode: `slots` move from `from` to `to`. SMIGRATING (one seq) to `from`'s opted-in
@@ -523,6 +592,9 @@ struct slot_migration_action {
   /// Set: the same SMIGRATED (same seq, same connections) is sent again this long after.
   std::optional<milliseconds> redeliver_after{};
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const slot_migration_action&, const slot_migration_action&)
+      -> bool = default;
 };
 
 /// Cluster mode: `node` gives all its slots away, split evenly (in slot order) among `to`, and
@@ -536,6 +608,8 @@ struct remove_node_action {
   milliseconds latency{0};
   smigrated_scope smigrated_to = smigrated_scope::source;
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const remove_node_action&, const remove_node_action&) -> bool = default;
 };
 
 /// Cluster mode: a spare `node` is brought up, then takes `slots` from the donors in `from` that
@@ -548,6 +622,8 @@ struct add_node_action {
   milliseconds latency{0};
   smigrated_scope smigrated_to = smigrated_scope::source;
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const add_node_action&, const add_node_action&) -> bool = default;
 };
 
 /// One move of a slot_shuffle.
@@ -555,6 +631,8 @@ struct slot_move {
   std::string from{};
   std::string to{};
   schsim::cluster::slot_set slots{};
+
+  friend auto operator==(const slot_move&, const slot_move&) -> bool = default;
 };
 
 /// Cluster mode: several moves at once; each source gets a SMIGRATING and one SMIGRATED carries
@@ -564,6 +642,8 @@ struct slot_shuffle_action {
   milliseconds migrate_for{1000};
   smigrated_scope smigrated_to = smigrated_scope::source;
   std::optional<maint::dialect> dialect{};
+
+  friend auto operator==(const slot_shuffle_action&, const slot_shuffle_action&) -> bool = default;
 };
 
 using action =
@@ -588,6 +668,8 @@ struct step {
   /// Index of the [[step]] table this step came from; steps that expand() generates keep their
   /// composite's index, so problems found after expansion point at the right place in the file.
   std::size_t origin = 0;
+
+  friend auto operator==(const step&, const step&) -> bool = default;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -610,6 +692,8 @@ struct scenario {
   expectations expect{};
 
   [[nodiscard]] auto find_step(std::string_view id) const -> const step*;
+
+  friend auto operator==(const scenario&, const scenario&) -> bool = default;
 };
 
 // Names of enumerators as written in scenario files (and used in messages).
