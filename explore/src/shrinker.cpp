@@ -42,7 +42,8 @@ auto without_step(const sc::scenario& s, std::size_t index) -> sc::scenario {
   const auto removed = out.steps[index];
   out.steps.erase(out.steps.begin() + static_cast<std::ptrdiff_t>(index));
   for (auto& st : out.steps) {
-    if (const auto* after = std::get_if<sc::after_step>(&st.start); after && after->step == removed.id) {
+    if (const auto* after = std::get_if<sc::after_step>(&st.start);
+        after && after->step == removed.id) {
       st.start = shifted(removed.start, after->delay);
     }
     if (auto* send = std::get_if<sc::send_action>(&st.what)) {
@@ -53,7 +54,8 @@ auto without_step(const sc::scenario& s, std::size_t index) -> sc::scenario {
         send->to.opened_before.clear();
       }
     }
-    if (auto* close = std::get_if<sc::close_action>(&st.what); close && close->to.opened_before == removed.id) {
+    if (auto* close = std::get_if<sc::close_action>(&st.what);
+        close && close->to.opened_before == removed.id) {
       close->to.opened_before.clear();
     }
   }
@@ -118,7 +120,8 @@ auto no_inner_latency(sc::action& a) -> bool {
 
 auto plain_close(sc::action& a) -> bool {
   if (auto* c = std::get_if<sc::close_action>(&a)) {
-    const bool changed = c->how != sc::close_mode::fin || c->point != sc::close_point::between_frames;
+    const bool changed =
+        c->how != sc::close_mode::fin || c->point != sc::close_point::between_frames;
     c->how = sc::close_mode::fin;
     c->point = sc::close_point::between_frames;
     return changed;
@@ -160,7 +163,8 @@ auto simpler_moving(sc::action& a) -> bool {
 
 auto simpler_cluster(sc::action& a) -> bool {
   if (auto* m = std::get_if<sc::slot_migration_action>(&a)) {
-    const bool changed = m->redeliver_after.has_value() || m->smigrated_to != sc::smigrated_scope::source;
+    const bool changed =
+        m->redeliver_after.has_value() || m->smigrated_to != sc::smigrated_scope::source;
     m->redeliver_after.reset();
     m->smigrated_to = sc::smigrated_scope::source;
     return changed;
@@ -213,18 +217,42 @@ auto durations_of(sc::step& st) -> std::vector<std::pair<std::string, ms*>> {
   };
   std::visit(
       [&](auto& x) {
-        if constexpr (requires { x.window; }) { add("window", x.window); }
-        if constexpr (requires { x.delay; }) { add("delay", x.delay); }
-        if constexpr (requires { x.duration; }) { add("duration", x.duration); }
-        if constexpr (requires { x.latency; }) { add("latency", x.latency); }
-        if constexpr (requires { x.late_close; }) { add("late_close", x.late_close); }
-        if constexpr (requires { x.migrate_for; }) { add("migrate_for", x.migrate_for); }
-        if constexpr (requires { x.failover_for; }) { add("failover_for", x.failover_for); }
-        if constexpr (requires { x.restart_after; }) { add("restart_after", x.restart_after); }
-        if constexpr (requires { x.downtime; }) { add("downtime", x.downtime); }
-        if constexpr (requires { x.retire_after; }) { add("retire_after", x.retire_after); }
-        if constexpr (requires { x.redeliver_after; }) { add("redeliver_after", x.redeliver_after); }
-        if constexpr (requires { x.active_for; }) { add("active_for", x.active_for); }
+        if constexpr (requires { x.window; }) {
+          add("window", x.window);
+        }
+        if constexpr (requires { x.delay; }) {
+          add("delay", x.delay);
+        }
+        if constexpr (requires { x.duration; }) {
+          add("duration", x.duration);
+        }
+        if constexpr (requires { x.latency; }) {
+          add("latency", x.latency);
+        }
+        if constexpr (requires { x.late_close; }) {
+          add("late_close", x.late_close);
+        }
+        if constexpr (requires { x.migrate_for; }) {
+          add("migrate_for", x.migrate_for);
+        }
+        if constexpr (requires { x.failover_for; }) {
+          add("failover_for", x.failover_for);
+        }
+        if constexpr (requires { x.restart_after; }) {
+          add("restart_after", x.restart_after);
+        }
+        if constexpr (requires { x.downtime; }) {
+          add("downtime", x.downtime);
+        }
+        if constexpr (requires { x.retire_after; }) {
+          add("retire_after", x.retire_after);
+        }
+        if constexpr (requires { x.redeliver_after; }) {
+          add("redeliver_after", x.redeliver_after);
+        }
+        if constexpr (requires { x.active_for; }) {
+          add("active_for", x.active_for);
+        }
       },
       st.what);
   return out;
@@ -249,15 +277,23 @@ auto time_fields(sc::action& a) -> std::vector<std::pair<std::string, std::int64
   std::vector<std::pair<std::string, std::int64_t*>> out;
   std::visit(
       [&](auto& x) {
-        if constexpr (requires { x.time_s; }) { out.emplace_back("time", &x.time_s); }
-        if constexpr (requires { x.moving_time_s; }) { out.emplace_back("moving_time", &x.moving_time_s); }
-        if constexpr (requires { x.migrating_time_s; }) { out.emplace_back("migrating_time", &x.migrating_time_s); }
+        if constexpr (requires { x.time_s; }) {
+          out.emplace_back("time", &x.time_s);
+        }
+        if constexpr (requires { x.moving_time_s; }) {
+          out.emplace_back("moving_time", &x.moving_time_s);
+        }
+        if constexpr (requires { x.migrating_time_s; }) {
+          out.emplace_back("migrating_time", &x.migrating_time_s);
+        }
       },
       a);
   if (auto* s = std::get_if<sc::send_action>(&a)) {
     std::visit(
         [&](auto& n) {
-          if constexpr (requires { n.time_s; }) { out.emplace_back("time", &n.time_s); }
+          if constexpr (requires { n.time_s; }) {
+            out.emplace_back("time", &n.time_s);
+          }
         },
         s->notification);
   }
@@ -317,9 +353,9 @@ void add_time_candidates(const sc::scenario& s, std::vector<candidate>& out) {
       for (const auto v : shorter(*fields[f].second)) {
         auto c = s;
         *durations_of(c.steps[i])[f].second = v;
-        out.push_back({fields[f].first + " of " + s.steps[i].id + " " +
-                           std::to_string(v.count()) + " ms",
-                       std::move(c)});
+        out.push_back(
+            {fields[f].first + " of " + s.steps[i].id + " " + std::to_string(v.count()) + " ms",
+             std::move(c)});
       }
     }
     const auto times = time_fields(probe.steps[i].what);
@@ -366,7 +402,8 @@ auto shrink(const scenario::scenario& failing, const batch_predicate& still_fail
         result.budget_exhausted = true;
         return result;
       }
-      const auto take = std::min({batch, cands.size() - next, options.max_attempts - result.attempts});
+      const auto take =
+          std::min({batch, cands.size() - next, options.max_attempts - result.attempts});
       const std::span<const candidate> judged(cands.data() + next, take);
       const auto verdicts = still_fails(judged);
       result.attempts += take;

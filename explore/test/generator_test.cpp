@@ -1,7 +1,6 @@
-#include <schsim/explore/generator.hpp>  // first: the header is self-contained
-
 #include <schsim/core/scenario/expand.hpp>
 #include <schsim/core/scenario/validate.hpp>
+#include <schsim/explore/generator.hpp>  // first: the header is self-contained
 #include <schsim/explore/rng.hpp>
 #include <schsim/explore/shrinker.hpp>
 #include <schsim/scenario_io/load.hpp>
@@ -66,13 +65,14 @@ auto errors_of(const io::load_result& r) -> std::string {
 // (what explore writes for a failure) loads back as the same scenario.
 TEST(ExploreGenerator, EveryGeneratedScenarioIsValidAndRoundTrips) {
   for (std::uint64_t seed = 0; seed < 3000; ++seed) {
-    const auto which = seed % 3 == 0 ? ex::profile::cluster
+    const auto which = seed % 3 == 0   ? ex::profile::cluster
                        : seed % 3 == 1 ? ex::profile::standalone
                                        : ex::profile::all;
     const auto s = ex::generate(seed, seed / 7, which);
     const auto problems = sc::validate(s);
     ASSERT_TRUE(problems.empty()) << "seed " << seed << ": " << problems.front().path << ": "
-                                  << problems.front().message << "\n" << io::to_toml(s);
+                                  << problems.front().message << "\n"
+                                  << io::to_toml(s);
     ASSERT_TRUE(ex::runnable(s)) << "seed " << seed;
     EXPECT_LE(s.duration, 10s) << "seed " << seed;
     EXPECT_FALSE(s.steps.empty());
@@ -128,7 +128,8 @@ TEST(ExploreGenerator, TimelineEndCountsWhenTriggersFromTheAssumedHandshake) {
   s.steps.push_back({"a", sc::when_observed{sc::observed_counter::handshakes, 1, "", 300ms},
                      sc::latency_action{"node-a", 100ms, std::nullopt}, 0});
   s.steps.push_back({"b", sc::after_step{"a", 700ms},
-                     sc::stall_action{"node-a", std::optional<std::chrono::milliseconds>{400ms}}, 1});
+                     sc::stall_action{"node-a", std::optional<std::chrono::milliseconds>{400ms}},
+                     1});
   // b at 500 + 300 + 700 = 1500 ms, its generated end step 400 ms later.
   EXPECT_EQ(ex::estimated_timeline_end(s, 500ms), 1900ms);
   EXPECT_EQ(ex::required_duration(s, 1000ms), 3000ms);

@@ -1,7 +1,6 @@
-#include <schsim/explore/shrinker.hpp>  // first: the header is self-contained
-
 #include <schsim/core/scenario/validate.hpp>
 #include <schsim/explore/generator.hpp>
+#include <schsim/explore/shrinker.hpp>  // first: the header is self-contained
 #include <schsim/scenario_io/save.hpp>
 
 #include <gtest/gtest.h>
@@ -77,7 +76,8 @@ TEST(ExploreShrinker, KeepsTheFailureAndEndsAtALocalMinimum) {
     for (std::size_t i = 0; i < r.minimal.steps.size(); ++i) {
       auto fewer = r.minimal;
       fewer.steps.erase(fewer.steps.begin() + static_cast<std::ptrdiff_t>(i));
-      EXPECT_FALSE(moving_while_slow(fewer)) << "step " << r.minimal.steps[i].id << " is not needed";
+      EXPECT_FALSE(moving_while_slow(fewer))
+          << "step " << r.minimal.steps[i].id << " is not needed";
     }
     EXPECT_FALSE(r.changes.empty());
   }
@@ -103,7 +103,8 @@ TEST(ExploreShrinker, RemovingAStepKeepsTheTimeOfStepsThatFollowedIt) {
   s.topo.start = "node-a";
   s.topo.endpoints.resize(1);
   s.topo.endpoints[0].name = "node-a";
-  s.steps.push_back({"first", sc::at_time{1s}, sc::latency_action{"node-a", 100ms, std::nullopt}, 0});
+  s.steps.push_back(
+      {"first", sc::at_time{1s}, sc::latency_action{"node-a", 100ms, std::nullopt}, 0});
   s.steps.push_back({"second", sc::after_step{"first", 500ms}, sc::release_action{"node-a"}, 1});
   const auto all = ex::candidates(s);
   const auto it = std::ranges::find(all, std::string("remove step first"), &ex::candidate::change);
