@@ -258,7 +258,8 @@ auto durations_of(sc::step& st) -> std::vector<std::pair<std::string, ms*>> {
   return out;
 }
 
-// Shorter values worth trying for `d`, largest change first: half, then rounded down.
+// Shorter values worth trying for `d`, largest change first: none at all, rounded down to a
+// whole second, half second or 100 ms, then halved.
 auto shorter(ms d) -> std::vector<ms> {
   std::vector<ms> out;
   auto offer = [&](ms v) {
@@ -266,10 +267,11 @@ auto shorter(ms d) -> std::vector<ms> {
       out.push_back(v);
     }
   };
-  offer(d / 100 * 50);  // half, on a 50 ms grid
+  offer(ms{0});
   for (const ms grid : {1000ms, 500ms, 100ms}) {
     offer(d / grid * grid);
   }
+  offer(d / 100 * 50);  // half, on a 50 ms grid
   return out;
 }
 
@@ -339,13 +341,18 @@ void add_context_candidates(const sc::scenario& s, std::vector<candidate>& out) 
   }
 }
 
-void add_time_candidates(const sc::scenario& s, std::vector<candidate>& out) {
+// The run's duration cut to what its timeline needs: last, once the steps are as short as
+// they get.
+void add_duration_candidate(const sc::scenario& s, std::vector<candidate>& out) {
   const auto needed = required_duration(s, duration_tail);
   if (needed < s.duration) {
     auto c = s;
     c.duration = needed;
     out.push_back({"duration " + std::to_string(needed.count()) + " ms", std::move(c)});
   }
+}
+
+void add_time_candidates(const sc::scenario& s, std::vector<candidate>& out) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     auto probe = s;
     const auto fields = durations_of(probe.steps[i]);
@@ -380,6 +387,7 @@ auto candidates(const scenario::scenario& s) -> std::vector<candidate> {
   add_step_candidates(s, all);
   add_context_candidates(s, all);
   add_time_candidates(s, all);
+  add_duration_candidate(s, all);
   std::erase_if(all, [](const candidate& c) { return !runnable(c.scn); });
   return all;
 }
