@@ -54,6 +54,7 @@ struct explore_cli {
   std::string profile = "all";
   std::string out = "explore-out";
   bool keep_going = false;
+  bool dry_run = false;
   int jobs = 2;
   int shrink_attempts = 80;
   int tries = 2;
@@ -556,10 +557,35 @@ auto exit_code_of(const std::vector<shrunk_failure>& shrunk, const explore_tally
   return tally.run > 0 && tally.unsupported == tally.run ? client_unsupported : ok;
 }
 
+// --dry-run: the scenarios the seed generates, as files, without running any.
+auto write_generated(const explore_cli& cli, const explore_plan& plan) -> int {
+  if (!cli.cases) {
+    return usage("--dry-run needs --cases N (how many scenarios to write)");
+  }
+  const auto dir = plan.out / "generated";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  try {
+    for (std::uint64_t i = 0; i < plan.max_cases; ++i) {
+      const auto scn = ex::generate(plan.seed, i, plan.which);
+      write_scenario(dir / (scn.meta.id + ".toml"), scn);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "schsim explore: " << e.what() << '\n';
+    return internal_error;
+  }
+  std::cout << fmt::format("{} scenarios (seed {}) in {}\n", plan.max_cases, plan.seed,
+                           dir.string());
+  return ok;
+}
+
 auto run_explore(const explore_cli& cli) -> int {
   explore_plan plan;
   if (const int rc = make_plan(cli, plan); rc != ok) {
     return rc;
+  }
+  if (cli.dry_run) {
+    return write_generated(cli, plan);
   }
   reports::explore_summary summary;
   summary.schsim_version = SCHSIM_VERSION;
@@ -632,6 +658,8 @@ void add_explore_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--keep-going", opt->keep_going,
                 "Do not stop at the first failure; shrink one case of each kind of failure");
+  cmd->add_flag("--dry-run", opt->dry_run,
+                "Only write the --cases scenarios the seed generates to DIR/generated/");
   cmd->add_option("-j,--jobs", opt->jobs, "Cases at once (they mostly wait)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
