@@ -238,6 +238,21 @@ auto classify(const check_input& in, const analysis& an, const conn_record& c, s
   if (c.moving_at && *c.moving_at <= t) {
     return zone::ambiguous;
   }
+  // A window that opens, or a MOVING that arrives, while the command still waits and before its
+  // normal timeout (with the tolerance) has run out: clients relax the connection's pending
+  // reads too (go-redis and redis-py move the socket's deadline), so either outcome is right.
+  const auto normal_wait = static_cast<std::int64_t>(
+      static_cast<double>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(in.scn.client.timeout).count()) *
+      (1 + in.scn.expect.timeout_tolerance));
+  const auto relaxes_while_waiting = [&](std::int64_t at) {
+    return t < at && at < t + normal_wait;
+  };
+  if (std::any_of(c.relax_windows.begin(), c.relax_windows.end(),
+                  [&](const auto& w) { return relaxes_while_waiting(w.start); }) ||
+      (c.moving_at && relaxes_while_waiting(*c.moving_at))) {
+    return zone::ambiguous;
+  }
   if (an.first_moving && *an.first_moving <= c.opened && t < c.opened + post_handoff) {
     return zone::ambiguous;
   }

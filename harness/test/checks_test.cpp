@@ -290,6 +290,40 @@ TEST(TimeoutRelaxation, FailsWhenRelaxedForever) {
       << r.summary;
 }
 
+/// Replies on node-a delayed 1500 ms from 500 ms; a command sent at 600 ms, outside any window,
+/// succeeds after 1502 ms; MIGRATING arrives `migrating_at` ms in.
+auto window_opens_while_waiting(std::int64_t migrating_at) -> run_builder {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.step(500, "slow", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.incr(2, 600, "node-a", 1, 1502);
+  scenario::send_action migrating;
+  migrating.notification = maint::migrating{3, 1, {"1"}};
+  b.step(migrating_at, "g", migrating);
+  b.push(migrating_at, "node-a", 1, "MIGRATING", 3, 1, "g");
+  b.step(2500, "slow.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.finish(4000);
+  return b;
+}
+
+// The client relaxed the command it was already waiting for when the window opened (found by
+// schsim explore against the correct reference client): not a failure.
+TEST(TimeoutRelaxation, AWindowOpeningBeforeTheTimeoutRanOutMakesTheWaitUnjudged) {
+  const auto b = window_opens_while_waiting(800);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_NE(r.outcome, verdict::status::fail) << r.summary;
+  EXPECT_FALSE(has_finding(r, "#2 INCR")) << r.summary;
+}
+
+// Once the normal timeout (500 ms, +20%) has run out, a window opening later does not excuse it.
+TEST(TimeoutRelaxation, AWindowOpeningAfterTheTimeoutRanOutExcusesNothing) {
+  const auto b = window_opens_while_waiting(1300);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
+  EXPECT_TRUE(has_finding(r, "succeeded after 1502.0 ms outside any window")) << r.summary;
+}
+
 TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {
   const auto b = relaxation_run(true, true, 700);
   const auto r = check_timeout_relaxation(b.input());
