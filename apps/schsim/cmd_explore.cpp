@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -477,6 +478,10 @@ void print_failure(const reports::explore_failure& f) {
       f.case_id, f.check.empty() ? f.outcome : f.check, f.summary, f.classification, f.confirmed,
       f.confirm_runs, f.original_steps, f.minimal_steps, f.shrink_attempts,
       f.shrink_budget_exhausted ? ", budget spent" : "", f.reproduce);
+  if (!f.same_failure_cases.empty()) {
+    std::cout << fmt::format("  also failed (not shrunk): {}\n",
+                             fmt::join(f.same_failure_cases, ", "));
+  }
 }
 
 // report.json/junit.xml/index.html with each original failing run and a failing run of its
@@ -524,7 +529,12 @@ auto shrink_failures(const explore_tally& tally, const explore_cli& cli, const e
   std::ranges::sort(failures, {}, &found_failure::index);
   std::vector<shrunk_failure> out;
   for (const auto& f : failures) {
-    // One shrink per kind of failure; later cases of the same kind are listed with it.
+    // Without --keep-going only the first failing case is shrunk (cases still running when it
+    // failed may fail too: they are listed with it); with it, one shrink per kind of failure.
+    if (!cli.keep_going && !out.empty()) {
+      out.front().same_failure_cases.push_back(f.scn.meta.id + " (" + f.sig.label() + ")");
+      continue;
+    }
     const auto same = std::ranges::find_if(out, [&](const shrunk_failure& s) {
       return s.original.sig.outcome == f.sig.outcome && s.original.sig.check == f.sig.check;
     });

@@ -71,7 +71,8 @@ auto failure_section(const explore_failure& f, std::size_t n) -> std::string {
     for (const auto& c : f.same_failure_cases) {
       others += (others.empty() ? "" : ", ") + c;
     }
-    out += fmt::format("<tr><td>also failed this way</td><td>{}</td></tr>\n", escape_xml(others));
+    out +=
+        fmt::format("<tr><td>also failed (not shrunk)</td><td>{}</td></tr>\n", escape_xml(others));
   }
   out += "</table>\n<details><summary>shrink steps</summary>\n<ol>\n";
   for (const auto& c : f.changes) {

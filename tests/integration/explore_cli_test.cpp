@@ -84,7 +84,7 @@ TEST(ExploreCli, BrokenClientIsCaughtAndShrunkToAReproducibleFile) {
   temp_dir dir("explore-broken");
   const auto r = run_schsim(
       "explore --client reference --broken=ignore-moving --profile standalone --seed 5 "
-      "--cases 12 -j 2 --shrink-attempts 30 --tries 1 --confirm 2 -o " +
+      "--cases 12 -j 2 --shrink-attempts 10 --tries 1 --confirm 1 -o " +
       shell_quote(dir.path.string()));
   ASSERT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "FAILURE")) << r.output;

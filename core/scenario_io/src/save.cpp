@@ -523,7 +523,7 @@ void put_fields(toml::table& t, const sc::moving_lifecycle_action& a) {
   t.insert_or_assign("from", a.from);
   t.insert_or_assign("to", a.to.value_or("none"));
   t.insert_or_assign("time", a.time_s);
-  put_duration(t, "late_close", a.late_close);
+  put_duration_if(t, "late_close", a.late_close, milliseconds{0});
   put_close_how(t, "close_how", a.close_how);
   if (a.retire_old) {
     t.insert_or_assign("retire_old", true);
@@ -537,9 +537,9 @@ void put_fields(toml::table& t, const sc::moving_lifecycle_action& a) {
 // The keys rolling_upgrade and maintenance_mode share after their own.
 template <class A>
 void put_moving_tail(toml::table& t, const A& a) {
-  put_duration(t, "latency", a.latency);
+  put_duration_if(t, "latency", a.latency, milliseconds{0});
   t.insert_or_assign("moving_time", a.moving_time_s);
-  put_duration(t, "late_close", a.late_close);
+  put_duration_if(t, "late_close", a.late_close, milliseconds{0});
   put_close_how(t, "close_how", a.close_how);
   put_dialect(t, a.dialect);
 }
@@ -574,7 +574,7 @@ void put_fields(toml::table& t, const sc::in_place_upgrade_action& a) {
   put_duration(t, "restart_after", a.restart_after);
   put_duration(t, "downtime", a.downtime);
   put_duration(t, "window", a.window);
-  put_duration(t, "latency", a.latency);
+  put_duration_if(t, "latency", a.latency, milliseconds{0});
   put_close_how(t, "close_how", a.close_how);
   put_dialect(t, a.dialect);
 }
@@ -587,7 +587,7 @@ void put_window_pair(toml::table& t, std::string_view action, const A& a) {
   put_shards(t, a.shards);
   t.insert_or_assign("time", a.time_s);
   put_duration(t, "duration", a.duration);
-  put_duration(t, "latency", a.latency);
+  put_duration_if(t, "latency", a.latency, milliseconds{0});
   put_dialect(t, a.dialect);
 }
 
@@ -599,7 +599,7 @@ template <class A>
 void put_migration_keys(toml::table& t, const A& a) {
   put_duration(t, "migrate_for", a.migrate_for);
   if constexpr (requires { a.latency; }) {
-    put_duration(t, "latency", a.latency);
+    put_duration_if(t, "latency", a.latency, milliseconds{0});
   }
   if (a.smigrated_to != sc::smigrated_scope::source) {
     t.insert_or_assign("smigrated_to", std::string(sc::to_string(a.smigrated_to)));

@@ -36,7 +36,9 @@ struct explore_failure {
   std::string original_page;  ///< case page of the original failing run, relative
   std::string minimal_page;   ///< case page of a failing run of the minimal scenario, relative
   std::string reproduce;      ///< the command that reproduces it
-  std::vector<std::string> same_failure_cases;  ///< other cases that failed the same way
+  /// Other failing cases not shrunk: the same kind of failure, or (without --keep-going) any
+  /// case that failed while the first failure stopped the exploration.
+  std::vector<std::string> same_failure_cases;
 };
 
 struct explore_summary {
