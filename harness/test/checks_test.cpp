@@ -160,6 +160,26 @@ TEST(Handshake, FailsWhenTheHandoffConnectionSkipsIt) {
   EXPECT_TRUE(has_finding(r, "no CLIENT MAINT_NOTIFICATIONS ON"));
 }
 
+// A reconnect whose HELLO reply the server held (reply latency) past the client's timeout: the
+// client closed it before it could opt in, and sent no command on it (found by schsim explore
+// against the correct reference client: a RST close during a latency window).
+TEST(Handshake, AConnectionGivenUpWhileItsHelloWasUnansweredIsNotJudged) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.add(1000, "node-a", 2, tl::connection_opened{"127.0.0.1:50002"});
+  b.add(1000, "node-a", 2, tl::command_received{0, {"HELLO", "3"}});
+  b.add(1000, "node-a", 2, tl::hello{3, true, "", ""});
+  b.close(1500, "node-a", 2);
+  b.open(1600, "node-a", 3);
+  b.incr(2, 1700, "node-a", 3);
+  const auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  // Once it carried a command, the same connection is judged.
+  b.incr(3, 1200, "node-a", 2, 1, false, "timeout");
+  EXPECT_EQ(check_handshake(b.input()).outcome, verdict::status::fail);
+}
+
 TEST(Handshake, FailsOnTheWrongEndpointType) {
   run_builder b;
   b.scn.client.moving_endpoint_type = scenario::endpoint_type::external_fqdn;
@@ -322,6 +342,30 @@ TEST(TimeoutRelaxation, AWindowOpeningAfterTheTimeoutRanOutExcusesNothing) {
   const auto r = check_timeout_relaxation(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
   EXPECT_TRUE(has_finding(r, "succeeded after 1502.0 ms outside any window")) << r.summary;
+}
+
+// MIGRATING at 1000 ms, MIGRATED at 1400 ms; a command sent at 1100 ms waits for a reply held
+// 1500 ms: the window closed while it waited, and the client restored its normal timeout
+// (500 ms) for it. Found by schsim explore against the correct reference client.
+TEST(TimeoutRelaxation, AWindowClosingWhileTheCommandWaitsMakesTheWaitUnjudged) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  scenario::send_action migrating;
+  migrating.notification = maint::migrating{3, 1, {"1"}};
+  b.step(1000, "g", migrating);
+  b.push(1000, "node-a", 1, "MIGRATING", 3, 1, "g");
+  b.step(1000, "g.latency", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.incr(2, 1100, "node-a", 1, 500, false, "timeout");
+  scenario::send_action migrated;
+  migrated.notification = maint::migrated{4, {"1"}};
+  b.step(1400, "g.end", migrated);
+  b.push(1400, "node-a", 1, "MIGRATED", 4, std::nullopt, "g.end");
+  b.step(1400, "g.latency_end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.finish(4000);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_FALSE(has_finding(r, "#2 INCR")) << r.summary;
+  EXPECT_NE(r.outcome, verdict::status::fail) << r.summary;
 }
 
 TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {

@@ -119,12 +119,21 @@ class connection_judge {
     }
   }
 
+  /// The client gave the connection up before the server had answered anything (its HELLO
+  /// reply was held past the client's timeout) and never sent data on it: it could not get
+  /// as far as CLIENT MAINT_NOTIFICATIONS, and has nothing to protect.
+  [[nodiscard]] auto abandoned_during_hello() const -> bool {
+    return c_.data.empty() && c_.replies.empty() && c_.closed_event != nullptr &&
+           std::get<tl::connection_closed>(c_.closed_event->what).by == tl::close_initiator::client;
+  }
+
   auto judge_opt_in() -> bool {
     const auto on = std::find_if(c_.maints.begin(), c_.maints.end(), [](const auto* m) {
       return std::get<tl::maint_handshake>(m->what).enable;
     });
     if (on == c_.maints.end()) {
-      if (rule_.maint_required && !(in_.scn.topo.cluster && c_.data.empty())) {
+      if (rule_.maint_required && !(in_.scn.topo.cluster && c_.data.empty()) &&
+          !abandoned_during_hello()) {
         // A cluster client may read the topology on a connection that carries no workload
         // (node-redis discovers with SCH disabled): without data it has nothing to protect.
         add("no CLIENT MAINT_NOTIFICATIONS ON before its commands", c_.commands.front());
