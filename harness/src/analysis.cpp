@@ -220,14 +220,22 @@ auto analyze(const check_input& in) -> analysis {
   return an;
 }
 
-auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t)
-    -> zone {
+// `reply_at`: when the server wrote the reply (or would have). A window that closes while the
+// command waits, before its normal timeout (with the tolerance) ran out, leaves either outcome
+// right: a client may restore the normal timeout of a pending read as it relaxes it, and then
+// times out when a client that never relaxed would.
+auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t,
+              std::int64_t reply_at) -> zone {
+  const auto normal_wait = static_cast<std::int64_t>(
+      static_cast<double>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(in.scn.client.timeout).count()) *
+      (1 + in.scn.expect.timeout_tolerance));
   const auto post_handoff =
       std::chrono::duration_cast<std::chrono::nanoseconds>(in.scn.client.post_handoff_relaxed)
           .count();
   for (const auto& w : c.relax_windows) {
     if (w.start <= t && t < w.end) {
-      return zone::relaxed;
+      return w.end < reply_at && w.end < t + normal_wait ? zone::ambiguous : zone::relaxed;
     }
     // Clients may keep the relaxed timeout a while after the window (go-redis post-handoff,
     // Lettuce's grace): neither outcome is wrong there.
@@ -241,10 +249,6 @@ auto classify(const check_input& in, const analysis& an, const conn_record& c, s
   // A window that opens, or a MOVING that arrives, while the command still waits and before its
   // normal timeout (with the tolerance) has run out: clients relax the connection's pending
   // reads too (go-redis and redis-py move the socket's deadline), so either outcome is right.
-  const auto normal_wait = static_cast<std::int64_t>(
-      static_cast<double>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(in.scn.client.timeout).count()) *
-      (1 + in.scn.expect.timeout_tolerance));
   const auto relaxes_while_waiting = [&](std::int64_t at) {
     return t < at && at < t + normal_wait;
   };
@@ -313,7 +317,8 @@ auto judge_delays(const check_input& in, const analysis& an) -> std::vector<dela
     j.command = cmd->second;
     j.received = received;
     j.conn = &conn;
-    j.where = blocked ? zone::ambiguous : classify(in, an, conn, received->t_ns);
+    const auto reply_at = received->t_ns + static_cast<std::int64_t>(delay_ms * 1e6);
+    j.where = blocked ? zone::ambiguous : classify(in, an, conn, received->t_ns, reply_at);
     j.delay_ms = delay_ms;
     j.bound_ms = j.where == zone::relaxed ? relaxed_ms : normal_ms;
     // A connection lost while waiting is not a timeout to judge (in-place upgrade, forced close).
