@@ -658,7 +658,8 @@ void cmd_info(context& c) {
           std::chrono::duration_cast<std::chrono::seconds>(c.now - c.stats->started_at).count();
     }
     text += "# Server\r\nredis_version:" + c.profile.server_version +
-            "\r\nredis_mode:standalone\r\nos:Linux schsim\r\narch_bits:64\r\n"
+            "\r\nredis_mode:" + (c.cluster != nullptr ? "cluster" : "standalone") +
+            "\r\nos:Linux schsim\r\narch_bits:64\r\n"
             "multiplexing_api:epoll\r\nprocess_id:1\r\nrun_id:"
             "0000000000000000000000000000000000000000\r\ntcp_port:" +
             port + "\r\nuptime_in_seconds:" + std::to_string(uptime) +
@@ -677,6 +678,12 @@ void cmd_info(context& c) {
   }
   if (wants("replication")) {
     text += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
+  }
+  // Clients read cluster_enabled to tell a cluster node from a standalone server (redis-py's
+  // test suite does, before anything else).
+  if (wants("cluster")) {
+    text += std::string("# Cluster\r\ncluster_enabled:") + (c.cluster != nullptr ? "1" : "0") +
+            "\r\n\r\n";
   }
   if (wants("keyspace")) {
     text += "# Keyspace\r\n";

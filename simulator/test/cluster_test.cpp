@@ -249,6 +249,10 @@ TEST(ClusterCommands, KeyslotMyidInfoNodesShards) {
       << info;
   // The spare node is not a member until it owns slots.
   EXPECT_NE(info.find("cluster_known_nodes:3\r\ncluster_size:3\r\n"), std::string::npos) << info;
+  const auto server_info = b.run("*2\r\n$4\r\nINFO\r\n$7\r\ncluster\r\n", t0);
+  EXPECT_EQ(server_info, "$30\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n");
+  EXPECT_NE(b.run("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n", t0).find("\r\nredis_mode:cluster\r\n"),
+            std::string::npos);
   const auto nodes = b.run("*2\r\n$7\r\nCLUSTER\r\n$5\r\nNODES\r\n", t0);
   EXPECT_NE(nodes.find(sim::cluster_state::node_id("node-b") +
                        " 127.0.0.1:7001@17001 myself,master - 0 0 2 connected 5461-10922\n"),

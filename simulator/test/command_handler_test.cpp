@@ -370,7 +370,10 @@ TEST(CommandHandler, InfoAndCommand) {
   const std::string info = f.run("INFO\r\n");
   EXPECT_NE(info.find("# Server\r\nredis_version:7.4.0\r\nredis_mode:standalone\r\n"),
             std::string::npos);
-  EXPECT_NE(info.find("# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0"), std::string::npos);
+  EXPECT_NE(info.find("# Cluster\r\ncluster_enabled:0\r\n\r\n# Keyspace\r\n"
+                      "db0:keys=1,expires=0,avg_ttl=0"),
+            std::string::npos);
+  EXPECT_EQ(f.run("INFO cluster\r\n"), "$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n");
   f.run("HELLO 3\r\n");
   EXPECT_TRUE(f.run("INFO server\r\n").starts_with("=")) << "RESP3 INFO is a verbatim string";
   EXPECT_EQ(f.run("COMMAND DOCS\r\n"), "%0\r\n");
