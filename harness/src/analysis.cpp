@@ -22,6 +22,16 @@ auto is_opening(std::string_view name) -> bool {
 auto is_closing(std::string_view name) -> bool {
   return name == "MIGRATED" || name == "FAILED_OVER" || name == "SMIGRATED";
 }
+// The opening notification a closing one ends: MIGRATED ends MIGRATING, and so on.
+auto opener_of(std::string_view closing) -> std::string {
+  if (closing == "MIGRATED") {
+    return "MIGRATING";
+  }
+  if (closing == "FAILED_OVER") {
+    return "FAILING_OVER";
+  }
+  return closing == "SMIGRATED" ? "SMIGRATING" : "";
+}
 
 }  // namespace
 
@@ -136,11 +146,23 @@ auto analyze(const check_input& in) -> analysis {
             c.pushes.push_back(&e);
             if (is_opening(d.name)) {
               c.relax_windows.push_back({e.t_ns, forever});
+              c.relax_openers.push_back(d.name);
             } else if (is_closing(d.name)) {
-              for (auto& w : c.relax_windows) {
-                if (w.end == forever) {
-                  w.end = e.t_ns;
+              for (auto& t : c.overlap_tails) {
+                if (t.end == forever) {
+                  t.end = e.t_ns;
                 }
+              }
+              const auto opener = opener_of(d.name);
+              int open = 0;
+              for (std::size_t i = 0; i < c.relax_windows.size(); ++i) {
+                if (c.relax_windows[i].end == forever && c.relax_openers[i] == opener) {
+                  c.relax_windows[i].end = e.t_ns;
+                  ++open;
+                }
+              }
+              if (open > 1) {
+                c.overlap_tails.push_back({e.t_ns, forever});
               }
             } else if (d.name == "MOVING") {
               if (!c.moving_at) {
@@ -233,10 +255,13 @@ auto classify(const check_input& in, const analysis& an, const conn_record& c, s
   const auto post_handoff =
       std::chrono::duration_cast<std::chrono::nanoseconds>(in.scn.client.post_handoff_relaxed)
           .count();
+  // Inside a window first: another window that ended just before does not make it ambiguous.
   for (const auto& w : c.relax_windows) {
     if (w.start <= t && t < w.end) {
       return w.end < reply_at && w.end < t + normal_wait ? zone::ambiguous : zone::relaxed;
     }
+  }
+  for (const auto& w : c.relax_windows) {
     // Clients may keep the relaxed timeout a while after the window (go-redis post-handoff,
     // Lettuce's grace): neither outcome is wrong there.
     if (w.end <= t && t < w.end + post_handoff) {
@@ -244,6 +269,10 @@ auto classify(const check_input& in, const analysis& an, const conn_record& c, s
     }
   }
   if (c.moving_at && *c.moving_at <= t) {
+    return zone::ambiguous;
+  }
+  if (std::any_of(c.overlap_tails.begin(), c.overlap_tails.end(),
+                  [&](const auto& tail) { return tail.start <= t && t < tail.end; })) {
     return zone::ambiguous;
   }
   // A window that opens, or a MOVING that arrives, while the command still waits and before its

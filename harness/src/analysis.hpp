@@ -43,7 +43,13 @@ struct conn_record {
   /// Data commands the server answered with a cluster redirection or refusal (-MOVED, -ASK,
   /// -TRYAGAIN, -CROSSSLOT, -CLUSTERDOWN): received, but not executed.
   std::vector<const timeline::event*> redirected;
-  std::vector<interval> relax_windows;    ///< opening to closing maintenance notification
+  std::vector<interval> relax_windows;  ///< opening to closing maintenance notification
+  /// The opening notification of each relax window (same index), e.g. "MIGRATING": a closing
+  /// notification ends only the windows its own kind opened.
+  std::vector<std::string> relax_openers;
+  /// From a closing notification that ended overlapping windows (two openings, one closing) to
+  /// the next closing one: a client may still count the other window as open, or not.
+  std::vector<interval> overlap_tails;
   std::optional<std::int64_t> moving_at;  ///< first MOVING written to it
 
   [[nodiscard]] auto closed_at() const -> std::int64_t;

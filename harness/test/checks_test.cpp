@@ -368,6 +368,55 @@ TEST(TimeoutRelaxation, AWindowClosingWhileTheCommandWaitsMakesTheWaitUnjudged) 
   EXPECT_NE(r.outcome, verdict::status::fail) << r.summary;
 }
 
+// Two MIGRATINGs (1000 ms, 1200 ms), the first MIGRATED at 1500 ms, the second at 3500 ms: a
+// client that still counts the second window as open after the first MIGRATED waits 1500 ms
+// for a command sent at 2000 ms. Not judged: which window a MIGRATED closes is not defined.
+TEST(TimeoutRelaxation, AfterOverlappingWindowsTheGapToTheLastClosingIsUnjudged) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  for (const auto [at, seq] : {std::pair{1000, 3}, std::pair{1200, 4}}) {
+    scenario::send_action migrating;
+    migrating.notification = maint::migrating{seq, 1, {"1"}};
+    b.step(at, "m" + std::to_string(seq), migrating);
+    b.push(at, "node-a", 1, "MIGRATING", seq, 1, "m" + std::to_string(seq));
+  }
+  b.push(1500, "node-a", 1, "MIGRATED", 5, std::nullopt, "m3.end");
+  b.step(1900, "slow", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.incr(2, 2000, "node-a", 1, 1502);
+  b.step(3600, "slow.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.push(3500, "node-a", 1, "MIGRATED", 6, std::nullopt, "m4.end");
+  b.finish(5000);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_FALSE(has_finding(r, "#2 INCR")) << r.summary;
+}
+
+// MIGRATED ends the MIGRATING window only: FAILING_OVER stays open until FAILED_OVER, so a
+// command that times out at the normal timeout in between was not relaxed.
+TEST(TimeoutRelaxation, AClosingNotificationEndsOnlyItsOwnKindOfWindow) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  scenario::send_action migrating;
+  migrating.notification = maint::migrating{3, 1, {"1"}};
+  b.step(1000, "m", migrating);
+  b.push(1000, "node-a", 1, "MIGRATING", 3, 1, "m");
+  scenario::send_action failing_over;
+  failing_over.notification = maint::failing_over{4, 1, {"1"}};
+  b.step(1200, "f", failing_over);
+  b.push(1200, "node-a", 1, "FAILING_OVER", 4, 1, "f");
+  b.push(1500, "node-a", 1, "MIGRATED", 5, std::nullopt, "m.end");
+  b.step(1900, "slow", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.incr(2, 2000, "node-a", 1, 500, false, "timeout");
+  b.step(3600, "slow.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.push(3700, "node-a", 1, "FAILED_OVER", 6, std::nullopt, "f.end");
+  b.finish(5000);
+  const auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
+  EXPECT_TRUE(has_finding(r, "#2 INCR")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "inside a maintenance window")) << r.summary;
+}
+
 TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {
   const auto b = relaxation_run(true, true, 700);
   const auto r = check_timeout_relaxation(b.input());
