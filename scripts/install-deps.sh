@@ -16,6 +16,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # Test peers: redis-cli, redis-benchmark, and open-source redis-server (a server without SCH).
   redis-tools redis-server
+  # The control API's doc test runs docs/control-api.md's curl examples (jq reads the answers).
+  curl jq
   # The HTML report is checked in headless Chromium.
   chromium
 )

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -285,6 +286,16 @@ void driver::start(finished_handler on_finished) {
   i.record.record(timeline::event{
       to_ns(now), {}, 0, timeline::note{"timeline started, seed " + std::to_string(i.seed)}});
   // Held for the call: a finished handler may destroy this driver.
+  const auto keep = impl_;
+  keep->process({});
+}
+
+void driver::add_steps(std::vector<sc::step> steps) {
+  auto& i = *impl_;
+  if (!i.running) {
+    throw std::logic_error("the timeline is not running");
+  }
+  i.eng.add_steps(std::move(steps), mono_clock::now());
   const auto keep = impl_;
   keep->process({});
 }

@@ -113,6 +113,47 @@ void scenario_engine::start(time_point now) {
   }
 }
 
+void scenario_engine::add_steps(std::vector<sc::step> steps, time_point now) {
+  std::map<std::string, std::size_t, std::less<>> new_ids;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& st = steps[i];
+    if (sc::is_composite(st.what)) {
+      throw std::invalid_argument("step '" + st.id + "' is composite: expand it first");
+    }
+    if (std::holds_alternative<sc::when_observed>(st.start)) {
+      throw std::invalid_argument("step '" + st.id + "' waits for a counter: not addable");
+    }
+    if (index_of_.contains(st.id) || !new_ids.emplace(st.id, steps_.size() + i).second) {
+      throw std::invalid_argument("step id '" + st.id + "' is already used");
+    }
+  }
+  for (const auto& st : steps) {
+    if (const auto* after = std::get_if<sc::after_step>(&st.start);
+        after && !index_of_.contains(after->step) && !new_ids.contains(after->step)) {
+      throw std::invalid_argument("step '" + st.id + "' waits for unknown step '" + after->step +
+                                  "'");
+    }
+  }
+  const auto first = steps_.size();
+  for (auto& st : steps) {
+    index_of_.emplace(st.id, steps_.size());
+    steps_.push_back(std::move(st));
+  }
+  status_.resize(steps_.size());
+  dependents_.resize(steps_.size());
+  for (std::size_t i = first; i < steps_.size(); ++i) {
+    if (const auto* at = std::get_if<sc::at_time>(&steps_[i].start)) {
+      status_[i].scheduled = now + at->at;
+    } else if (const auto* after = std::get_if<sc::after_step>(&steps_[i].start)) {
+      const auto dep = index_of_.at(after->step);
+      dependents_[dep].push_back(i);
+      if (status_[dep].done) {
+        status_[i].scheduled = *status_[dep].scheduled + after->delay;
+      }
+    }
+  }
+}
+
 auto scenario_engine::all_steps_done() const -> bool {
   return std::ranges::all_of(status_, &step_status::done);
 }

@@ -479,3 +479,52 @@ TEST_F(Engine, CompositesAreExpandedAndWindowsSplit) {
 }
 
 }  // namespace
+
+// Steps added to a running timeline (the control API's fault-injector actions).
+namespace {
+
+TEST(EngineAddSteps, AtStepsAreDueFromNowAndAfterStepsFollowThem) {
+  std::mt19937_64 rng{7};
+  scenario_engine e(base(), addresses(), rng);
+  e.start(t0);
+  EXPECT_EQ(waits_until(step(e, t0)), t0 + 10s);
+  const auto now = t0 + 3s;
+  std::vector<sc::step> added;
+  added.push_back(
+      sc::step{"fi-1", sc::at_time{}, send(maint::migrating{.time_s = 5}, on("node-a")), 0});
+  added.push_back(sc::step{"fi-1.end", sc::after_step{"fi-1", 500ms},
+                           send(maint::migrated{}, on("node-a")), 0});
+  e.add_steps(std::move(added), now);
+  auto first = step(e, now);
+  ASSERT_EQ(first.performed.size(), 1U);
+  EXPECT_EQ(first.performed[0].step, "fi-1");
+  EXPECT_EQ(first.performed[0].scheduled, now);
+  EXPECT_EQ(waits_until(first), now + 500ms);
+  auto second = step(e, now + 500ms);
+  ASSERT_EQ(second.performed.size(), 1U);
+  EXPECT_EQ(second.performed[0].step, "fi-1.end");
+  EXPECT_TRUE(e.all_steps_done());
+}
+
+TEST(EngineAddSteps, RefusesDuplicatesCompositesCountersAndUnknownReferences) {
+  std::mt19937_64 rng{7};
+  scenario_engine e(base(), addresses(), rng);
+  e.start(t0);
+  auto one = [](std::string id, sc::trigger t, sc::action a) {
+    std::vector<sc::step> v;
+    v.push_back(sc::step{std::move(id), std::move(t), std::move(a), 0});
+    return v;
+  };
+  e.add_steps(one("x", sc::at_time{}, send(maint::migrated{}, on("node-a"))), t0);
+  EXPECT_THROW(e.add_steps(one("x", sc::at_time{}, send(maint::migrated{})), t0),
+               std::invalid_argument);
+  EXPECT_THROW(e.add_steps(one("y", sc::at_time{}, sc::failover_action{.endpoint = "node-a"}), t0),
+               std::invalid_argument);
+  EXPECT_THROW(e.add_steps(one("z", sc::when_observed{}, send(maint::migrated{})), t0),
+               std::invalid_argument);
+  EXPECT_THROW(e.add_steps(one("w", sc::after_step{"nope", 0ms}, send(maint::migrated{})), t0),
+               std::invalid_argument);
+  EXPECT_EQ(e.steps().size(), 1U);
+}
+
+}  // namespace

@@ -271,6 +271,14 @@ auto server::connections(const selector& which) const -> std::vector<connection_
 
 auto server::send_push(const selector& which, const std::string& bytes, const push_meta& meta)
     -> std::size_t {
+  if (!impl_->maint_pushes_enabled) {
+    const auto would_reach = connections(which).size();
+    impl_->record({}, 0,
+                  timeline::note{meta.name + " seq=" + std::to_string(meta.seq) + " not sent to " +
+                                 std::to_string(would_reach) +
+                                 " connection(s): maintenance notifications are off"});
+    return 0;
+  }
   // One copy of the metadata for the whole fan-out; each session appends the bytes to its
   // output stream and keeps a reference to the metadata until the frame is written.
   const auto shared = std::make_shared<const push_meta>(meta);
@@ -325,6 +333,22 @@ void server::set_fragmentation(const std::string& endpoint, std::size_t chunk_by
 auto server::close_connections(const selector& which, close_mode mode, close_point point,
                                const std::string& reason) -> std::size_t {
   return for_each_selected(*impl_, which, [&](session& s) { return s.close(mode, point, reason); });
+}
+
+void server::set_maint_pushes_enabled(bool enabled) {
+  if (impl_->maint_pushes_enabled != enabled) {
+    impl_->maint_pushes_enabled = enabled;
+    impl_->record({}, 0,
+                  timeline::note{std::string("maintenance notifications ") +
+                                 (enabled ? "on" : "off") + " (client_maint_notifications)"});
+  }
+}
+
+void server::set_command_interceptor(command_interceptor fn) {
+  impl_->interceptor = std::move(fn);
+  impl_->record({}, 0,
+                timeline::note{impl_->interceptor ? "command interceptors installed"
+                                                  : "command interceptors removed"});
 }
 
 void server::set_accept_mode(const std::string& endpoint, accept_mode mode) {

@@ -374,11 +374,23 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
   mark.kind = frame_kind::reply;
   mark.index = index;
   command_outcome outcome;
+  // The control API's interceptors answer a command instead of the handler.
+  auto run = [&](std::string& out) {
+    if (core_->interceptor) {
+      if (auto canned = core_->interceptor(args)) {
+        out += canned->bytes;
+        core_->record(ep_->config.name, state_.id,
+                      timeline::note{"command answered by interceptor " + canned->interceptor});
+        return command_outcome{};
+      }
+    }
+    return ep_->handler.execute(state_, args, now, out);
+  };
   const bool direct = held_.empty() && ep_->reply_latency.count() == 0 && !ep_->stalled;
   if (direct) {
     // Fast path: the reply goes straight into the ready buffer, no copy.
     const std::size_t before = out_.size();
-    outcome = ep_->handler.execute(state_, args, now, out_);
+    outcome = run(out_);
     const std::size_t len = out_.size() - before;
     mark.start = queued_;
     mark.end = queued_ + len;
@@ -394,7 +406,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
     }
   } else {
     std::string bytes;
-    outcome = ep_->handler.execute(state_, args, now, bytes);
+    outcome = run(bytes);
     mark.error = outcome.error;
     if (recording) {
       mark.summary = summarize(bytes);

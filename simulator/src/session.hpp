@@ -145,6 +145,8 @@ struct server_core {
   std::unique_ptr<flush_workers> workers;
   bool started = false;
   bool stopped = false;
+  bool maint_pushes_enabled = true;
+  command_interceptor interceptor;
 };
 
 /// Whether a session serves commands or swallows them (accept_mode::blackhole).

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace schsim::engine {
 
@@ -50,6 +51,10 @@ class driver {
 
   /// Adopts the connections already open, starts the timeline now and runs what is due.
   void start(finished_handler on_finished = {});
+  /// Adds steps to the running timeline (scenario_engine::add_steps, `at` relative to now) and
+  /// runs those already due before returning. Throws std::invalid_argument for steps the
+  /// engine refuses, std::logic_error when the timeline is not running.
+  void add_steps(std::vector<scenario::step> steps);
   /// Stops the timeline; nothing more is performed.
   void stop();
 

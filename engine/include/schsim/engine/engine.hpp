@@ -191,6 +191,14 @@ class scenario_engine {
    */
   auto next(time_point now, std::span<const timeline::event> observed) -> std::vector<action>;
 
+  /**
+   * Appends steps to a running timeline (the control API's fault-injector actions): each must
+   * be primitive (run scenario::expand() first), with an id not used yet. `at` steps are due at
+   * `now + at` (not from the start), `after` steps follow the step they name, `when` steps are
+   * not allowed. Throws std::invalid_argument (and adds nothing) otherwise.
+   */
+  void add_steps(std::vector<scenario::step> steps, time_point now);
+
   /// The expanded timeline.
   [[nodiscard]] auto steps() const -> const std::vector<scenario::step>& { return steps_; }
   [[nodiscard]] auto status() const -> const std::vector<step_status>& { return status_; }

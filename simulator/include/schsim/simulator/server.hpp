@@ -17,7 +17,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace schsim::simulator {
@@ -133,6 +135,16 @@ struct push_meta {
   push_order order = push_order::immediate;
 };
 
+/// A canned reply for a command, instead of executing it (the control API's cae-resp-proxy
+/// interceptors): given the command's arguments, returns the interceptor's name and the reply
+/// bytes, or nullopt to execute the command as usual.
+struct intercepted_reply {
+  std::string interceptor;
+  std::string bytes;
+};
+using command_interceptor =
+    std::function<std::optional<intercepted_reply>(std::span<const std::string_view> args)>;
+
 /**
  * @brief The simulated Redis deployment: several endpoints sharing one keyspace.
  *
@@ -180,6 +192,14 @@ class server {
   /// Closes the selected connections; returns how many.
   auto close_connections(const selector& which, close_mode mode, close_point point,
                          const std::string& reason) -> std::size_t;
+  /// Off: send_push() sends nothing and records a note instead (Redis Enterprise's
+  /// client_maint_notifications cluster setting, switched by the control API). On at start.
+  void set_maint_pushes_enabled(bool enabled);
+  /// Set: every command is offered to `fn` first; a reply it returns is written instead of
+  /// executing the command (recorded as the command's reply, plus a note naming the
+  /// interceptor). Empty: off.
+  void set_command_interceptor(command_interceptor fn);
+
   /// Applies to connections accepted from now on; existing ones keep being served.
   void set_accept_mode(const std::string& endpoint, accept_mode mode);
 

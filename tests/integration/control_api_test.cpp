@@ -1,0 +1,266 @@
+// The control API of `schsim serve` on real sockets: the schsim binary on loopback with
+// OS-chosen ports, a RESP3 client opted in to maintenance notifications, and HTTP requests
+// written with Boost.Beast (not with the server's own code).
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/test_client.hpp"
+#include "support/wire.hpp"
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using json = nlohmann::json;
+using tcp = boost::asio::ip::tcp;
+using namespace std::chrono_literals;
+using schsim::testing::test_client;
+namespace wire = schsim::testing::wire;
+
+// `schsim serve` in the background; stopped with SIGTERM (its exit status is kept) or killed.
+class serve_process {
+ public:
+  explicit serve_process(std::vector<std::string> args, const fs::path& dir) {
+    fs::create_directories(dir);
+    endpoints_ = dir / "endpoints.json";
+    fs::remove(endpoints_);
+    args.insert(args.begin(), {SCHSIM_EXE, "serve", "--endpoints-json", endpoints_.string()});
+    const auto log = dir / "serve.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      std::vector<char*> argv;
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~serve_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  serve_process(const serve_process&) = delete;
+  auto operator=(const serve_process&) -> serve_process& = delete;
+
+  // The --endpoints-json file, once written (it is renamed into place whole).
+  auto endpoints() -> json {
+    for (int i = 0; i < 200 && !fs::exists(endpoints_); ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    std::ifstream in(endpoints_);
+    return json::parse(in);
+  }
+  auto port_of(const std::string& name) -> std::uint16_t {
+    const auto all = endpoints();  // a range-for over a temporary's member would dangle
+    for (const auto& e : all["endpoints"]) {
+      if (e["name"] == name) {
+        return e["port"].get<std::uint16_t>();
+      }
+    }
+    return 0;
+  }
+  auto control_port() -> std::uint16_t { return endpoints()["control"]["port"]; }
+  auto stop() -> int {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  fs::path endpoints_;
+};
+
+struct http_answer {
+  int status = 0;
+  std::string body;
+  [[nodiscard]] auto as_json() const -> json { return json::parse(body); }
+};
+
+auto call(std::uint16_t port, http::verb method, const std::string& target,
+          const std::string& body = {}, const std::string& token = {}) -> http_answer {
+  boost::asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "application/json");
+  if (!token.empty()) {
+    req.set(http::field::authorization, "Bearer " + token);
+  }
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+auto test_dir(const std::string& name) -> fs::path {
+  return fs::path(SCHSIM_BINARY_DIR) / "tests" / "control-api" / name;
+}
+
+// A RESP3 connection opted in with moving-endpoint-type internal-ip.
+auto opted_in_client(std::uint16_t port) -> std::unique_ptr<test_client> {
+  auto c = std::make_unique<test_client>(port);
+  c->roundtrip(wire::hello3);
+  EXPECT_EQ(c->roundtrip(wire::maint_on_internal_ip), "+OK\r\n");
+  return c;
+}
+
+auto wait_for_status(std::uint16_t port, const std::string& id, const std::string& wanted) -> json {
+  json last;
+  for (int i = 0; i < 300; ++i) {
+    last = call(port, http::verb::get, "/action/" + id).as_json();
+    if (last["status"] == wanted || last["status"] == "failed") {
+      return last;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return last;
+}
+
+TEST(ControlApiServe, FailoverActionReachesTheClientAndSucceedsAfterFailedOver) {
+  serve_process serve({"--control", "127.0.0.1:0"}, test_dir("failover"));
+  const auto control = serve.control_port();
+  ASSERT_NE(control, 0);
+  auto client = opted_in_client(serve.port_of("node-a"));
+
+  const auto posted = call(control, http::verb::post, "/action",
+                           R"({"type":"failover","parameters":{"bdb_id":1}})");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  const auto id = posted.as_json()["action_id"].get<std::string>();
+  EXPECT_EQ(posted.as_json()["status"], "running");
+
+  const auto opening = client->read_frame();
+  EXPECT_TRUE(opening.starts_with(">")) << opening;
+  EXPECT_NE(opening.find("FAILING_OVER"), std::string::npos) << opening;
+  EXPECT_EQ(call(control, http::verb::get, "/action/" + id).as_json()["status"], "running");
+  const auto closing = client->read_frame();
+  EXPECT_NE(closing.find("FAILED_OVER"), std::string::npos) << closing;
+  const auto done = wait_for_status(control, id, "success");
+  EXPECT_EQ(done["status"], "success") << done.dump();
+  EXPECT_TRUE(done["error"].is_null());
+}
+
+TEST(ControlApiServe, BindMovesTheClientToNodeB) {
+  serve_process serve({"--control", "127.0.0.1:0"}, test_dir("bind"));
+  const auto control = serve.control_port();
+  const auto port = serve.port_of("node-a");
+  auto client = opted_in_client(port);
+  const auto posted = call(control, http::verb::post, "/action", R"({"type":"bind"})");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  const auto moving = client->read_frame();
+  EXPECT_NE(moving.find("MOVING"), std::string::npos) << moving;
+  EXPECT_NE(moving.find("127.0.0.2:" + std::to_string(port)), std::string::npos) << moving;
+  // Running until the grace (5 s) is over and the old connection closed.
+  const auto id = posted.as_json()["action_id"].get<std::string>();
+  EXPECT_EQ(call(control, http::verb::get, "/action/" + id).as_json()["status"], "running");
+  EXPECT_EQ(wait_for_status(control, id, "success")["status"], "success");
+  client->read_until_closed();
+  EXPECT_EQ(client->last_end(), schsim::testing::read_end::eof);
+}
+
+TEST(ControlApiServe, BadInputGetsClearAnswers) {
+  serve_process serve({"--control", "127.0.0.1:0", "--control-max-body", "1000"},
+                      test_dir("bad-input"));
+  const auto control = serve.control_port();
+  const auto malformed = call(control, http::verb::post, "/action", "{\"type\": ");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.body.find("malformed JSON"), std::string::npos) << malformed.body;
+  const auto unknown = call(control, http::verb::post, "/action", R"({"type":"teleport"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("sequence_of_actions"), std::string::npos) << unknown.body;
+  EXPECT_EQ(call(control, http::verb::get, "/action/action-42").status, 404);
+  const auto big = call(control, http::verb::post, "/action", std::string(2000, ' '));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_NE(big.body.find("1000 bytes"), std::string::npos) << big.body;
+  // Still serving after all that.
+  EXPECT_EQ(call(control, http::verb::get, "/health").status, 200);
+}
+
+TEST(ControlApiServe, TokenIsRequiredWhenSet) {
+  serve_process serve({"--control", "127.0.0.1:0", "--control-token", "t0ken"}, test_dir("token"));
+  const auto control = serve.control_port();
+  EXPECT_EQ(call(control, http::verb::get, "/health").status, 401);
+  EXPECT_EQ(call(control, http::verb::get, "/health", {}, "t0ken").status, 200);
+}
+
+TEST(ControlApiServe, ProxyApiWritesToAndClosesAConnection) {
+  serve_process serve({"--control", "127.0.0.1:0"}, test_dir("proxy"));
+  const auto control = serve.control_port();
+  auto client = opted_in_client(serve.port_of("node-a"));
+  const auto conns = call(control, http::verb::get, "/connections").as_json();
+  ASSERT_EQ(conns.size(), 2U);  // node-a and node-b, node-b without connections
+  std::string id;
+  for (const auto& [node, ids] : conns.items()) {
+    if (!ids.empty()) {
+      id = ids[0].get<std::string>();
+    }
+  }
+  ASSERT_FALSE(id.empty()) << conns.dump();
+  // ">2\r\n$5\r\nhello\r\n:1\r\n" in base64.
+  const auto sent =
+      call(control, http::verb::post, "/send-to-client/" + id, "PjINCiQ1DQpoZWxsbw0KOjENCg==");
+  EXPECT_EQ(sent.as_json()["success"], true) << sent.body;
+  EXPECT_EQ(client->read_frame(), ">2\r\n$5\r\nhello\r\n:1\r\n");
+  const auto intercepted = call(control, http::verb::post, "/interceptors",
+                                json{{"name", "pong"},
+                                     {"match", "*1\r\n$4\r\nping\r\n"},
+                                     {"response", "+INTERCEPTED\r\n"},
+                                     {"encoding", "raw"}}
+                                    .dump());
+  EXPECT_EQ(intercepted.status, 200) << intercepted.body;
+  EXPECT_EQ(client->roundtrip(wire::ping), "+INTERCEPTED\r\n");
+  EXPECT_EQ(call(control, http::verb::delete_, "/connections/" + id).as_json()["success"], true);
+  client->read_until_closed();
+  EXPECT_EQ(client->last_end(), schsim::testing::read_end::eof);
+}
+
+TEST(ControlApiServe, ReportIsWrittenOnSigterm) {
+  const auto dir = test_dir("report");
+  fs::remove_all(dir / "out");
+  serve_process serve({"--control", "127.0.0.1:0", "--report", (dir / "out").string()}, dir);
+  const auto control = serve.control_port();
+  {
+    auto client = opted_in_client(serve.port_of("node-a"));
+    const auto verdict = call(control, http::verb::get, "/schsim/verdict");
+    EXPECT_EQ(verdict.status, 200);
+    EXPECT_EQ(verdict.as_json()["cases"].size(), 1U) << verdict.body;
+  }
+  const int rc = serve.stop();
+  EXPECT_TRUE(rc == 0 || rc == 1) << rc;
+  EXPECT_TRUE(fs::exists(dir / "out" / "report.json"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "junit.xml"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "index.html"));
+}
+
+}  // namespace
