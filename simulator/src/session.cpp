@@ -367,22 +367,26 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
     core_->record(ep_->config.name, state_.id, std::move(ev));
   }
 
-  if (upstream_ && forward_to_upstream(args, index)) {
+  // The control API's interceptors answer a command before the handler or the upstream does.
+  std::optional<intercepted_reply> canned;
+  if (core_->interceptor) {
+    canned = core_->interceptor(args);
+    if (canned) {
+      core_->record(ep_->config.name, state_.id,
+                    timeline::note{"command answered by interceptor " + canned->interceptor});
+    }
+  }
+  if (!canned && upstream_ && forward_to_upstream(args, index)) {
     return;
   }
   frame_mark mark;
   mark.kind = frame_kind::reply;
   mark.index = index;
   command_outcome outcome;
-  // The control API's interceptors answer a command instead of the handler.
   auto run = [&](std::string& out) {
-    if (core_->interceptor) {
-      if (auto canned = core_->interceptor(args)) {
-        out += canned->bytes;
-        core_->record(ep_->config.name, state_.id,
-                      timeline::note{"command answered by interceptor " + canned->interceptor});
-        return command_outcome{};
-      }
+    if (canned) {
+      out += canned->bytes;
+      return command_outcome{};
     }
     return ep_->handler.execute(state_, args, now, out);
   };
@@ -418,7 +422,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
     }
     enqueue(bytes, std::move(mark), std::move(close_after), now + ep_->reply_latency, true);
   }
-  if (upstream_ && !outcome.error) {
+  if (upstream_ && !canned && !outcome.error) {
     // HELLO and RESET also change the upstream connection (its protocol), once schsim has
     // accepted them; the upstream's own reply is not the client's.
     auto decision = route_command(args);
