@@ -394,7 +394,8 @@ auto expected_failures(const check_input& in, const analysis& an)
       const auto held_until = d.end == forever || std::isinf(d.delay_ms)
                                   ? forever
                                   : d.end + static_cast<std::int64_t>(d.delay_ms * 1e6);
-      if (cmd.sent_ns >= d.start && cmd.sent_ns <= held_until) {
+      // In flight when the delay began counts too: its reply may have been the first held.
+      if (cmd.done_ns >= d.start && cmd.sent_ns <= held_until) {
         out[cmd.id] = fmt::format("sent while replies on {} were delayed", d.endpoint);
         break;
       }
