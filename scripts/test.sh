@@ -4,6 +4,8 @@
 # Stages:
 #   ctest        unit and integration tests (GoogleTest via ctest), in ./build
 #   conformance  the clients x scenarios matrix against the committed baseline (scripts/conformance.sh)
+#   peers        go-redis's own SCH e2e tests against schsim's fault-injector API, held to
+#                tests/peers/go-redis.json (scripts/peers.sh)
 #   sanitize     the test suite under ASan+UBSan and under TSan (scripts/sanitize.sh)
 #   fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) over the seed corpus
 # Every stage runs even when an earlier one failed, so one run shows every failure; the exit
@@ -11,11 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(ctest conformance sanitize fuzz)
+[[ ${#stages[@]} -gt 0 ]] || stages=(ctest conformance peers sanitize fuzz)
 for s in "${stages[@]}"; do
   case $s in
-    ctest | conformance | sanitize | fuzz) ;;
-    *) echo "test.sh: unknown stage '$s' (ctest, conformance, sanitize, fuzz)" >&2; exit 2 ;;
+    ctest | conformance | peers | sanitize | fuzz) ;;
+    *) echo "test.sh: unknown stage '$s' (ctest, conformance, peers, sanitize, fuzz)" >&2; exit 2 ;;
   esac
 done
 
@@ -55,13 +57,14 @@ run_stage() {
   fi
 }
 # What a failed stage's log says went wrong: failed tests and builds, sanitizer reports, cells
-# that differ from the baseline (with what was observed), crashes of a fuzz target.
+# that differ from the baseline (with what was observed), peers' tests whose result changed,
+# crashes of a fuzz target.
 what_failed() {
   awk 'function show(line) { if (++shown <= 100) print substr(line, 1, 2000) }
-       /tests FAILED|cell\(s\) differ/ { show($0); in_list = 1; next }
+       /tests FAILED|cell\(s\) differ|result\(s\) differ/ { show($0); in_list = 1; next }
        in_list && /^[ \t]/ { show($0); next }
        { in_list = 0 }
-       /^FAILED: |: error: |ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:|==ERROR: libFuzzer|^(sanitize|fuzz|conformance)\.sh: / { show($0) }
+       /^FAILED: |: error: |ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:|==ERROR: libFuzzer|^(sanitize|fuzz|conformance|peers)\.sh: / { show($0) }
        END { exit shown ? 0 : 1 }' "$1"
 }
 
@@ -73,6 +76,7 @@ for s in "${stages[@]}"; do
         "${ctest_skip[@]}"
       ;;
     conformance) run_stage conformance scripts/conformance.sh ;;
+    peers) run_stage peers scripts/peers.sh ;;
     sanitize) run_stage sanitize scripts/sanitize.sh all ;;
     fuzz) run_stage fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}" ;;
   esac
