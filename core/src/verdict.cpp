@@ -7,19 +7,21 @@
 namespace schsim::verdict {
 
 namespace {
-constexpr std::array<std::pair<status, std::string_view>, 4> status_names{{
+constexpr std::array<std::pair<status, std::string_view>, 5> status_names{{
     {status::pass, "pass"},
     {status::fail, "fail"},
     {status::unsupported, "unsupported"},
     {status::skipped, "skipped"},
+    {status::not_judged, "not_judged"},
 }};
-constexpr std::array<std::pair<case_outcome, std::string_view>, 6> outcome_names{{
+constexpr std::array<std::pair<case_outcome, std::string_view>, 7> outcome_names{{
     {case_outcome::passed, "passed"},
     {case_outcome::failed, "failed"},
     {case_outcome::unsupported, "unsupported"},
     {case_outcome::crashed, "crashed"},
     {case_outcome::hung, "hung"},
     {case_outcome::error, "error"},
+    {case_outcome::inconclusive, "inconclusive"},
 }};
 }  // namespace
 
@@ -73,6 +75,12 @@ auto outcome_from_checks(const std::vector<check_result>& checks) -> case_outcom
   if (failed) {
     return case_outcome::failed;
   }
+  const bool critical_not_judged = std::any_of(
+      checks.begin(), checks.end(),
+      [](const check_result& c) { return c.critical && c.outcome == status::not_judged; });
+  if (critical_not_judged) {
+    return case_outcome::inconclusive;
+  }
   // Every check unsupported means the client could not be judged on this scenario at all.
   const bool all_unsupported =
       !checks.empty() &&
@@ -83,6 +91,15 @@ auto outcome_from_checks(const std::vector<check_result>& checks) -> case_outcom
       std::any_of(checks.begin(), checks.end(),
                   [](const check_result& c) { return c.outcome == status::unsupported; });
   return all_unsupported ? case_outcome::unsupported : case_outcome::passed;
+}
+
+auto outcome_of_case(const std::vector<check_result>& checks,
+                     const std::vector<std::string>& steps_not_run) -> case_outcome {
+  const auto from_checks = outcome_from_checks(checks);
+  if (steps_not_run.empty() || from_checks == case_outcome::failed) {
+    return from_checks;
+  }
+  return case_outcome::inconclusive;
 }
 
 }  // namespace schsim::verdict

@@ -33,6 +33,8 @@ auto outcome_label(v::case_outcome o, color use_color) -> std::string {
       return paint(use_color, "35;1", "HUNG");
     case v::case_outcome::error:
       return paint(use_color, "35;1", "ERROR");
+    case v::case_outcome::inconclusive:
+      return paint(use_color, "33;1", "INCONCLUSIVE");
   }
   return "?";
 }
@@ -47,6 +49,8 @@ auto status_label(v::status s, color use_color) -> std::string {
       return paint(use_color, "33", "unsupported");
     case v::status::skipped:
       return paint(use_color, "2", "skipped");
+    case v::status::not_judged:
+      return paint(use_color, "33;1", "NOT JUDGED");
   }
   return "?";
 }
@@ -101,7 +105,7 @@ auto format_summary(const verdict::run_result& run, color use_color) -> std::str
                        c.client.name, c.seed);
     out += c.outcome_detail.empty() ? "\n" : ": " + c.outcome_detail + "\n";
     for (const auto& check : c.checks) {
-      if (check.outcome != v::status::fail) {
+      if (check.outcome != v::status::fail && check.outcome != v::status::not_judged) {
         continue;
       }
       out += fmt::format("  {} {}: {}\n", status_label(check.outcome, use_color), check.id,

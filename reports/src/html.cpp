@@ -32,9 +32,10 @@ th{background:#eef0f4;font-weight:600}
 .meta td:first-child{color:#5a6270;white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:9px;font-weight:600;font-size:12.5px;color:#fff}
 .b-pass,.b-passed{background:#2e8540}.b-fail,.b-failed{background:#c62828}.b-unsupported{background:#b7791f}
-.b-skipped{background:#8a93a3}.b-crashed,.b-hung,.b-error{background:#7b1fa2}
+.b-skipped{background:#8a93a3}.b-inconclusive,.b-not_judged{background:#d97706}.b-crashed,.b-hung,.b-error{background:#7b1fa2}
 td.cell{text-align:center;font-weight:700}td.c-pass{color:#2e8540}td.c-fail{color:#c62828;background:#fdecea}
 td.c-unsupported{color:#b7791f}td.c-skipped{color:#8a93a3}td.c-none{color:#c0c5ce}
+td.c-not_judged{color:#d97706}.warn{border-left:4px solid #d97706;padding-left:8px}
 details{margin:2px 0 6px}summary{cursor:pointer;color:#2458b3}
 .evidence{padding:4px 0 8px 12px}.evidence table{margin:4px 0}
 .small{font-size:12px;color:#5a6270}.legend{display:flex;flex-wrap:wrap;gap:2px 14px}.legend span{white-space:nowrap}
@@ -608,8 +609,43 @@ auto cell_symbol(v::status s) -> std::string_view {
       return "U";
     case v::status::skipped:
       return "&#8211;";
+    case v::status::not_judged:
+      return "?";
   }
   return "?";
+}
+
+/// Why a plot has nothing to show, for a case that never got that far.
+auto why_empty(const v::case_result& c) -> std::string {
+  return c.outcome_detail.empty() ? std::string(".") : ": " + escape_xml(c.outcome_detail);
+}
+
+auto has_connections(const v::case_result& c) -> bool {
+  return std::any_of(c.timeline.begin(), c.timeline.end(), [](const tl::event& e) {
+    return std::holds_alternative<tl::connection_opened>(e.what);
+  });
+}
+
+/// The timeline and latency plots, or one line saying why there is nothing to draw (an
+/// unsupported case never connects, and empty axes would only suggest that something ran).
+auto plots_section(const v::case_result& c) -> std::string {
+  std::string out = "<h2 id=\"timeline\">Timeline: one lane per connection</h2>\n";
+  if (has_connections(c)) {
+    out += legend();
+    out += timeline_svg(c);
+  } else {
+    out += "<p>No timeline: no connections were made" + why_empty(c) + "</p>\n";
+  }
+  out += "<h2 id=\"latency\">Latency (open loop, from the intended send time)</h2>\n";
+  if (c.commands.empty()) {
+    return out + "<p>No latency: no command was issued" + why_empty(c) + "</p>\n";
+  }
+  out += latency_summary(c);
+  out += latency_svg(c);
+  out +=
+      "<p class=\"legend small\"><span>&#9679; ok (blue load, green probe)</span>"
+      "<span>&#10005; failed</span><span>&#9650; no result</span></p>\n";
+  return out;
 }
 
 auto case_label(const v::case_result& c) -> std::string {
@@ -639,6 +675,12 @@ auto to_html_case(const verdict::run_result& run, const verdict::case_result& c)
   if (!c.outcome_detail.empty()) {
     out += fmt::format("<p>{}</p>\n", escape_xml(c.outcome_detail));
   }
+  if (!c.steps_not_run.empty()) {
+    out += fmt::format(
+        "<p class=\"warn\"><b>Steps that never ran:</b> <code>{}</code>. What they test was not "
+        "judged, so this case cannot pass.</p>\n",
+        escape_xml(fmt::format("{}", fmt::join(c.steps_not_run, ", "))));
+  }
   out += "<table class=\"meta\">\n";
   const std::vector<std::pair<std::string, std::string>> rows{
       {"client", fmt::format("{} ({} {} {})", c.client.name, c.client.library, c.client.version,
@@ -665,15 +707,7 @@ auto to_html_case(const verdict::run_result& run, const verdict::case_result& c)
   }
   out += "</table>\n";
   out += checks_section(c, t0);
-  out += "<h2 id=\"timeline\">Timeline: one lane per connection</h2>\n";
-  out += legend();
-  out += timeline_svg(c);
-  out += "<h2 id=\"latency\">Latency (open loop, from the intended send time)</h2>\n";
-  out += latency_summary(c);
-  out += latency_svg(c);
-  out +=
-      "<p class=\"legend small\"><span>&#9679; ok (blue load, green probe)</span>"
-      "<span>&#10005; failed</span><span>&#9650; no result</span></p>\n";
+  out += plots_section(c);
   out += process_section(c);
   out += events_section(c, t0);
   out += page_tail;
@@ -720,6 +754,16 @@ auto to_html_matrix(const verdict::run_result& run) -> std::string {
     out += fmt::format("<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td>", escape_xml(link),
                        escape_xml(case_label(c)), escape_xml(c.client.name),
                        badge(v::to_string(c.outcome)));
+    if (c.outcome == v::case_outcome::unsupported && !check_ids.empty()) {
+      // One reason for the whole row, readable without hovering over a "U" per check.
+      out += fmt::format(
+          "<td class=\"c-unsupported\" colspan=\"{}\"><a href=\"{}\" "
+          "style=\"color:inherit\">unsupported: {}</a></td>",
+          check_ids.size(), escape_xml(link), escape_xml(c.outcome_detail));
+      out += fmt::format("<td class=\"mono\">{}</td><td>{}</td></tr>\n", c.seed,
+                         detail::format_duration(detail::case_duration_ns(c)));
+      continue;
+    }
     for (const auto& id : check_ids) {
       const auto it = std::find_if(c.checks.begin(), c.checks.end(),
                                    [&](const v::check_result& r) { return r.id == id; });
@@ -738,7 +782,8 @@ auto to_html_matrix(const verdict::run_result& run) -> std::string {
   }
   out +=
       "</table>\n<p class=\"small\">&#10004; pass, &#10008; fail, U unsupported by the "
-      "client, &#8211; skipped (not applicable). Every case page holds the evidence; "
+      "client, ? not judged (applied but nothing to judge), &#8211; skipped (not applicable). "
+      "Every case page holds the evidence; "
       "report.json holds everything, junit.xml is for CI.</p>\n";
   out += page_tail;
   return out;

@@ -340,6 +340,7 @@ auto case_to_json(const v::case_result& c) -> json {
           {"client", client},
           {"outcome", v::to_string(c.outcome)},
           {"outcome_detail", c.outcome_detail},
+          {"steps_not_run", c.steps_not_run},
           {"start_ns", c.start_ns},
           {"end_ns", c.end_ns},
           {"endpoints", endpoints},
@@ -371,6 +372,7 @@ auto case_from_json(const json& j) -> v::case_result {
   c.outcome = v::parse_case_outcome(get_or<std::string>(j, "outcome", "error"))
                   .value_or(v::case_outcome::error);
   c.outcome_detail = get_or<std::string>(j, "outcome_detail", "");
+  c.steps_not_run = get_or(j, "steps_not_run", std::vector<std::string>{});
   c.start_ns = get_or<std::int64_t>(j, "start_ns", 0);
   c.end_ns = get_or<std::int64_t>(j, "end_ns", 0);
   for (const auto& e : j.value("endpoints", json::array())) {

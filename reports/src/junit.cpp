@@ -37,10 +37,11 @@ auto evidence_text(const v::check_result& check) -> std::string {
   return out;
 }
 
-/// True when the driver session did not end normally; the case then gets an <error>.
+/// True when the driver session did not end normally, or the scenario did not run as written
+/// (inconclusive); the case then gets an <error> naming why.
 auto session_broken(const v::case_result& c) -> bool {
   return c.outcome == v::case_outcome::crashed || c.outcome == v::case_outcome::hung ||
-         c.outcome == v::case_outcome::error;
+         c.outcome == v::case_outcome::error || c.outcome == v::case_outcome::inconclusive;
 }
 
 }  // namespace
@@ -63,6 +64,9 @@ auto to_junit_xml(const verdict::run_result& run) -> std::string {
       ++s_tests;
       ++s_errors;
       std::string body = c.outcome_detail + "\n";
+      if (!c.steps_not_run.empty()) {
+        body += fmt::format("steps that never ran: {}\n", fmt::join(c.steps_not_run, ", "));
+      }
       if (c.process.exit_code) {
         body += fmt::format("exit status {}\n", *c.process.exit_code);
       }
@@ -97,6 +101,14 @@ auto to_junit_xml(const verdict::run_result& run) -> std::string {
                                 escape_xml(evidence_text(check)));
           }
           break;
+        case v::status::not_judged:
+          if (check.critical) {
+            ++s_errors;
+            inner = fmt::format("      <error type=\"not_judged\" message=\"{}\"/>\n",
+                                escape_xml(check.summary));
+            break;
+          }
+          [[fallthrough]];
         case v::status::unsupported:
         case v::status::skipped:
           ++s_skipped;

@@ -16,7 +16,8 @@ namespace {
 
 namespace v = schsim::verdict;
 
-constexpr std::array known_verdicts{"pass", "fail", "unsupported", "crashed", "hung", "error"};
+constexpr std::array known_verdicts{"pass",    "fail", "unsupported", "inconclusive",
+                                    "crashed", "hung", "error"};
 
 auto is_known_verdict(std::string_view s) -> bool {
   return std::find(known_verdicts.begin(), known_verdicts.end(), s) != known_verdicts.end();
@@ -29,16 +30,18 @@ auto severity(v::case_outcome o) -> int {
       return 0;
     case v::case_outcome::unsupported:
       return 1;
-    case v::case_outcome::failed:
+    case v::case_outcome::inconclusive:
       return 2;
-    case v::case_outcome::hung:
+    case v::case_outcome::failed:
       return 3;
-    case v::case_outcome::crashed:
+    case v::case_outcome::hung:
       return 4;
-    case v::case_outcome::error:
+    case v::case_outcome::crashed:
       return 5;
+    case v::case_outcome::error:
+      return 6;
   }
-  return 5;
+  return 6;
 }
 
 auto cell_colour(std::string_view verdict) -> std::string_view {
@@ -50,6 +53,9 @@ auto cell_colour(std::string_view verdict) -> std::string_view {
   }
   if (verdict == "fail") {
     return "#f8c8c8";
+  }
+  if (verdict == "inconclusive") {
+    return "#f8e0a0";
   }
   if (verdict.empty()) {
     return "#ffffff";
@@ -85,6 +91,8 @@ auto cell_verdict(v::case_outcome o) -> std::string {
       return "hung";
     case v::case_outcome::error:
       return "error";
+    case v::case_outcome::inconclusive:
+      return "inconclusive";
   }
   return "error";
 }

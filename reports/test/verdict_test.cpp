@@ -24,11 +24,13 @@ TEST(Verdict, ToleranceIsHalfOpen) {
 }
 
 TEST(Verdict, NamesRoundTrip) {
-  for (const auto s : {status::pass, status::fail, status::unsupported, status::skipped}) {
+  for (const auto s :
+       {status::pass, status::fail, status::unsupported, status::skipped, status::not_judged}) {
     EXPECT_EQ(parse_status(to_string(s)), s);
   }
   for (const auto o : {case_outcome::passed, case_outcome::failed, case_outcome::unsupported,
-                       case_outcome::crashed, case_outcome::hung, case_outcome::error}) {
+                       case_outcome::crashed, case_outcome::hung, case_outcome::error,
+                       case_outcome::inconclusive}) {
     EXPECT_EQ(parse_case_outcome(to_string(o)), o);
   }
   EXPECT_FALSE(parse_status("maybe"));
@@ -45,6 +47,20 @@ TEST(Verdict, OutcomeFromChecks) {
             case_outcome::unsupported);
   EXPECT_EQ(outcome_from_checks({check(status::unsupported), check(status::pass)}),
             case_outcome::passed);
+}
+
+// Issue 18 item 8: a check with nothing to judge, or steps that never ran, is never a pass; a
+// failure still beats it.
+TEST(Verdict, NothingJudgedIsInconclusiveNeverAPass) {
+  EXPECT_EQ(outcome_from_checks({check(status::pass), check(status::not_judged)}),
+            case_outcome::inconclusive);
+  EXPECT_EQ(outcome_from_checks({check(status::fail), check(status::not_judged)}),
+            case_outcome::failed);
+  EXPECT_EQ(outcome_from_checks({check(status::pass), check(status::not_judged, false)}),
+            case_outcome::passed);
+  EXPECT_EQ(outcome_of_case({check(status::pass)}, {"migrating"}), case_outcome::inconclusive);
+  EXPECT_EQ(outcome_of_case({check(status::fail)}, {"migrating"}), case_outcome::failed);
+  EXPECT_EQ(outcome_of_case({check(status::pass)}, {}), case_outcome::passed);
 }
 
 }  // namespace

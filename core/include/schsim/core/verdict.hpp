@@ -22,7 +22,10 @@ enum class status {
   pass,
   fail,
   unsupported,  ///< the client lacks a capability the check needs; never counted as a failure
-  skipped,      ///< the check does not apply to this scenario, or could not be judged
+  skipped,      ///< the check does not apply to this scenario
+  /// The check applies but the run gave it nothing to judge (e.g. no MOVING reached an opted-in
+  /// connection); never a pass. Critical: the case is inconclusive.
+  not_judged,
 };
 
 auto to_string(status s) -> std::string_view;
@@ -116,6 +119,9 @@ enum class case_outcome {
   crashed,      ///< the driver died before `bye`
   hung,         ///< the watchdog ended the driver
   error,        ///< the harness could not run the case (bad scenario, port, ...)
+  /// The scenario did not run as written (steps never ran, or a critical check had nothing to
+  /// judge): the client was not shown conformant, so never a pass.
+  inconclusive,
 };
 
 auto to_string(case_outcome o) -> std::string_view;
@@ -145,6 +151,9 @@ struct case_result {
   std::vector<window> windows;
   std::vector<command_outcome> commands;
   std::vector<timeline::event> timeline;
+  /// Ids of the scenario steps that never ran (a `when` never met, the run ended first); any
+  /// makes the case inconclusive at best.
+  std::vector<std::string> steps_not_run;
   std::vector<std::string> driver_log;  ///< protocol lines worth keeping (events, bad lines)
   process_exit process;
 };
@@ -158,7 +167,14 @@ struct run_result {
   std::vector<case_result> cases;
 };
 
-/// The outcome a case gets from its checks when the session itself went fine.
+/// The outcome a case gets from its checks when the session itself went fine: failed when a
+/// critical check failed, else inconclusive when a critical check was not judged, else
+/// unsupported when every check was unsupported or skipped, else passed.
 auto outcome_from_checks(const std::vector<check_result>& checks) -> case_outcome;
+
+/// The outcome of a case whose session went fine: outcome_from_checks, except that a case with
+/// steps that never ran is inconclusive unless a check failed.
+auto outcome_of_case(const std::vector<check_result>& checks,
+                     const std::vector<std::string>& steps_not_run) -> case_outcome;
 
 }  // namespace schsim::verdict
