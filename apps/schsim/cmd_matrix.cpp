@@ -123,6 +123,10 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
     std::cerr << "schsim matrix: --update-baseline needs --baseline FILE\n";
     return usage_error;
   }
+  if (const auto why = prepare_output_dir(opt.out); !why.empty()) {
+    std::cerr << "schsim matrix: -o " << opt.out << ": " << why << '\n';
+    return usage_error;
+  }
   std::vector<harness::suite_case> cases;
   if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim matrix", cases); rc != ok) {
     return rc;
@@ -152,8 +156,8 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
     const int rc = execute_cases(cases, options, client_out.string(), opt.verbose,
                                  fmt::format("{} [client {}]", command_line, name), &in.run);
     // A client whose reports cannot be written leaves no evidence to link to: stop here.
-    if (rc == internal_error && in.run.cases.empty()) {
-      return internal_error;
+    if ((rc == internal_error || rc == usage_error) && in.run.cases.empty()) {
+      return rc;
     }
     runs.push_back(std::move(in));
   }

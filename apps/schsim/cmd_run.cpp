@@ -54,6 +54,7 @@ auto exit_code_for(const std::vector<v::case_result>& results) -> int {
       case v::case_outcome::passed:
         break;
       case v::case_outcome::failed:
+      case v::case_outcome::inconclusive:  // not shown conformant: never a success
         failed = true;
         break;
       case v::case_outcome::unsupported:
@@ -64,8 +65,10 @@ auto exit_code_for(const std::vector<v::case_result>& results) -> int {
         crashed = true;
         break;
       case v::case_outcome::error:
-        (r.outcome_detail.starts_with("cannot start the client driver") ? bad_driver : internal) =
-            true;
+        (r.outcome_detail.starts_with("cannot start the client driver") ||
+                 r.outcome_detail.starts_with(harness::driver_protocol_error_prefix)
+             ? bad_driver
+             : internal) = true;
         break;
     }
   }
@@ -142,6 +145,11 @@ auto run_run(const run_options& opt) -> int {
 auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite_options options,
                    const std::string& out_dir, bool verbose, const std::string& command_line,
                    v::run_result* result_out) -> int {
+  // Results must never be lost after a long run because the report location is unusable.
+  if (const auto why = prepare_output_dir(out_dir); !why.empty()) {
+    std::cerr << "schsim: -o " << out_dir << ": " << why << '\n';
+    return usage_error;
+  }
   const auto use_color = ::isatty(STDOUT_FILENO) != 0 ? reports::color::ansi : reports::color::off;
   options.on_case = [&](const v::case_result& c, std::size_t done, std::size_t total) {
     std::cout << reports::format_progress(c, done, total, use_color) << '\n';

@@ -1,7 +1,12 @@
 #include "paths.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <system_error>
+
+#include <unistd.h>
 
 namespace schsim::app {
 
@@ -26,6 +31,29 @@ auto scenario_path(const std::string& arg) -> fs::path {
     return arg;
   }
   return builtin_scenario_dir() / (arg + ".toml");
+}
+
+auto prepare_output_dir(const fs::path& dir) -> std::string {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    return dir.string() + " exists and is not a directory";
+  }
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return "cannot create the directory " + dir.string() + ": " + ec.message();
+  }
+  // Permission bits do not tell the whole story (read-only mounts, root): try it.
+  const auto probe = dir / (".schsim-write-probe-" + std::to_string(::getpid()));
+  {
+    std::ofstream file(probe, std::ios::binary | std::ios::trunc);
+    file << "probe\n";
+    if (!file.flush()) {
+      const int err = errno;
+      return "cannot write in the directory " + dir.string() + ": " + std::strerror(err);
+    }
+  }
+  fs::remove(probe, ec);
+  return {};
 }
 
 }  // namespace schsim::app

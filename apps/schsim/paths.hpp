@@ -17,4 +17,9 @@ auto builtin_scenario_dir() -> std::filesystem::path;
 /// exist: loading it then reports the missing file).
 auto scenario_path(const std::string& arg) -> std::filesystem::path;
 
+/// Makes sure the reports can be written to `dir` before anything runs: creates it (and its
+/// parents) when missing and writes and removes a probe file in it. Returns why not (e.g.
+/// "reports-out exists and is not a directory"), or an empty string when it is usable.
+auto prepare_output_dir(const std::filesystem::path& dir) -> std::string;
+
 }  // namespace schsim::app
