@@ -198,6 +198,8 @@ auto child_process::read_line(std::size_t max_line) -> asio::awaitable<std::opti
     if (const auto nl = stdout_buffer_.find('\n'); nl != std::string::npos) {
       std::string line = stdout_buffer_.substr(0, std::min(nl, max_line));
       stdout_buffer_.erase(0, nl + 1);
+      last_line_length_ = nl + stdout_dropped_;
+      stdout_dropped_ = 0;
       if (!line.empty() && line.back() == '\r') {
         line.pop_back();
       }
@@ -209,6 +211,8 @@ auto child_process::read_line(std::size_t max_line) -> asio::awaitable<std::opti
       if (!stdout_buffer_.empty()) {
         std::string rest = std::move(stdout_buffer_);
         stdout_buffer_.clear();
+        last_line_length_ = rest.size() + stdout_dropped_;
+        stdout_dropped_ = 0;
         co_return rest;
       }
       co_return std::nullopt;
@@ -216,6 +220,7 @@ auto child_process::read_line(std::size_t max_line) -> asio::awaitable<std::opti
     stdout_buffer_.append(chunk.data(), n);
     // A runaway line must not eat memory: keep its head, drop the rest until its newline.
     if (stdout_buffer_.size() > max_line && stdout_buffer_.find('\n') == std::string::npos) {
+      stdout_dropped_ += stdout_buffer_.size() - max_line;
       stdout_buffer_.resize(max_line);
     }
   }

@@ -1,5 +1,6 @@
 #include <schsim/core/clock.hpp>
 #include <schsim/core/scenario/expand.hpp>
+#include <schsim/core/scenario/limits.hpp>
 #include <schsim/core/timeline/recorder.hpp>
 #include <schsim/engine/driver.hpp>
 #include <schsim/harness/checks.hpp>
@@ -21,6 +22,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 namespace schsim::harness {
 
@@ -36,6 +38,17 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(use_awaitable);
 
 auto now_ns() -> std::int64_t { return to_ns(mono_clock::now()); }
 
+/// How much of an offending driver line the evidence quotes.
+constexpr std::size_t quoted_line_bytes = 200;
+
+/// The start of `line` for the evidence, with how much was left out.
+auto quote_line(std::string_view line, std::size_t full_length) -> std::string {
+  const auto shown = line.substr(0, quoted_line_bytes);
+  return full_length > shown.size()
+             ? fmt::format("\"{}\" ... ({} bytes in all)", shown, full_length)
+             : fmt::format("\"{}\"", shown);
+}
+
 /// What the driver has said so far; the reader coroutine fills it, the session waits on it.
 struct driver_state {
   std::optional<json> hello;
@@ -44,7 +57,8 @@ struct driver_state {
   bool bye = false;
   bool eof = false;
   std::size_t results = 0;
-  std::size_t bad_lines = 0;
+  std::size_t protocol_errors = 0;  ///< messages the session could skip (named in driver_log)
+  bool protocol_broken = false;     ///< a line the session could not continue from
 };
 
 class case_session {
@@ -71,6 +85,8 @@ class case_session {
     return out;
   }
   [[nodiscard]] auto unsupported_reason() const -> const std::string& { return unsupported_; }
+  /// True once the scenario's timeline was started (the driver connected or failed to).
+  [[nodiscard]] auto timeline_started() const -> bool { return engine_ != nullptr; }
   /// The outcome decided by the session (unsupported, crashed, hung, error), if any.
   [[nodiscard]] auto session_outcome() const -> std::optional<v::case_outcome> {
     return process_outcome_;
@@ -137,10 +153,34 @@ class case_session {
   }
 
   auto reader() -> awaitable<void>;
-  void handle_line(const std::string& line);
+  void handle_line(const std::string& line, std::size_t full_length);
+  void handle_result(const json& msg, const std::string& line);
+  /// The driver broke the protocol in a way the session cannot continue from (a line that is
+  /// not a JSON message, or one over the length limit): the case ends as an error quoting it.
+  void protocol_violation(std::string what, const std::string& line, std::size_t full_length);
   auto issue_commands(std::vector<scheduled_command> schedule, std::int64_t origin_ns)
       -> awaitable<void>;
   auto finish_process(std::string_view why) -> awaitable<void>;
+
+  /// When the run's phases end (CLOCK_MONOTONIC ns).
+  struct run_deadlines {
+    std::int64_t run_end = 0;        ///< the scenario's duration after the timeline started
+    std::int64_t last_intended = 0;  ///< the last command's intended time
+    std::int64_t watchdog = 0;       ///< the latest moment any result may still come
+  };
+  // The session's phases, in order; each returns false when the case ends there.
+  auto start_driver() -> bool;
+  auto exchange_hello() -> awaitable<bool>;
+  void read_client_info(const json& hello);
+  auto gate_on_capabilities() -> awaitable<bool>;
+  [[nodiscard]] auto client_settings() const -> json;
+  auto configure_driver(const std::string& host, std::uint16_t port) -> awaitable<bool>;
+  auto connect_driver() -> awaitable<void>;
+  auto start_timeline_and_workload() -> run_deadlines;
+  auto wait_for_the_run(const run_deadlines& d) -> awaitable<void>;
+  auto end_session(const run_deadlines& d) -> awaitable<void>;
+  void record_exit(const exit_status& status);
+  [[nodiscard]] auto longest_timeout() const -> milliseconds;
   void fail_case(v::case_outcome outcome, std::string detail) {
     if (!process_outcome_) {
       process_outcome_ = outcome;
@@ -168,12 +208,66 @@ class case_session {
   driver_state state_;
   driver_facts facts_;
   std::map<std::uint64_t, std::size_t> index_of_;  // command id -> facts_.commands index
+  std::size_t line_number_ = 0;                    // 1-based number of the driver's last line
   bool issuing_done_ = false;
   bool engine_finished_ = false;
   std::string unsupported_;
 };
 
-void case_session::handle_line(const std::string& line) {
+void case_session::protocol_violation(std::string what, const std::string& line,
+                                      std::size_t full_length) {
+  const auto detail = fmt::format("{}: driver stdout line {} {}: {}", driver_protocol_error_prefix,
+                                  line_number_, what, quote_line(line, full_length));
+  note(detail);
+  fail_case(v::case_outcome::error, detail);
+  // Nothing the driver says after this can be trusted to line up: end it now.
+  state_.protocol_broken = true;
+  state_.eof = true;
+  if (process_) {
+    process_->kill();
+  }
+}
+
+void case_session::handle_result(const json& msg, const std::string& line) {
+  const auto id = msg.at("id").get<std::uint64_t>();
+  const auto it = index_of_.find(id);
+  if (it == index_of_.end()) {
+    note(fmt::format("{}: driver stdout line {}: result for unknown command id {}: {}",
+                     driver_protocol_error_prefix, line_number_, id,
+                     quote_line(line, line.size())));
+    ++state_.protocol_errors;
+    return;
+  }
+  auto& cmd = facts_.commands[it->second];
+  if (cmd.completed) {
+    note(
+        fmt::format("{}: driver stdout line {}: second result for command {} (the first is "
+                    "kept): {}",
+                    driver_protocol_error_prefix, line_number_, id, quote_line(line, line.size())));
+    ++state_.protocol_errors;
+    return;
+  }
+  cmd.completed = true;
+  cmd.ok = msg.value("ok", false);
+  cmd.sent_ns = msg.value("sent_ns", cmd.issued_ns);
+  cmd.done_ns = msg.value("t_ns", now_ns());
+  if (cmd.ok) {
+    cmd.reply = msg.contains("reply") && msg["reply"].is_string()
+                    ? msg["reply"].get<std::string>()
+                    : msg.value("reply", json()).dump();
+  } else {
+    cmd.error_class = msg.value("error_class", "other");
+    cmd.message = msg.value("message", "");
+  }
+  ++state_.results;
+}
+
+void case_session::handle_line(const std::string& line, std::size_t full_length) {
+  if (full_length > line.size()) {
+    protocol_violation(fmt::format("is longer than the {}-byte limit", max_driver_line_bytes), line,
+                       full_length);
+    return;
+  }
   if (line.empty()) {
     return;
   }
@@ -181,42 +275,18 @@ void case_session::handle_line(const std::string& line) {
   try {
     msg = json::parse(line);
   } catch (const json::exception&) {
-    ++state_.bad_lines;
-    note("not JSON: " + line.substr(0, 300));
+    protocol_violation("is not JSON", line, full_length);
     return;
   }
   if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
-    ++state_.bad_lines;
-    note("no \"type\": " + line.substr(0, 300));
+    protocol_violation("is not a message (a JSON object with a string \"type\")", line,
+                       full_length);
     return;
   }
   const auto type = msg["type"].get<std::string>();
   try {
     if (type == "result") {
-      const auto id = msg.at("id").get<std::uint64_t>();
-      const auto it = index_of_.find(id);
-      if (it == index_of_.end()) {
-        note("result for unknown command id " + std::to_string(id));
-        return;
-      }
-      auto& cmd = facts_.commands[it->second];
-      if (cmd.completed) {
-        note("second result for command " + std::to_string(id) + ": " + line.substr(0, 200));
-        return;
-      }
-      cmd.completed = true;
-      cmd.ok = msg.value("ok", false);
-      cmd.sent_ns = msg.value("sent_ns", cmd.issued_ns);
-      cmd.done_ns = msg.value("t_ns", now_ns());
-      if (cmd.ok) {
-        cmd.reply = msg.contains("reply") && msg["reply"].is_string()
-                        ? msg["reply"].get<std::string>()
-                        : msg.value("reply", json()).dump();
-      } else {
-        cmd.error_class = msg.value("error_class", "other");
-        cmd.message = msg.value("message", "");
-      }
-      ++state_.results;
+      handle_result(msg, line);
     } else if (type == "hello") {
       state_.hello = msg;
     } else if (type == "configured" || type == "unsupported" ||
@@ -239,8 +309,10 @@ void case_session::handle_line(const std::string& line) {
       note("message: " + line.substr(0, 300));
     }
   } catch (const json::exception& e) {
-    ++state_.bad_lines;
-    note(std::string("malformed ") + type + " (" + e.what() + "): " + line.substr(0, 300));
+    ++state_.protocol_errors;
+    note(fmt::format("{}: driver stdout line {}: malformed {} ({}): {}",
+                     driver_protocol_error_prefix, line_number_, type, e.what(),
+                     quote_line(line, line.size())));
   }
 }
 
@@ -252,9 +324,13 @@ auto case_session::reader() -> awaitable<void> {
       notify();
       co_return;
     }
+    ++line_number_;
     log("<- " + *line);
-    handle_line(*line);
+    handle_line(*line, process_->last_line_length());
     notify();
+    if (state_.protocol_broken) {
+      co_return;
+    }
   }
 }
 
@@ -321,8 +397,20 @@ auto case_session::run() -> awaitable<void> {
     fail_case(v::case_outcome::error, "the scenario's start endpoint was not started");
     co_return;
   }
+  if (!start_driver()) {
+    co_return;
+  }
+  if (!co_await exchange_hello() || !co_await gate_on_capabilities() ||
+      !co_await configure_driver(start->host, start->port)) {
+    co_return;
+  }
+  co_await connect_driver();
+  const auto deadlines = start_timeline_and_workload();
+  co_await wait_for_the_run(deadlines);
+  co_await end_session(deadlines);
+}
 
-  // 1. Start the driver.
+auto case_session::start_driver() -> bool {
   result_.client.command = fmt::format("{}", fmt::join(options_.client.argv, " "));
   try {
     auto env = options_.client.env;
@@ -331,28 +419,31 @@ auto case_session::run() -> awaitable<void> {
                                                process_spec{options_.client.argv, env});
   } catch (const std::exception& e) {
     fail_case(v::case_outcome::error, std::string("cannot start the client driver: ") + e.what());
-    co_return;
+    return false;
   }
   result_.process.started = true;
   asio::co_spawn(io_, reader(), asio::detached);
+  return true;
+}
 
-  // 2. hello.
-  const json message2 = json{{"type", "hello"}, {"protocol", 1}, {"case", scn_.meta.id}};
-  co_await send(message2);
+void case_session::record_exit(const exit_status& status) {
+  result_.process.exit_code = status.code;
+  result_.process.signal = status.signal;
+}
+
+auto case_session::exchange_hello() -> awaitable<bool> {
+  const json hello_message = json{{"type", "hello"}, {"protocol", 1}, {"case", scn_.meta.id}};
+  co_await send(hello_message);
   if (!co_await wait_until([&] { return state_.hello || state_.eof; },
                            timeout_of(options_.reply_timeout))) {
     result_.process.killed_by_watchdog = true;
     fail_case(v::case_outcome::hung, "the driver did not answer hello");
-    const auto s = co_await process_->stop(milliseconds{2000});
-    result_.process.exit_code = s.code;
-    result_.process.signal = s.signal;
-    co_return;
+    record_exit(co_await process_->stop(milliseconds{2000}));
+    co_return false;
   }
   if (!state_.hello) {
-    const auto s = co_await process_->wait_for(milliseconds{3000});
-    const auto status = s.value_or(exit_status{});
-    result_.process.exit_code = status.code;
-    result_.process.signal = status.signal;
+    const auto status = (co_await process_->wait_for(milliseconds{3000})).value_or(exit_status{});
+    record_exit(status);
     if (status.code == 127) {
       unsupported_ = "the driver exited with status 127 before hello (cannot run this client)";
       fail_case(v::case_outcome::unsupported, unsupported_);
@@ -360,9 +451,13 @@ auto case_session::run() -> awaitable<void> {
       fail_case(v::case_outcome::crashed,
                 fmt::format("the driver {} before hello", status.describe()));
     }
-    co_return;
+    co_return false;
   }
-  const auto& hello = *state_.hello;
+  read_client_info(*state_.hello);
+  co_return true;
+}
+
+void case_session::read_client_info(const json& hello) {
   auto& info = facts_.client;
   info.name = options_.client.name;
   info.command = result_.client.command;
@@ -378,22 +473,26 @@ auto case_session::run() -> awaitable<void> {
   }
   info.reply_timeout = hello.value("timeouts", json::object()).value("reply", "command");
   result_.client = info;
+}
 
+auto case_session::gate_on_capabilities() -> awaitable<bool> {
+  const auto& have = facts_.client.capabilities;
   std::vector<std::string> missing;
   for (const auto& cap : required_capabilities(scenario::expand(scn_))) {
-    if (std::find(info.capabilities.begin(), info.capabilities.end(), cap) ==
-        info.capabilities.end()) {
+    if (std::find(have.begin(), have.end(), cap) == have.end()) {
       missing.push_back(cap);
     }
   }
-  if (!missing.empty()) {
-    unsupported_ = fmt::format("the client lacks {}", fmt::join(missing, ", "));
-    fail_case(v::case_outcome::unsupported, unsupported_);
-    co_await finish_process("shutdown");
-    co_return;
+  if (missing.empty()) {
+    co_return true;
   }
+  unsupported_ = fmt::format("the client lacks {}", fmt::join(missing, ", "));
+  fail_case(v::case_outcome::unsupported, unsupported_);
+  co_await finish_process("shutdown");
+  co_return false;
+}
 
-  // 3. configure.
+auto case_session::client_settings() const -> json {
   const auto& s = scn_.client;
   json settings{
       {"protocol", s.protocol},
@@ -410,10 +509,15 @@ auto case_session::run() -> awaitable<void> {
     // The endpoint is the seed node: the driver builds its client's cluster client from it.
     settings["cluster"] = true;
   }
-  const json message3 = json{{"type", "configure"},
-                             {"endpoint", {{"host", start->host}, {"port", start->port}}},
-                             {"settings", settings}};
-  co_await send(message3);
+  return settings;
+}
+
+auto case_session::configure_driver(const std::string& host, std::uint16_t port)
+    -> awaitable<bool> {
+  const json configure = json{{"type", "configure"},
+                              {"endpoint", {{"host", host}, {"port", port}}},
+                              {"settings", client_settings()}};
+  co_await send(configure);
   if (!co_await wait_until([&] { return state_.configure_reply || state_.eof; },
                            timeout_of(options_.reply_timeout)) ||
       !state_.configure_reply) {
@@ -424,48 +528,54 @@ auto case_session::run() -> awaitable<void> {
       fail_case(v::case_outcome::hung, "the driver did not answer configure");
     }
     co_await finish_process("configure");
-    co_return;
+    co_return false;
   }
-  const auto reply_type = state_.configure_reply->value("type", "");
+  const auto& reply = *state_.configure_reply;
+  const auto reply_type = reply.value("type", "");
+  if (reply_type == "configured") {
+    co_return true;
+  }
   if (reply_type == "unsupported") {
     unsupported_ = fmt::format("the client cannot express {}: {}",
-                               state_.configure_reply->value("feature", "a setting"),
-                               state_.configure_reply->value("message", ""));
+                               reply.value("feature", "a setting"), reply.value("message", ""));
     fail_case(v::case_outcome::unsupported, unsupported_);
-    co_await finish_process("shutdown");
-    co_return;
-  }
-  if (reply_type != "configured") {
+  } else {
     fail_case(v::case_outcome::error,
-              "the driver refused the configuration: " +
-                  state_.configure_reply->value("message", state_.configure_reply->dump()));
-    co_await finish_process("shutdown");
-    co_return;
+              "the driver refused the configuration: " + reply.value("message", reply.dump()));
   }
+  co_await finish_process("shutdown");
+  co_return false;
+}
 
-  // 4. connect, then timeline and workload together.
-  const json message4 = json{{"type", "connect"}};
-  co_await send(message4);
-  const auto connect_limit = milliseconds{std::max<std::int64_t>(
-      10'000, 2 * std::max(s.timeout.count(), s.relaxed_timeout.value_or(s.timeout).count()))};
+auto case_session::longest_timeout() const -> milliseconds {
+  const auto& s = scn_.client;
+  return std::max(s.timeout, s.relaxed_timeout.value_or(s.timeout));
+}
+
+auto case_session::connect_driver() -> awaitable<void> {
+  const json connect = json{{"type", "connect"}};
+  co_await send(connect);
+  const auto connect_limit =
+      milliseconds{std::max<std::int64_t>(10'000, 2 * longest_timeout().count())};
   co_await wait_until([&] { return state_.connect_reply || state_.eof; },
                       timeout_of(connect_limit));
-  if (state_.connect_reply && state_.connect_reply->value("type", "") == "connected") {
+  const auto& reply = state_.connect_reply;
+  if (reply && reply->value("type", "") == "connected") {
     facts_.connect = connect_result::connected;
   } else {
     facts_.connect = connect_result::failed;
-    facts_.connect_error_class =
-        state_.connect_reply ? state_.connect_reply->value("error_class", "other") : "timeout";
-    facts_.connect_message = state_.connect_reply ? state_.connect_reply->value("message", "")
-                                                  : fmt::format("no answer to connect within {} ms",
-                                                                connect_limit.count());
+    facts_.connect_error_class = reply ? reply->value("error_class", "other") : "timeout";
+    facts_.connect_message =
+        reply ? reply->value("message", "")
+              : fmt::format("no answer to connect within {} ms", connect_limit.count());
   }
-  if (state_.connect_reply) {
-    facts_.connect_ns = state_.connect_reply->value("t_ns", now_ns());
+  if (reply) {
+    facts_.connect_ns = reply->value("t_ns", now_ns());
   }
-  note(fmt::format("connect: {}",
-                   state_.connect_reply ? state_.connect_reply->dump() : std::string("no answer")));
+  note(fmt::format("connect: {}", reply ? reply->dump() : std::string("no answer")));
+}
 
+auto case_session::start_timeline_and_workload() -> run_deadlines {
   engine_ = std::make_unique<engine::driver>(io_.get_executor(), server_, recorder_, scn_, seed_);
   const std::int64_t origin = now_ns();
   engine_->start([this](const std::string& error) {
@@ -478,31 +588,40 @@ auto case_session::run() -> awaitable<void> {
   auto schedule = facts_.connect == connect_result::connected
                       ? make_schedule(scn_.load, scn_.duration, seed_)
                       : std::vector<scheduled_command>{};
-  const std::int64_t last_intended =
-      origin + (schedule.empty() ? 0 : schedule.back().offset.count());
+  if (schedule.size() >= scenario::limits::max_commands_per_run) {
+    note(fmt::format("the workload was cut at {} commands, the most one run keeps",
+                     schedule.size()));
+  }
+  run_deadlines d;
+  d.last_intended = origin + (schedule.empty() ? 0 : schedule.back().offset.count());
   asio::co_spawn(io_, issue_commands(std::move(schedule), origin), asio::detached);
+  d.run_end = origin + std::chrono::duration_cast<std::chrono::nanoseconds>(scn_.duration).count();
+  d.watchdog =
+      std::max(d.run_end, d.last_intended) + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 2 * longest_timeout() + options_.watchdog_slack)
+                                                 .count();
+  return d;
+}
 
-  const std::int64_t run_end =
-      origin + std::chrono::duration_cast<std::chrono::nanoseconds>(scn_.duration).count();
-  const auto longest = std::max(s.timeout, s.relaxed_timeout.value_or(s.timeout));
-  const std::int64_t watchdog =
-      std::max(run_end, last_intended) +
-      std::chrono::duration_cast<std::chrono::nanoseconds>(2 * longest + options_.watchdog_slack)
-          .count();
-  co_await wait_until([&] { return state_.eof || (issuing_done_ && now_ns() >= run_end); },
-                      watchdog);
+auto case_session::wait_for_the_run(const run_deadlines& d) -> awaitable<void> {
+  // The engine ends its timeline at the scenario's end (before run_end): waiting for it means
+  // every step that could still run did, so a step missing from the timeline never ran.
+  co_await wait_until(
+      [&] { return state_.eof || (issuing_done_ && now_ns() >= d.run_end && engine_finished_); },
+      d.watchdog);
   co_await wait_until(
       [&] { return state_.eof || (issuing_done_ && state_.results >= facts_.commands.size()); },
-      watchdog);
+      d.watchdog);
   facts_.shutdown_ns = now_ns();
   if (engine_) {
     engine_->stop();
   }
+}
 
+auto case_session::end_session(const run_deadlines& d) -> awaitable<void> {
   if (state_.eof && !state_.bye) {
     const auto status = (co_await process_->wait_for(milliseconds{3000})).value_or(exit_status{});
-    result_.process.exit_code = status.code;
-    result_.process.signal = status.signal;
+    record_exit(status);
     if (!scn_.expect.client_may_exit) {
       fail_case(v::case_outcome::crashed,
                 fmt::format("the driver {} during the run", status.describe()));
@@ -518,16 +637,80 @@ auto case_session::run() -> awaitable<void> {
               fmt::format("{} of {} commands had no result {:.1f} s after the last was due; the "
                           "watchdog ended the driver",
                           facts_.commands.size() - state_.results, facts_.commands.size(),
-                          static_cast<double>(watchdog - last_intended) / 1e9));
-    const auto status = co_await process_->stop(milliseconds{2000});
-    result_.process.exit_code = status.code;
-    result_.process.signal = status.signal;
+                          static_cast<double>(d.watchdog - d.last_intended) / 1e9));
+    record_exit(co_await process_->stop(milliseconds{2000}));
     co_return;
   }
   co_await finish_process("shutdown");
-  if (state_.bad_lines > 0) {
-    note(fmt::format("{} line(s) from the driver were not protocol messages", state_.bad_lines));
+  if (state_.protocol_errors > 0) {
+    note(fmt::format("{}s: {} message(s) from the driver were skipped (named above)",
+                     driver_protocol_error_prefix, state_.protocol_errors));
   }
+}
+
+/// The steps of the expanded scenario that have no step_executed event in the timeline, in
+/// scenario order: their `when` was never met, or the run ended before them.
+auto steps_not_run(const scenario::scenario& expanded, const std::vector<timeline::event>& events)
+    -> std::vector<std::string> {
+  std::set<std::string, std::less<>> executed;
+  for (const auto& e : events) {
+    if (const auto* step = std::get_if<timeline::step_executed>(&e.what)) {
+      executed.insert(step->step);
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& step : expanded.steps) {
+    if (!executed.contains(step.id)) {
+      missing.push_back(step.id);
+    }
+  }
+  return missing;
+}
+
+/// Every check of a case the client could not run: each keeps its id, meaning and criticality
+/// and says why it was not judged; latency, which is reported whenever commands ran, says that
+/// none did instead of calling itself unsupported.
+auto unsupported_checks(const check_input& input, const std::string& reason)
+    -> std::vector<v::check_result> {
+  auto checks = run_checks(input);
+  for (auto& c : checks) {
+    c.findings.clear();
+    c.figures.clear();
+    c.tolerances.clear();
+    c.excerpt.clear();
+    if (c.id == latency_id) {
+      c.outcome = v::status::skipped;
+      c.summary = "not measured: no command ran (" + reason + ")";
+    } else {
+      c.outcome = v::status::unsupported;
+      c.summary = reason;
+    }
+  }
+  return checks;
+}
+
+/// The case's outcome when the session itself went fine: from the checks, but never a pass
+/// when scenario steps did not run (the client was then not tested on what the scenario is for).
+void judge_case(v::case_result& result) {
+  result.outcome = v::outcome_of_case(result.checks, result.steps_not_run);
+  if (result.outcome != v::case_outcome::inconclusive) {
+    return;
+  }
+  if (!result.steps_not_run.empty()) {
+    result.outcome_detail = fmt::format(
+        "scenario steps never ran: {} (a `when` condition was never met, e.g. the client never "
+        "opted in, or the run ended first); what they test was not judged",
+        fmt::join(result.steps_not_run, ", "));
+    return;
+  }
+  std::vector<std::string> not_judged;
+  for (const auto& c : result.checks) {
+    if (c.critical && c.outcome == v::status::not_judged) {
+      not_judged.push_back(c.id);
+    }
+  }
+  result.outcome_detail =
+      fmt::format("checks that judged nothing: {}", fmt::join(not_judged, ", "));
 }
 
 }  // namespace
@@ -588,17 +771,18 @@ auto run_case(const scenario::scenario& scn, const case_options& options) -> ver
   result.windows = derive_windows(input);
   const auto outcome = session->session_outcome();
   if (outcome == v::case_outcome::unsupported) {
-    for (const auto id : all_check_ids()) {
-      v::check_result r;
-      r.id = std::string(id);
-      r.outcome = v::status::unsupported;
-      r.summary = session->unsupported_reason();
-      result.checks.push_back(r);
-    }
+    result.checks = unsupported_checks(input, session->unsupported_reason());
   } else if (outcome != v::case_outcome::error || !result.timeline.empty()) {
     result.checks = run_checks(input);
   }
-  result.outcome = outcome ? *outcome : v::outcome_from_checks(result.checks);
+  if (session->timeline_started()) {
+    result.steps_not_run = steps_not_run(expanded, result.timeline);
+  }
+  if (outcome) {
+    result.outcome = *outcome;
+  } else {
+    judge_case(result);
+  }
   return result;
 }
 

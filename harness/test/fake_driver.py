@@ -10,7 +10,14 @@ for the launcher tests are chosen with --mode:
   hang          never answer hello
   hang-results  answer everything but never send a result
   garbage       interleave lines that are not protocol messages
+  huge-line     print a 3 MB line (over the 1 MiB limit) before answering hello
+  slow-set      a pooled client whose SETs go out 100 ms late on a connection of their own, so
+                a GET sent just after a SET runs first (as with any pool)
+  bad-results   also send a result for a command id never issued, and a second result for
+                the first command
   no-caps       declare no capability at all
+  no-opt-in     declare the SCH capabilities but never send CLIENT MAINT_NOTIFICATIONS (a
+                client that ignores `mode`), so steps waiting for a handshake never run
 """
 import json
 import os
@@ -129,11 +136,32 @@ def worker():
             continue
         res.update({"type": "result", "id": msg["id"], "sent_ns": sent, "t_ns": now_ns()})
         emit(res)
+        if MODE == "bad-results" and state["results"] == 0:
+            emit(res)
+            emit(dict(res, id=987654321))
         state["results"] += 1
         if MODE.startswith("crash-after=") and state["results"] >= int(MODE.split("=")[1]):
             sys.stderr.write("fake driver: simulated crash after %d results\n" % state["results"])
             sys.stderr.flush()
             os._exit(1)
+
+
+def slow_set(msg):
+    """SET on a second pooled connection that is 100 ms slow."""
+    time.sleep(0.1)
+    sent = now_ns()
+    try:
+        ep = state["endpoint"]
+        conn = Resp(socket.create_connection((ep["host"], ep["port"]), timeout=5))
+        conn.call("HELLO", "3")
+        v = conn.call(*msg["args"])
+        conn.sock.close()
+        res = ({"ok": False, "error_class": "server", "message": str(v)}
+               if isinstance(v, RuntimeError) else {"ok": True, "reply": str(v)})
+    except (OSError, ConnectionError) as e:
+        res = {"ok": False, "error_class": "connection", "message": str(e)}
+    res.update({"type": "result", "id": msg["id"], "sent_ns": sent, "t_ns": now_ns()})
+    emit(res)
 
 
 def connect():
@@ -145,7 +173,7 @@ def connect():
     hello = conn.call("HELLO", "3")
     if isinstance(hello, RuntimeError):
         raise ConnectionError(str(hello))
-    if s.get("mode", "auto") != "disabled":
+    if s.get("mode", "auto") != "disabled" and MODE != "no-opt-in":
         etype = s.get("endpoint_type", "auto")
         if etype == "auto":
             etype = "internal-ip"
@@ -174,6 +202,10 @@ def main():
         if t == "hello":
             if MODE == "hang":
                 continue
+            if MODE == "huge-line":
+                with out_lock:
+                    sys.stdout.write("y" * (3 << 20) + "\n")
+                    sys.stdout.flush()
             caps = [] if MODE == "no-caps" else ["maint_notifications", "mode_auto",
                                                    "mode_enabled", "relaxed_timeouts"]
             emit({"type": "hello", "protocol": 1, "client": "fake-python", "version": "0.0.1",
@@ -189,6 +221,8 @@ def main():
             except (OSError, ConnectionError) as e:
                 emit({"type": "connect_failed", "t_ns": now_ns(), "error_class": "handshake",
                       "message": str(e)})
+        elif t == "command" and MODE == "slow-set" and msg["args"][0].upper() == "SET":
+            threading.Thread(target=slow_set, args=(msg,), daemon=True).start()
         elif t == "command":
             with work_cv:
                 work.append(msg)

@@ -49,6 +49,28 @@ TEST(ChildProcess, ReadsStdoutKeepsStderrTailAndExitStatus) {
   EXPECT_EQ(tail, "oops\n");
 }
 
+// Issue 18 item 3: a runaway line is cut at the limit without being buffered, and the reader
+// learns how long it really was, so the harness can report it.
+TEST(ChildProcess, ALineOverTheLimitIsCutAndItsLengthKept) {
+  const auto [head, length, next] =
+      run([](asio::io_context& io)
+              -> asio::awaitable<std::tuple<std::string, std::size_t, std::string>> {
+        child_process p(io.get_executor(),
+                        process_spec{{"sh", "-c",
+                                      "head -c 300000 /dev/zero | tr '\\0' x; echo;"
+                                      " echo short"},
+                                     {}});
+        auto first = co_await p.read_line(1000);
+        const auto first_length = p.last_line_length();
+        auto second = co_await p.read_line(1000);
+        co_await p.wait();
+        co_return std::make_tuple(first.value_or(""), first_length, second.value_or(""));
+      });
+  EXPECT_EQ(head, std::string(1000, 'x'));
+  EXPECT_EQ(length, 300000U);
+  EXPECT_EQ(next, "short");
+}
+
 TEST(ChildProcess, InheritsOnlyItsThreeStandardDescriptors) {
   // A socket without close-on-exec, as Asio opens them: the driver must not keep it open, or a
   // scenario's RST on another case's connection is held back until this driver exits.

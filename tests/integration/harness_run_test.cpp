@@ -90,6 +90,28 @@ TEST(HarnessRun, AClientLackingACapabilityIsUnsupportedNotFailed) {
   const auto c = read_report(out.path).cases.at(0);
   EXPECT_EQ(c.outcome, v::case_outcome::unsupported);
   EXPECT_NE(c.outcome_detail.find("maint_notifications"), std::string::npos) << c.outcome_detail;
+  // Issue 18 item 13: every check keeps its meaning, latency is not called unsupported, no
+  // empty plot is drawn, and the index shows the reason, not just "U".
+  ASSERT_FALSE(c.checks.empty());
+  for (const auto& chk : c.checks) {
+    EXPECT_FALSE(chk.meaning.empty()) << chk.id;
+    if (chk.id == "latency") {
+      EXPECT_EQ(chk.outcome, v::status::skipped) << chk.summary;
+    } else {
+      EXPECT_EQ(chk.outcome, v::status::unsupported) << chk.id;
+    }
+  }
+  bool page_says_why = false;
+  for (const auto& entry : fs::directory_iterator(out.path / "cases")) {
+    const auto text = read_text(entry.path());
+    page_says_why =
+        text.find("No timeline: no connections were made: the client lacks") != std::string::npos &&
+        text.find("No latency: no command was issued") != std::string::npos &&
+        text.find("<svg") == std::string::npos;
+  }
+  EXPECT_TRUE(page_says_why);
+  EXPECT_NE(read_text(out.path / "index.html").find("unsupported: the client lacks"),
+            std::string::npos);
 }
 
 TEST(HarnessRun, ExitCode127BeforeHelloIsUnsupported) {
@@ -130,17 +152,156 @@ TEST(HarnessRun, TheWatchdogEndsAHungClient) {
 TEST(HarnessRun, AThirdPartyDriverRunsThroughTheSamePath) {
   SCHSIM_REQUIRE_PROGRAM("python3");
   temp_dir out("python");
-  const auto r = run_schsim("run notification-migrating --client " + fake_driver("garbage") +
-                            " -o " + shell_quote(out.path.string()));
+  const auto r = run_schsim("run notification-migrating --client " + fake_driver("good") + " -o " +
+                            shell_quote(out.path.string()));
   const auto c = read_report(out.path).cases.at(0);
   EXPECT_EQ(c.client.library, "fake-python");
-  EXPECT_TRUE(std::any_of(c.driver_log.begin(), c.driver_log.end(), [](const auto& l) {
-    return l.find("not JSON: this is not json") != std::string::npos;
-  }));
   const auto* zero = check(c, "zero_dropped");
   ASSERT_NE(zero, nullptr);
   EXPECT_EQ(zero->outcome, v::status::pass) << zero->summary;
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// Issue 18 item 3: a driver that prints something other than protocol messages on stdout was
+// reported as "did not answer hello". It is a driver protocol error quoting the line and its
+// number (exit 2: the driver named on the command line is wrong).
+TEST(HarnessRun, ANonJsonLineIsADriverProtocolErrorQuotingIt) {
+  SCHSIM_REQUIRE_PROGRAM("python3");
+  temp_dir out("garbage");
+  const auto r = run_schsim("run notification-migrating --client " + fake_driver("garbage") +
+                            " -o " + shell_quote(out.path.string()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const auto c = read_report(out.path).cases.at(0);
+  EXPECT_EQ(c.outcome, v::case_outcome::error);
+  EXPECT_NE(c.outcome_detail.find(
+                "driver protocol error: driver stdout line 1 is not JSON: \"this is not json\""),
+            std::string::npos)
+      << c.outcome_detail;
+  EXPECT_NE(r.output.find("driver stdout line 1 is not JSON"), std::string::npos) << r.output;
+}
+
+TEST(HarnessRun, ALineOverTheLimitIsADriverProtocolErrorNotAHang) {
+  SCHSIM_REQUIRE_PROGRAM("python3");
+  temp_dir out("huge");
+  const auto r = run_schsim("run notification-migrating --client " + fake_driver("huge-line") +
+                            " -o " + shell_quote(out.path.string()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const auto c = read_report(out.path).cases.at(0);
+  EXPECT_EQ(c.outcome, v::case_outcome::error);
+  EXPECT_NE(c.outcome_detail.find("driver stdout line 1 is longer than the 1048576-byte limit: "
+                                  "\"yyyy"),
+            std::string::npos)
+      << c.outcome_detail;
+  EXPECT_NE(c.outcome_detail.find("(3145728 bytes in all)"), std::string::npos) << c.outcome_detail;
+  EXPECT_LT(c.outcome_detail.size(), 600U);
+}
+
+// Issue 18 item 6: results for unknown ids and second results are named as driver protocol
+// errors in the evidence (the first result of a command is the one judged).
+TEST(HarnessRun, UnknownAndDuplicateResultsAreNamedAsProtocolErrors) {
+  SCHSIM_REQUIRE_PROGRAM("python3");
+  temp_dir out("bad-results");
+  run_schsim("run notification-migrating --client " + fake_driver("bad-results") + " -o " +
+             shell_quote(out.path.string()));
+  const auto c = read_report(out.path).cases.at(0);
+  const auto logged = [&](const std::string& text) {
+    return std::any_of(c.driver_log.begin(), c.driver_log.end(),
+                       [&](const auto& l) { return l.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(logged("driver protocol error: driver stdout line")) << c.driver_log.size();
+  EXPECT_TRUE(logged("result for unknown command id 987654321"));
+  EXPECT_TRUE(logged("second result for command"));
+  EXPECT_TRUE(logged("driver protocol errors: 2 message(s) from the driver were skipped"));
+}
+
+// Issue 18 item 8: a client that never opts in leaves every step waiting for `handshakes = 1`
+// unrun; such cases used to pass with nothing tested. Every report must name the steps that
+// never ran, and the case must never pass.
+TEST(HarnessRun, ACaseWhoseStepsNeverRanIsNeverAPass) {
+  SCHSIM_REQUIRE_PROGRAM("python3");
+  temp_dir out("not-run");
+  const auto r = run_schsim("suite --client " + fake_driver("no-opt-in") +
+                            " -f failover -f migrating-latency -f notification- -f seq-overlapping"
+                            " -j 2 -o " +
+                            shell_quote(out.path.string()));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  const auto run = read_report(out.path);
+  // The tag "failover" also selects fault-injector-sequence and maintenance-mode.
+  ASSERT_EQ(run.cases.size(), 12U) << r.output;
+  for (const auto& c : run.cases) {
+    EXPECT_NE(c.outcome, v::case_outcome::passed) << c.scenario_id;
+    if (c.outcome != v::case_outcome::unsupported) {
+      EXPECT_FALSE(c.steps_not_run.empty()) << c.scenario_id;
+    }
+  }
+}
+
+// The same with checks that all pass: a client in disabled mode is judged correct by every
+// check, but the step waiting for its handshake never runs, so nothing was tested.
+TEST(HarnessRun, PassingChecksWithStepsThatNeverRanAreInconclusive) {
+  temp_dir out("inconclusive");
+  const auto file = write_scenario(out.path, "waits-for-opt-in", R"toml(
+[scenario]
+id = "waits-for-opt-in"
+title = "a step that waits for a handshake a disabled client never makes"
+duration = "1500ms"
+[topology]
+start = "node-a"
+[[topology.endpoint]]
+name = "node-a"
+[client]
+mode = "disabled"
+[workload]
+rate = 20
+mix = { incr = 1 }
+[expect]
+checks = ["no_errors"]
+[[step]]
+id = "migrating"
+action = "send"
+when = { handshakes = 1, delay = "100ms" }
+notification = "migrating"
+time = 1
+)toml");
+  const auto r = run_schsim("run " + shell_quote(file.string()) + " --client reference -o " +
+                            shell_quote((out.path / "reports").string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto c = read_report(out.path / "reports").cases.at(0);
+  EXPECT_EQ(c.outcome, v::case_outcome::inconclusive) << c.outcome_detail;
+  EXPECT_EQ(c.steps_not_run, std::vector<std::string>{"migrating"});
+  EXPECT_NE(c.outcome_detail.find("scenario steps never ran: migrating"), std::string::npos)
+      << c.outcome_detail;
+  EXPECT_NE(r.output.find("INCONCLUSIVE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("scenario steps never ran: migrating"), std::string::npos) << r.output;
+  const auto junit = read_text(out.path / "reports/junit.xml");
+  EXPECT_NE(junit.find("<error type=\"inconclusive\""), std::string::npos) << junit;
+  EXPECT_NE(read_text(out.path / "reports/cases/waits-for-opt-in--reference--r0.html")
+                .find("Steps that never ran:</b> <code>migrating</code>"),
+            std::string::npos);
+}
+
+// Issue 18 item 2: an unusable -o used to fail only after the whole run (exit 70, results
+// lost). It must be refused before any case runs, with a clear error and exit 2.
+TEST(HarnessRun, AnUnusableOutputLocationIsRefusedBeforeAnythingRuns) {
+  temp_dir out("bad-out");
+  const auto file = out.path / "a-file";
+  std::ofstream(file) << "not a directory\n";
+  const std::vector<std::string> commands{
+      "run moving-new-endpoint --client reference",
+      "suite --client reference -f moving-new-endpoint",
+      "matrix --client reference -f moving-new-endpoint",
+  };
+  for (const auto& command : commands) {
+    for (const auto& [where, why] : std::vector<std::pair<std::string, std::string>>{
+             {file.string(), "exists and is not a directory"},
+             {(file / "sub").string(), "cannot create the directory"},
+             {"/proc/schsim-no-such-dir", "cannot create the directory"}}) {
+      const auto r = run_schsim(command + " -o " + shell_quote(where));
+      EXPECT_EQ(r.exit_code, 2) << command << " -o " << where << "\n" << r.output;
+      EXPECT_NE(r.output.find(why), std::string::npos) << command << "\n" << r.output;
+      EXPECT_EQ(r.output.find("[1/1]"), std::string::npos) << "a case ran:\n" << r.output;
+    }
+  }
 }
 
 TEST(HarnessSuite, FiltersByTagAndRepeats) {

@@ -16,6 +16,10 @@
 
 namespace schsim::harness {
 
+/// The longest line a driver may write to stdout (docs/driver-protocol.md): longer is a driver
+/// protocol error. A result line carries one reply, so 1 MiB leaves room for any workload value.
+inline constexpr std::size_t max_driver_line_bytes = std::size_t{1} << 20;
+
 /// What to start.
 struct process_spec {
   /// argv[0] is looked up in PATH when it has no '/'.
@@ -57,9 +61,12 @@ class child_process {
   /// Writes `line` plus '\n' to the child's stdin; false when the pipe is closed.
   auto write_line(std::string line) -> boost::asio::awaitable<bool>;
   /// The next line of stdout without its '\n'; nullopt at end of file. Lines longer than
-  /// `max_line` are cut (the rest is dropped up to the next '\n').
-  auto read_line(std::size_t max_line = 1 << 20)
+  /// `max_line` are cut (the rest is dropped up to the next '\n', never buffered);
+  /// last_line_length() then tells how long the line was.
+  auto read_line(std::size_t max_line = max_driver_line_bytes)
       -> boost::asio::awaitable<std::optional<std::string>>;
+  /// How many bytes the line read_line() last returned had before any cut (without '\n').
+  [[nodiscard]] auto last_line_length() const -> std::size_t { return last_line_length_; }
   /// Closes the child's stdin (it then reads EOF).
   void close_stdin();
   /// Closes every pipe, cancelling pending reads and writes (the child may live on).
@@ -92,6 +99,8 @@ class child_process {
   boost::asio::posix::stream_descriptor stderr_;
   std::optional<boost::asio::posix::stream_descriptor> pidfd_;
   std::string stdout_buffer_;
+  std::size_t stdout_dropped_ = 0;  ///< bytes of the current line cut off so far
+  std::size_t last_line_length_ = 0;
   std::string stderr_tail_;
   std::size_t stderr_limit_;
   std::optional<exit_status> status_;

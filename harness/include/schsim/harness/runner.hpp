@@ -13,6 +13,10 @@
 
 namespace schsim::harness {
 
+/// How a case's outcome_detail starts when the driver broke docs/driver-protocol.md (the case
+/// is then an error: a driver bug, not a client's conformance failure).
+inline constexpr std::string_view driver_protocol_error_prefix = "driver protocol error";
+
 /// The client under test: how to start its driver (docs/driver-protocol.md).
 struct client_spec {
   /// Shown in reports: "reference", "reference --broken=no-relax", or the command line.
