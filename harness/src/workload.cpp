@@ -1,3 +1,4 @@
+#include <schsim/core/scenario/limits.hpp>
 #include <schsim/harness/workload.hpp>
 
 #include <algorithm>
@@ -58,7 +59,8 @@ auto make_schedule(const scenario::workload& w, std::chrono::milliseconds run_le
   }
   if (w.rate > 0 && total_weight > 0) {
     const auto step = nanoseconds(static_cast<std::int64_t>(1e9 / w.rate));
-    for (nanoseconds t = step; t < end; t += step) {
+    for (nanoseconds t = step; t < end && out.size() < scenario::limits::max_commands_per_run;
+         t += step) {
       // A hand-rolled weighted pick: std distributions differ between standard libraries, and
       // the same seed must give the same schedule everywhere.
       std::uint64_t pick = rng() % total_weight;
@@ -74,7 +76,8 @@ auto make_schedule(const scenario::workload& w, std::chrono::milliseconds run_le
     }
   }
   if (w.probe && w.probe->interval.count() > 0) {
-    for (nanoseconds t = w.probe->interval; t < end; t += w.probe->interval) {
+    for (nanoseconds t = w.probe->interval;
+         t < end && out.size() < scenario::limits::max_commands_per_run; t += w.probe->interval) {
       out.push_back({0, make_args(w.probe->command, 0, w, rng), t, "probe"});
     }
   }

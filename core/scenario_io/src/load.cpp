@@ -1,4 +1,5 @@
 #include <schsim/core/cluster/slots.hpp>
+#include <schsim/core/scenario/limits.hpp>
 #include <schsim/core/scenario/validate.hpp>
 #include <schsim/scenario_io/load.hpp>
 
@@ -280,9 +281,47 @@ class table_reader {
 
   /**
    * A duration under `key` ("250ms", "2s"), `key_ms` (integer milliseconds) or `key_s` (integer
-   * seconds); at most one of them.
+   * seconds); at most one of them, and at most limits::max_duration.
    */
   auto duration(std::string_view key) -> std::optional<milliseconds> {
+    auto d = any_duration(key);
+    if (d && *d > sc::limits::max_duration) {
+      const std::string k(key);
+      const auto* n = node(k) != nullptr ? node(k)
+                      : node(k + "_ms")  ? node(k + "_ms")
+                                         : node(k + "_s");
+      error_at(*n,
+               "'" + k + "' is longer than the " +
+                   std::to_string(sc::limits::max_duration.count() / 60'000) +
+                   " min limit for any duration",
+               "durations are between 0 and 1h (scenarios/README.md, Ranges)");
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  /// A number in [lo, hi].
+  auto number_in(std::string_view key, double lo, double hi) -> std::optional<double> {
+    auto v = number(key);
+    if (v && !(*v >= lo && *v <= hi)) {
+      std::ostringstream text;
+      text << "'" << key << "' must be between " << lo << " and " << hi << ", not " << *v;
+      error_at(*node(key), text.str(), "scenarios/README.md, Ranges, gives every key's range");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  /// Reads an integer in [lo, hi] into `field` (of any integer type wide enough) when present.
+  template <class Field>
+  void integer_into(Field& field, std::string_view key, std::int64_t lo, std::int64_t hi) {
+    if (auto v = integer_in(key, lo, hi)) {
+      field = static_cast<Field>(*v);
+    }
+  }
+
+ private:
+  auto any_duration(std::string_view key) -> std::optional<milliseconds> {
     const std::string k(key);
     const auto* text = node(k);
     const auto* ms = node(k + "_ms");
@@ -342,6 +381,7 @@ class table_reader {
     return ms != nullptr ? milliseconds{i->get()} : milliseconds{i->get() * 1000};
   }
 
+ public:
   // Reports every key of the table nobody asked for.
   void finish() {
     std::vector<std::string> known(known_.begin(), known_.end());
@@ -472,9 +512,7 @@ void read_endpoint(table_reader& r, sc::endpoint& e) {
   assign_if(e.name, r.required_string("name", "add name = \"node-a\""));
   assign_if(e.host, r.string("host"));
   assign_if(e.fqdn, r.string("fqdn"));
-  if (auto v = r.integer_in("port", 0, 65535)) {
-    e.port = static_cast<std::uint16_t>(*v);
-  }
+  r.integer_into(e.port, "port", 0, 65535);
   assign_if(e.same_port_as, r.string("same_port_as"));
   assign_if(e.sch, r.boolean("sch"));
   assign_if(e.resp3, r.boolean("resp3"));
@@ -564,9 +602,7 @@ void read_client(context& ctx, const toml::table& t, sc::client_settings& c) {
                                        {"external-ip", sc::endpoint_type::external_ip},
                                        {"external-fqdn", sc::endpoint_type::external_fqdn},
                                        {"none", sc::endpoint_type::none}}));
-  if (auto v = r.integer("protocol")) {
-    c.protocol = static_cast<int>(*v);
-  }
+  r.integer_into(c.protocol, "protocol", 2, 3);
   assign_if(c.timeout, r.duration("timeout"));
   // "disabled" turns relaxation off (redis-py's relaxed_timeout = -1).
   if (const auto* n = r.node("relaxed_timeout");
@@ -578,23 +614,23 @@ void read_client(context& ctx, const toml::table& t, sc::client_settings& c) {
   assign_if(c.post_handoff_relaxed, r.duration("post_handoff_relaxed"));
   assign_if(c.user, r.string("user"));
   assign_if(c.password, r.string("password"));
-  if (auto v = r.integer_in("pool_size", 1, 100000)) {
-    c.pool_size = static_cast<std::uint32_t>(*v);
-  }
+  r.integer_into(c.pool_size, "pool_size", 1, sc::limits::max_pool_size);
   r.finish();
 }
 
 void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
   table_reader r(t, "[workload]", ctx);
-  assign_if(w.rate, r.number("rate"));
+  assign_if(w.rate, r.number_in("rate", 0, sc::limits::max_rate));
   assign_if(w.duration, r.duration("duration"));
   if (const auto* mix = r.subtable("mix")) {
     w.mix.clear();
     for (auto&& [key, value] : *mix) {
       const auto* i = value.as_integer();
-      if (i == nullptr || i->get() < 0 || i->get() > 1'000'000) {
+      if (i == nullptr || i->get() < 0 || i->get() > sc::limits::max_weight) {
         ctx.error(value.source(),
-                  "the weight of '" + std::string(key.str()) + "' must be a whole number",
+                  "the weight of '" + std::string(key.str()) +
+                      "' must be a whole number between 0 and " +
+                      std::to_string(sc::limits::max_weight),
                   "e.g. mix = { set = 1, get = 3 }");
         continue;
       }
@@ -602,13 +638,9 @@ void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
           sc::command_weight{std::string(key.str()), static_cast<std::uint32_t>(i->get())});
     }
   }
-  if (auto v = r.integer_in("keys", 1, std::int64_t{1} << 40)) {
-    w.keys = static_cast<std::uint64_t>(*v);
-  }
+  r.integer_into(w.keys, "keys", 1, sc::limits::max_keys);
   assign_if(w.key_prefix, r.string("key_prefix"));
-  if (auto v = r.integer_in("value_size", 0, 512 * 1024 * 1024)) {
-    w.value_size = static_cast<std::size_t>(*v);
-  }
+  r.integer_into(w.value_size, "value_size", 0, sc::limits::max_value_size);
   if (const auto* probe = r.subtable("probe")) {
     table_reader pr(*probe, "workload.probe", ctx);
     sc::latency_probe p;
@@ -635,17 +667,15 @@ void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
                                                     {"fails", sc::connect_outcome::fails}}));
   assign_if(x.handoff_within, r.duration("handoff_within"));
   assign_if(x.topology_refresh_within, r.duration("topology_refresh_within"));
-  assign_if(x.timeout_tolerance, r.number("timeout_tolerance"));
+  assign_if(x.timeout_tolerance, r.number_in("timeout_tolerance", 0, 1));
   assign_if(x.max_latency, r.duration("max_latency"));
-  assign_if(x.max_error_rate, r.number("max_error_rate"));
+  assign_if(x.max_error_rate, r.number_in("max_error_rate", 0, 1));
   if (const auto* band = r.subtable("reconnects")) {
     table_reader br(*band, "expect.reconnects", ctx);
     sc::count_band b;
-    if (auto v = br.integer_in("min", 0, 1'000'000)) {
-      b.min = static_cast<std::uint64_t>(*v);
-    }
-    if (auto v = br.integer_in("max", 0, 1'000'000)) {
-      b.max = static_cast<std::uint64_t>(*v);
+    br.integer_into(b.min, "min", 0, sc::limits::max_count);
+    if (br.has("max")) {
+      br.integer_into(b.max.emplace(), "max", 0, sc::limits::max_count);
     }
     br.finish();
     x.reconnects = b;
@@ -696,8 +726,11 @@ auto read_target(step_ctx& c, sc::opt_in_filter default_filter) -> sc::target {
   if (const auto* conn = tr.node("connection")) {
     t.scope = sc::target_scope::connection;
     if (const auto* i = conn->as_integer()) {
-      if (i->get() < 0 || i->get() > 1'000'000) {
-        tr.error_at(*conn, "connection number out of range", "connection = 1 is the first one");
+      if (i->get() < 0 || i->get() > sc::limits::max_count) {
+        tr.error_at(
+            *conn,
+            "connection number out of range (0 to " + std::to_string(sc::limits::max_count) + ")",
+            "connection = 1 is the first one");
       } else {
         t.ordinal = static_cast<std::uint32_t>(i->get());
       }
@@ -750,6 +783,14 @@ auto read_time_s(step_ctx& c, std::string_view key, presence need, std::int64_t 
     return fallback;
   }
   if (const auto* i = n->as_integer()) {
+    if (i->get() < 0 || i->get() > sc::limits::max_notification_time_s) {
+      c.r.error_at(*n,
+                   "'" + std::string(key) + "' must be between 0 and " +
+                       std::to_string(sc::limits::max_notification_time_s) + " seconds, not " +
+                       std::to_string(i->get()),
+                   "scenarios/README.md, Ranges, gives every key's range");
+      return fallback;
+    }
     return i->get();
   }
   c.r.error_at(*n, "'" + std::string(key) + "' is whole seconds (what goes on the wire)",
@@ -958,9 +999,7 @@ auto read_release(step_ctx& c) -> std::optional<sc::action> {
 auto read_fragment(step_ctx& c) -> std::optional<sc::action> {
   sc::fragment_action a;
   a.endpoint = read_endpoint_key(c);
-  if (auto v = c.r.integer_in("chunk", 0, 1 << 20)) {
-    a.chunk_bytes = static_cast<std::size_t>(*v);
-  }
+  c.r.integer_into(a.chunk_bytes, "chunk", 0, sc::limits::max_chunk_bytes);
   assign_if(a.pause, c.r.duration("pause"));
   a.window = c.r.duration("window");
   return a;

@@ -28,6 +28,9 @@ struct scheduled_command {
  * so the server-side record shows each execution (command_identity): INCR works on a key of its
  * own (a duplicate execution shows up as a counter of 2), SET writes a value that starts with
  * its id, PING carries a message. GET, DEL and EXISTS use keys drawn from `w.keys`.
+ *
+ * Never more than scenario::limits::max_commands_per_run commands, whatever `w` says (the
+ * validator rejects a scenario that asks for more; this bound holds for one built in code).
  */
 auto make_schedule(const scenario::workload& w, std::chrono::milliseconds run_length,
                    std::uint64_t seed) -> std::vector<scheduled_command>;
