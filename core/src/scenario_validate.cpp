@@ -1,4 +1,5 @@
 #include <schsim/core/scenario/expand.hpp>
+#include <schsim/core/scenario/limits.hpp>
 #include <schsim/core/scenario/validate.hpp>
 
 #include <algorithm>
@@ -54,6 +55,7 @@ class checker {
     check_client();
     check_workload();
     check_expectations();
+    check_expectations_against_setup();
     check_steps_as_written();
     if (problems_.empty()) {
       check_slot_ownership();
@@ -264,6 +266,31 @@ class checker {
     if (w.probe && w.probe->interval.count() <= 0) {
       add("workload.probe.interval", "the probe interval must be positive", "e.g. \"100ms\"");
     }
+    check_command_count();
+  }
+
+  // One run keeps every command it issues with its outcome: the schedule must stay bounded
+  // however the rate and the durations combine.
+  void check_command_count() {
+    const auto& w = s_.load;
+    if (w.rate < 0 || (w.probe && w.probe->interval.count() <= 0)) {
+      return;  // reported above
+    }
+    const auto length = w.duration ? std::min(*w.duration, s_.duration) : s_.duration;
+    const double seconds = static_cast<double>(length.count()) / 1000.0;
+    const double load = w.rate * seconds;
+    const double probes = w.probe ? static_cast<double>(length.count()) /
+                                        static_cast<double>(w.probe->interval.count())
+                                  : 0.0;
+    if (load + probes > static_cast<double>(limits::max_commands_per_run)) {
+      char figures[160];
+      std::snprintf(figures, sizeof figures, "%.0f commands (%.0f load, %.0f probe) in %s",
+                    load + probes, load, probes, format_duration(length).c_str());
+      add(w.rate * seconds >= probes ? "workload.rate" : "workload.probe.interval",
+          std::string("the workload schedules ") + figures + ", more than the " +
+              std::to_string(limits::max_commands_per_run) + " one run can keep",
+          "lower rate, shorten [workload] duration, or lengthen the probe interval");
+    }
   }
 
   void check_expectations() {
@@ -291,6 +318,76 @@ class checker {
     }
     if (!x.final_endpoint.empty()) {
       check_endpoint_ref(x.final_endpoint, "expect.final_endpoint");
+    }
+  }
+
+  // Expectations no correct client can meet with this client and start endpoint: a scenario
+  // that asks for them would fail every correct client (or pass only broken ones).
+  void check_expectations_against_setup() {
+    const auto& c = s_.client;
+    const auto& x = s_.expect;
+    const auto* start = s_.topo.find(s_.topo.start);
+    if (start == nullptr) {
+      return;  // reported by check_topology
+    }
+    const bool sends_handshake = c.mode != sch_mode::disabled && c.protocol == 3 && start->resp3;
+    const bool sent_expected =
+        x.handshake == handshake_outcome::accepted || x.handshake == handshake_outcome::rejected;
+    if (sent_expected && !sends_handshake) {
+      add("expect.handshake",
+          "expect.handshake = \"" + std::string(to_string(x.handshake)) +
+              "\" but the client never sends CLIENT MAINT_NOTIFICATIONS: " +
+              (c.mode == sch_mode::disabled ? std::string("its mode is \"disabled\"")
+               : c.protocol != 3
+                   ? std::string("it speaks RESP2 (protocol = 2)")
+                   : "the start endpoint " + start->name + " rejects HELLO 3 (resp3 = false)"),
+          "use handshake = \"not_sent\", or change client.mode / client.protocol");
+    } else if (x.handshake == handshake_outcome::not_sent && sends_handshake) {
+      add("expect.handshake",
+          "expect.handshake = \"not_sent\" but a client in mode \"" +
+              std::string(to_string(c.mode)) + "\" on RESP3 opts in on every connection",
+          "use mode = \"disabled\" or protocol = 2, or expect \"accepted\"/\"rejected\"");
+    } else if (x.handshake == handshake_outcome::accepted && !start->sch) {
+      add("expect.handshake",
+          "expect.handshake = \"accepted\" but the start endpoint " + start->name +
+              " has sch = false: it answers CLIENT MAINT_NOTIFICATIONS with an error",
+          "expect \"rejected\", or set sch = true on " + start->name);
+    } else if (x.handshake == handshake_outcome::rejected && start->sch) {
+      add("expect.handshake",
+          "expect.handshake = \"rejected\" but the start endpoint " + start->name +
+              " supports SCH (sch = true) and answers +OK",
+          "expect \"accepted\", or set sch = false on " + start->name);
+    }
+    check_connect_expectation(*start);
+  }
+
+  void check_connect_expectation(const endpoint& start) {
+    const auto& c = s_.client;
+    const auto& x = s_.expect;
+    // What can make a correct client's connect fail: an endpoint it cannot reach or log in to,
+    // or SCH refused to a client that insists on it.
+    const bool reachable_without_auth = start.initial_state == endpoint_state::up &&
+                                        start.requirepass.empty() && start.users.empty();
+    const bool sch_refused = c.protocol == 3 && (!start.sch || !start.resp3);
+    const bool insists_and_refused = c.mode == sch_mode::enabled && sch_refused;
+    if (x.connect == connect_outcome::fails && reachable_without_auth && !insists_and_refused) {
+      add("expect.connect",
+          "expect.connect = \"fails\" but nothing can fail the connection: the start endpoint " +
+              start.name + " is up without a password and " +
+              (c.mode == sch_mode::enabled
+                   ? std::string("supports what a client in mode \"enabled\" insists on")
+                   : "a client in mode \"" + std::string(to_string(c.mode)) +
+                         "\" does not insist on SCH"),
+          "use connect = \"succeeds\", or mode = \"enabled\" against an endpoint with "
+          "sch = false");
+    }
+    if (x.connect == connect_outcome::succeeds && insists_and_refused) {
+      add("expect.connect",
+          "expect.connect = \"succeeds\" but a client in mode \"enabled\" must fail when the "
+          "start endpoint " +
+              start.name + " cannot do SCH (" + (start.resp3 ? "sch = false" : "resp3 = false") +
+              ")",
+          "use connect = \"fails\", or mode = \"auto\"");
     }
   }
 

@@ -118,8 +118,8 @@ probe = { interval = "50ms", command = "ping" }
 
 [expect]
 checks = ["handoff"]
-handshake = "rejected"
-connect = "fails"
+handshake = "not_sent"
+connect = "succeeds"
 handoff_within = "1s"
 timeout_tolerance = 0.1
 max_latency = "300ms"
@@ -163,8 +163,8 @@ client_may_exit = true
   EXPECT_EQ(s.load.mix[0].weight, 3u);
   ASSERT_TRUE(s.load.probe.has_value());
   EXPECT_EQ(s.load.probe->interval, 50ms);
-  EXPECT_EQ(s.expect.handshake, sc::handshake_outcome::rejected);
-  EXPECT_EQ(s.expect.connect, sc::connect_outcome::fails);
+  EXPECT_EQ(s.expect.handshake, sc::handshake_outcome::not_sent);
+  EXPECT_EQ(s.expect.connect, sc::connect_outcome::succeeds);
   EXPECT_EQ(s.expect.handoff_within, 1000ms);
   EXPECT_DOUBLE_EQ(s.expect.timeout_tolerance, 0.1);
   ASSERT_TRUE(s.expect.reconnects.has_value());
