@@ -14,86 +14,9 @@ namespace {
 using namespace schsim::harness_test;
 namespace v = schsim::verdict;
 
-// Relaxed inside the window; after it (and after the short post-handoff period) replies are
-// delayed again and the normal timeout must be back.
-constexpr const char* relax_restored_toml = R"toml(
-[scenario]
-id = "harness-relax-restored"
-title = "Relaxed inside the window, normal timeout again after it"
-duration = "4s"
-[topology]
-start = "node-a"
-[[topology.endpoint]]
-name = "node-a"
-[client]
-endpoint_type = "internal-ip"
-timeout = "250ms"
-relaxed_timeout = "2s"
-post_handoff_relaxed = "300ms"
-[workload]
-rate = 20
-mix = { incr = 1 }
-[expect]
-checks = ["handshake", "relaxed_timeouts", "no_lost_commands"]
-[[step]]
-id = "window"
-action = "migrate"
-when = { handshakes = 1, delay = "300ms" }
-endpoint = "node-a"
-time = 1
-duration = "1s"
-latency = "400ms"
-[[step]]
-id = "after"
-action = "latency"
-after = { step = "window", delay = "2000ms" }
-endpoint = "node-a"
-delay = "400ms"
-window = "600ms"
-)toml";
-
-// MOVING while replies on the old endpoint are slow: commands are in flight (written, not yet
-// answered) and new ones are held while the client waits for them.
-constexpr const char* moving_inflight_toml = R"toml(
-[scenario]
-id = "harness-moving-inflight"
-title = "MOVING while replies are in flight"
-duration = "4s"
-[topology]
-start = "node-a"
-[[topology.endpoint]]
-name = "node-a"
-[[topology.endpoint]]
-name = "node-b"
-state = "down"
-[client]
-endpoint_type = "internal-ip"
-timeout = "1s"
-relaxed_timeout = "3s"
-[workload]
-rate = 50
-mix = { incr = 1 }
-[expect]
-checks = ["handshake", "handoff", "no_lost_commands"]
-[[step]]
-id = "slow"
-action = "latency"
-when = { handshakes = 1, delay = "300ms" }
-endpoint = "node-a"
-delay = "300ms"
-window = "1s"
-[[step]]
-id = "move"
-action = "moving_lifecycle"
-after = { step = "slow", delay = "200ms" }
-from = "node-a"
-to = "node-b"
-time = 2
-)toml";
-
 struct broken_case {
   std::string mode;
-  std::string scenario;  ///< built-in id, or "@relax" / "@inflight" for the ones above
+  std::string scenario;  ///< built-in id
   std::set<std::string> must_fail;
   std::set<std::string> may_fail;  ///< consequences of the same bug
 };
@@ -101,16 +24,6 @@ struct broken_case {
 // Names the case in test output instead of gtest's byte dump.
 [[maybe_unused]] void PrintTo(const broken_case& c, std::ostream* os) {
   *os << c.mode << " on " << c.scenario;
-}
-
-auto scenario_arg(const std::string& scenario, const fs::path& dir) -> std::string {
-  if (scenario == "@relax") {
-    return shell_quote(write_scenario(dir, "relax", relax_restored_toml).string());
-  }
-  if (scenario == "@inflight") {
-    return shell_quote(write_scenario(dir, "inflight", moving_inflight_toml).string());
-  }
-  return scenario;
 }
 
 auto failed_checks(const v::case_result& c) -> std::set<std::string> {
@@ -136,7 +49,7 @@ class BrokenMode : public ::testing::TestWithParam<broken_case> {};
 TEST_P(BrokenMode, IsCaughtByItsCheckAndTheCorrectClientPasses) {
   const auto& p = GetParam();
   temp_dir dir("broken-" + p.mode);
-  const auto scenario = scenario_arg(p.scenario, dir.path);
+  const auto& scenario = p.scenario;
 
   const auto good_out = dir.path / "good";
   const auto good =
@@ -172,10 +85,10 @@ INSTANTIATE_TEST_SUITE_P(
                     {"zero_dropped", "no_leaks"}},
         // Commands inside the window time out at the normal timeout, so they are also lost.
         broken_case{"no-relax", "migrating-latency", {"timeout_relaxation"}, {"zero_dropped"}},
-        broken_case{"relax-forever", "@relax", {"timeout_relaxation"}, {}},
-        broken_case{"drop-buffered", "@inflight", {"zero_dropped"}, {}},
+        broken_case{"relax-forever", "relax-restored", {"timeout_relaxation"}, {}},
+        broken_case{"drop-buffered", "moving-inflight", {"zero_dropped"}, {}},
         // Executed on both endpoints.
-        broken_case{"resend-written", "@inflight", {"zero_dropped"}, {}},
+        broken_case{"resend-written", "moving-inflight", {"zero_dropped"}, {}},
         // Past the grace the server force-closes the old connection, and the client reconnects
         // once more than expected.
         broken_case{"late-reconnect",
