@@ -129,7 +129,10 @@ function hello(msg) {
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
       'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster'],
-    timeouts: { reply: 'socket_idle' },
+    // No option bounds the wait for a reply alone: commandOptions.timeout stops counting once
+    // the command is written, and socket.socketTimeout is an idle-socket timeout after which
+    // node-redis ends the client for good (an application would not set it as a reply timeout).
+    timeouts: { reply: 'none' },
   });
 }
 
@@ -148,10 +151,11 @@ function configure(msg) {
 
   const socket = { host: ep.host, port: Number(ep.port) };
   if (s.connect_timeout_ms > 0) socket.connectTimeout = s.connect_timeout_ms;
-  // node-redis's only bound on the wait for a reply is the idle-socket timeout.
-  if (s.timeout_ms > 0) socket.socketTimeout = s.timeout_ms;
   const opts = { socket, RESP: resp };
-  // commandTimeout: bounds the wait to be written (offline queue, MOVING pause), not the reply.
+  // timeout_ms is a per-command timeout: node-redis's is commandOptions.timeout, which bounds
+  // the wait to be written (offline queue, MOVING pause) and stops once the command is on the
+  // wire (@redis/client commands-queue.js removes its listener on write). socket.socketTimeout
+  // is not mapped: it is an idle-socket timeout that ends the client for good.
   if (s.timeout_ms > 0) opts.commandOptions = { timeout: s.timeout_ms };
   if (s.username != null) opts.username = s.username;
   if (s.password != null) opts.password = s.password;
@@ -164,14 +168,13 @@ function configure(msg) {
     // 10000 ms), so relax to the normal timeout, which is the same thing.
     const off = s.relaxed_timeout_ms === null || s.relaxed_timeout_ms < 0;
     const relaxed = off ? s.timeout_ms : s.relaxed_timeout_ms;
-    if (relaxed != null) {
-      opts.maintRelaxedCommandTimeout = relaxed;
-      opts.maintRelaxedSocketTimeout = relaxed;
-    }
+    // Only the command timeout is relaxed: maintRelaxedSocketTimeout would put the idle-socket
+    // timeout (not mapped, see above) on the socket during maintenance.
+    if (relaxed != null) opts.maintRelaxedCommandTimeout = relaxed;
   }
-  // pool_size, post_handoff_relaxed_ms, handoff_timeout_ms, retry_idempotent: no node-redis
-  // equivalent (one multiplexed socket; no post-handoff window; no handoff deadline; written
-  // commands are never re-sent). See README.md.
+  // pool_size, post_handoff_relaxed_ms, retry_idempotent: no node-redis equivalent (one
+  // multiplexed socket; no post-handoff window; written commands are never re-sent). See
+  // README.md.
 
   let c;
   try {
