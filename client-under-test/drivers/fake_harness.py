@@ -227,7 +227,16 @@ def main():
                 ["GET", f"schsim:fh:{run}:missing"], ["NO_SUCH_COMMAND"]]
         plan += [shlex.split(x) for x in args.extra]
         plan += [["INCR", f"schsim:fh:{run}:ctr:{i}"] for i in range(args.commands)]
+        # The GET of the SET's key is only sent once the SET has its result: a pooled client may
+        # put them on different connections, and the GET could then run first and read nil
+        # without any bug in the client.
+        depends_on = {2: 1001}
         for i, argv in enumerate(plan):
+            if i in depends_on:
+                until = time.monotonic() + args.result_wait_s
+                while depends_on[i] not in results and not state["eof"] and time.monotonic() < until:
+                    take(0.05)
+                base = max(base, time.monotonic_ns() - int(i * args.interval_ms * 1e6))
             intended = base + int(i * args.interval_ms * 1e6)
             delay = (intended - time.monotonic_ns()) / 1e9
             while delay > 0:  # keep draining output while waiting for the schedule
