@@ -410,6 +410,50 @@ auto control_api::start_action(std::string type, json params, time_point now) ->
   return json_response(200, body);
 }
 
+// cae-resp-proxy's /stats (stats = true) and /connections: keyed by node id, every node listed.
+auto control_api::node_view(bool stats) const -> response {
+  const std::string_view path = stats ? "/stats" : "/connections";
+  json out = json::object();
+  for (const auto& e : deployment_.endpoints) {
+    out[proxy_node_id(e)] = path == "/stats" ? json{{"activeConnections", 0},
+                                                    {"totalConnections", 0},
+                                                    {"globalInterceptors", json::array()},
+                                                    {"connections", json::array()}}
+                                             : json::array();
+  }
+  for (const auto& c : backend_.connections()) {
+    const auto* e = deployment_.find(c.endpoint);
+    if (e == nullptr) {
+      continue;
+    }
+    auto& node = out[proxy_node_id(*e)];
+    if (path == "/connections") {
+      node.push_back(proxy_connection_id(c.id));
+      continue;
+    }
+    const auto colon = c.peer.rfind(':');
+    int port = 0;
+    if (colon != std::string::npos) {
+      std::from_chars(c.peer.data() + colon + 1, c.peer.data() + c.peer.size(), port);
+    }
+    node["connections"].push_back({{"id", proxy_connection_id(c.id)},
+                                   {"clientAddress", c.peer.substr(0, colon)},
+                                   {"clientPort", port},
+                                   {"connectedAt", rfc3339(c.opened_ns)},
+                                   {"interceptors", json::array()}});
+    node["activeConnections"] = node["connections"].size();
+    node["totalConnections"] = node["connections"].size();
+  }
+  if (path == "/stats") {
+    for (auto& [node, node_stats] : out.items()) {
+      for (const auto& i : interceptors_) {
+        node_stats["globalInterceptors"].push_back({{"name", i.name}});
+      }
+    }
+  }
+  return json_response(200, out);
+}
+
 auto control_api::handle_proxy(const request& req, std::string_view path, const query_map& query)
     -> std::optional<response> {
   const bool get = req.method == "GET";
@@ -428,45 +472,7 @@ auto control_api::handle_proxy(const request& req, std::string_view path, const 
                           "scenario's topology (a spare starts with state = \"down\")");
   }
   if ((path == "/stats" || path == "/connections") && get) {
-    json out = json::object();
-    for (const auto& e : deployment_.endpoints) {
-      out[proxy_node_id(e)] = path == "/stats" ? json{{"activeConnections", 0},
-                                                      {"totalConnections", 0},
-                                                      {"globalInterceptors", json::array()},
-                                                      {"connections", json::array()}}
-                                               : json::array();
-    }
-    for (const auto& c : backend_.connections()) {
-      const auto* e = deployment_.find(c.endpoint);
-      if (e == nullptr) {
-        continue;
-      }
-      auto& node = out[proxy_node_id(*e)];
-      if (path == "/connections") {
-        node.push_back(proxy_connection_id(c.id));
-        continue;
-      }
-      const auto colon = c.peer.rfind(':');
-      int port = 0;
-      if (colon != std::string::npos) {
-        std::from_chars(c.peer.data() + colon + 1, c.peer.data() + c.peer.size(), port);
-      }
-      node["connections"].push_back({{"id", proxy_connection_id(c.id)},
-                                     {"clientAddress", c.peer.substr(0, colon)},
-                                     {"clientPort", port},
-                                     {"connectedAt", rfc3339(c.opened_ns)},
-                                     {"interceptors", json::array()}});
-      node["activeConnections"] = node["connections"].size();
-      node["totalConnections"] = node["connections"].size();
-    }
-    if (path == "/stats") {
-      for (auto& [node, stats] : out.items()) {
-        for (const auto& i : interceptors_) {
-          stats["globalInterceptors"].push_back({{"name", i.name}});
-        }
-      }
-    }
-    return json_response(200, out);
+    return node_view(path == "/stats");
   }
   if (path.starts_with("/send-to-client/") && post) {
     const auto id = parse_proxy_connection_id(path.substr(16));

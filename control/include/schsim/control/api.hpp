@@ -131,6 +131,7 @@ class control_api {
   auto handle_proxy(const request& req, std::string_view path,
                     const std::map<std::string, std::string, std::less<>>& query)
       -> std::optional<response>;
+  [[nodiscard]] auto node_view(bool stats) const -> response;
   auto post_action(const request& req, time_point now) -> response;
   auto start_action(std::string type, nlohmann::json params, time_point now) -> response;
   auto post_slot_migrate(const std::map<std::string, std::string, std::less<>>& query,
