@@ -518,8 +518,16 @@ void session::check_output_limit() {
 
 void session::record_written(std::int64_t t_ns) {
   const bool recording = core_->config.record_commands;
-  while (!marks_.empty() && marks_.front().end <= written_) {
+  while (!marks_.empty() && (marks_.front().start < written_ || marks_.front().end <= written_)) {
     frame_mark& m = marks_.front();
+    // A push is written when its first byte is: from then on the client can read it and act,
+    // however long the rest of a fragmented write takes. Every other frame counts once whole.
+    if (m.kind == frame_kind::push && !m.recorded) {
+      record_push_written(m, t_ns);
+    }
+    if (m.end > written_) {
+      break;
+    }
     switch (m.kind) {
       case frame_kind::reply:
         if (recording) {
@@ -527,21 +535,8 @@ void session::record_written(std::int64_t t_ns) {
                         timeline::reply_written{m.index, m.error, std::move(m.summary)});
         }
         break;
-      case frame_kind::push: {
-        timeline::push_written ev;
-        ev.name = m.meta->name;
-        ev.seq = m.meta->seq;
-        ev.time_s = m.meta->time_s;
-        ev.bytes = static_cast<std::size_t>(m.end - m.start);
-        ev.dialect = m.meta->dialect;
-        ev.step = m.meta->step;
-        if (t_ns != 0) {
-          core_->record_at(t_ns, ep_->config.name, state_.id, std::move(ev));
-        } else {
-          core_->record(ep_->config.name, state_.id, std::move(ev));
-        }
-        break;
-      }
+      case frame_kind::push:
+        break;  // recorded at its first byte, above
       case frame_kind::raw:
         core_->record(ep_->config.name, state_.id,
                       timeline::note{"raw bytes written: " + std::to_string(m.end - m.start) +
@@ -551,6 +546,22 @@ void session::record_written(std::int64_t t_ns) {
         break;  // the protocol_error event already tells
     }
     marks_.pop_front();
+  }
+}
+
+void session::record_push_written(frame_mark& m, std::int64_t t_ns) {
+  m.recorded = true;
+  timeline::push_written ev;
+  ev.name = m.meta->name;
+  ev.seq = m.meta->seq;
+  ev.time_s = m.meta->time_s;
+  ev.bytes = static_cast<std::size_t>(m.end - m.start);
+  ev.dialect = m.meta->dialect;
+  ev.step = m.meta->step;
+  if (t_ns != 0) {
+    core_->record_at(t_ns, ep_->config.name, state_.id, std::move(ev));
+  } else {
+    core_->record(ep_->config.name, state_.id, std::move(ev));
   }
 }
 

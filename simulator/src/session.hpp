@@ -227,6 +227,7 @@ class session : public std::enable_shared_from_this<session> {
     bool error = false;
     std::string summary;                    // replies, when commands are recorded
     std::shared_ptr<const push_meta> meta;  // pushes and raw writes
+    bool recorded = false;  // a push: push_written already recorded at its first byte
   };
   struct held_frame {
     std::string bytes;
@@ -260,6 +261,7 @@ class session : public std::enable_shared_from_this<session> {
   void promote(time_point now, bool force_one);
   /// `t_ns` 0: stamped now.
   void record_written(std::int64_t t_ns = 0);
+  void record_push_written(frame_mark& m, std::int64_t t_ns);
   void check_output_limit();
   [[nodiscard]] auto output_backlog() const -> std::size_t;
   /// Asks the server to pump this session after the current control call.

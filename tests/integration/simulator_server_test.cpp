@@ -281,6 +281,36 @@ TEST(SimulatorServer, FragmentationKeepsBytesAndPaces) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 58ms);
 }
 
+TEST(SimulatorServer, FragmentedPushIsStampedWhenItsFirstByteIsWritten) {
+  sim_fixture f(sim_fixture::single());
+  test_client c(f.port());
+  ASSERT_FALSE(c.roundtrip(hello3).empty());
+  const auto id = f.conn_id(c.local_port());
+  // 5-byte chunks 20 ms apart: the MOVING push takes about 8 chunks, 140 ms, to go out. A client
+  // can start acting on it from its first byte, so that is when it was written.
+  f.call([](sim::server& s) {
+    s.set_fragmentation("node-a", 5, 20ms);
+    return 0;
+  });
+  f.call([&](sim::server& s) {
+    return s.send_push(one_connection(id), std::string(moving_push), meta("MOVING", 1, 15));
+  });
+  const std::string first = c.read_exact(1);
+  const auto first_byte_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+  EXPECT_EQ(first + c.read_exact(moving_push.size() - 1), moving_push);
+  const auto ev = f.wait_for(
+      [](const tl::event& e) { return std::holds_alternative<tl::push_written>(e.what); });
+  ASSERT_TRUE(ev);
+  // Stamped once the first chunk's write returned: just after the client could read it, and
+  // far from the ~140 ms the whole push takes (the stamp of its last chunk).
+  EXPECT_LT(ev->t_ns, first_byte_ns + 60'000'000)
+      << "stamped " << (ev->t_ns - first_byte_ns) / 1'000'000
+      << " ms after the client read the first byte";
+  EXPECT_EQ(std::get<tl::push_written>(ev->what).bytes, moving_push.size());
+}
+
 TEST(SimulatorServer, CloseFinBetweenFrames) {
   sim_fixture f(sim_fixture::single());
   test_client c(f.port());
