@@ -221,6 +221,13 @@ void scenario_engine::observe(const timeline::event& e, std::vector<action>& out
 void scenario_engine::replay_to(const connection_state& c, time_point at,
                                 std::vector<action>& out) {
   for (auto& r : active_.for_new_connection(c.endpoint, at)) {
+    // A MOVING points away from the endpoint it was sent on: a connection already on its target
+    // is where traffic moves to, and a real server announces nothing there. Replaying it would
+    // tell the client to move to where it is, in a loop.
+    if (const auto* m = std::get_if<maint::moving>(&r.notification);
+        m && m->endpoint && names_endpoint(*m->endpoint, c.endpoint)) {
+      continue;
+    }
     auto n = render(r.notification, c);
     // A MOVING without endpoint tells the client to come back to the same address after
     // time/2, when that address reaches the new node; so from time/2 on a new connection is
@@ -258,6 +265,19 @@ auto scenario_engine::address_of(const std::string& ref,
   }
   const bool fqdn = endpoint_type && endpoint_type->ends_with("-fqdn") && !it->fqdn.empty();
   return (fqdn ? it->fqdn : it->host) + ":" + std::to_string(it->port);
+}
+
+auto scenario_engine::names_endpoint(const std::string& ref, const std::string& endpoint) const
+    -> bool {
+  if (ref == endpoint) {
+    return true;
+  }
+  const auto it = std::ranges::find(addresses_, endpoint, &endpoint_address::name);
+  if (it == addresses_.end()) {
+    return false;
+  }
+  const auto port = ":" + std::to_string(it->port);
+  return ref == it->host + port || (!it->fqdn.empty() && ref == it->fqdn + port);
 }
 
 auto scenario_engine::render(const maint::notification& proto, const connection_state& c) const

@@ -285,6 +285,26 @@ TEST_F(Engine, ActiveMovingIsReplayedWithTheRemainingTime) {
   EXPECT_TRUE(o.performed.empty());
 }
 
+TEST_F(Engine, MovingSentToAllIsNeverReplayedOnItsTarget) {
+  // Sent to every connection (no endpoint scope): a real server announces nothing on the node
+  // traffic moves to, so a handoff connection there must not be told to move to itself.
+  for (const std::string target : {"node-b", "127.0.0.1:7001", "localhost:7001"}) {
+    SCOPED_TRACE(target);
+    auto s = base();
+    add(s, "m", sc::at_time{1s}, send(maint::moving{.time_s = 4, .endpoint = target}));
+    scenario_engine e(s, addresses(), rng_);
+    e.start(t0);
+    auto o = step(e, t0 + 1s, joined(1, "node-a", t0));
+    ASSERT_EQ(pushes(o.performed.at(0)).size(), 1u);
+    o = step(e, t0 + 1500ms, joined(2, "node-b", t0 + 1500ms));
+    EXPECT_TRUE(o.performed.empty()) << o.performed.at(0).detail;
+    // A late joiner on the old endpoint still gets it.
+    o = step(e, t0 + 2s, joined(3, "node-a", t0 + 2s));
+    ASSERT_EQ(o.performed.size(), 1u);
+    EXPECT_EQ(pushes(o.performed[0]).at(0).conn, 3u);
+  }
+}
+
 TEST_F(Engine, NullEndpointMovingIsReplayedOnlyUntilHalfTheGrace) {
   auto s = base();
   add(s, "m", sc::at_time{1s},

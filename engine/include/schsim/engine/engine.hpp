@@ -227,6 +227,9 @@ class scenario_engine {
       -> maint::notification;
   auto address_of(const std::string& ref, const std::optional<std::string>& endpoint_type) const
       -> std::optional<std::string>;
+  /// Whether a MOVING target (an endpoint name or a host:port) names `endpoint`.
+  [[nodiscard]] auto names_endpoint(const std::string& ref, const std::string& endpoint) const
+      -> bool;
   auto make_push(const std::string& step, time_point scheduled, const scenario::send_action& a,
                  time_point now) -> perform;
 
