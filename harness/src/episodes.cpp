@@ -33,6 +33,13 @@ auto find_commands(const check_input& in, const analysis& an) -> std::vector<com
       if (const auto it = an.receipts.find(*c.identity); it != an.receipts.end()) {
         c.executions = it->second;
       }
+      for (const auto* e : c.executions) {
+        const auto* reply =
+            an.conns.at(e->conn).reply_to(std::get<tl::command_received>(e->what).index);
+        if (reply != nullptr && (c.first_reply == nullptr || reply->t_ns < c.first_reply->t_ns)) {
+          c.first_reply = reply;
+        }
+      }
     }
     out.push_back(std::move(c));
   }
@@ -114,6 +121,15 @@ void follow_handoff(const check_input& in, const analysis& an, moving_episode& m
       m.moved_at = c->data.front()->t_ns;
     }
   }
+  std::set<std::uint64_t> told;
+  for (const auto* push : m.pushes) {
+    told.insert(push->conn);
+  }
+  for (const auto* c : m.fresh) {
+    told.erase(c->id);
+    m.handoffs += c->opened < m.forced_close_at ? 1 : 0;
+  }
+  m.handoffs_allowed = std::max<std::size_t>(told.size(), 1);
   m.traffic_after =
       std::any_of(in.driver.commands.begin(), in.driver.commands.end(), [&](const auto& cmd) {
         return cmd.intended_ns > m.at && cmd.intended_ns < m.forced_close_at;

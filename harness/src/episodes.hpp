@@ -28,6 +28,8 @@ struct command_episode {
   std::vector<const timeline::event*> arrivals;
   /// The receipts a node executed (arrivals minus redirections and refusals).
   std::vector<const timeline::event*> executions;
+  /// The first reply the server wrote to one of those executions; nullptr when it wrote none.
+  const timeline::event* first_reply = nullptr;
 };
 
 /// One MOVING seq: every copy written, where it pointed, and what the client did about it.
@@ -59,6 +61,11 @@ struct moving_episode {
   std::optional<std::int64_t> moved_at;
   /// Whether the workload intended any command between the push and the forced close.
   bool traffic_after = false;
+  /// Fresh connections opened before the forced close: one handoff each.
+  std::size_t handoffs = 0;
+  /// Connections told to move: every one that got a copy, except fresh ones (at least 1). A
+  /// correct client hands off once per connection told, never more.
+  std::size_t handoffs_allowed = 1;
 
   /// Where traffic was to go: the target, or the same endpoint for a null MOVING.
   [[nodiscard]] auto destination() const -> const std::string& { return target ? *target : from; }

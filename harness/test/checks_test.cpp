@@ -64,12 +64,74 @@ TEST(ZeroDropped, FailsOnAMissingResultAndOnAPhantomSuccess) {
   EXPECT_TRUE(has_finding(r, "#50 INCR schsim:ctr:50 reported ok (1) but the server never"));
 }
 
+/// The server's reply to INCR #4 (index 14 on node-b #2) in the good handoff.
+auto reply_to_incr4(run_builder& b) -> tl::event& {
+  const auto it = std::find_if(b.events.begin(), b.events.end(), [](const tl::event& e) {
+    const auto* r = std::get_if<tl::reply_written>(&e.what);
+    return r != nullptr && r->index == 14;
+  });
+  EXPECT_NE(it, b.events.end());
+  return *it;
+}
+
 TEST(ZeroDropped, CounterAboveOneIsADuplicate) {
+  auto b = good_handoff();
+  b.driver.commands[3].reply = "2";
+  std::get<tl::reply_written>(reply_to_incr4(b).what).summary = ":2";
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "replied 2 (server: :2)")) << r.summary;
+  EXPECT_EQ(figure(r, "executed_more_than_once"), 1.0);
+}
+
+TEST(ZeroDropped, AReplyTheServerDidNotSendIsAMismatchNotADuplicate) {
+  // Executed once and answered :1, yet the client reported 2 (a frame taken from elsewhere).
   auto b = good_handoff();
   b.driver.commands[3].reply = "2";
   const auto r = check_zero_dropped(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail);
-  EXPECT_TRUE(has_finding(r, "replied 2"));
+  EXPECT_TRUE(has_finding(r,
+                          "#4 INCR schsim:ctr:4 reported reply 2 but the server executed it "
+                          "once"))
+      << r.summary;
+  EXPECT_EQ(figure(r, "reply_mismatch"), 1.0);
+  EXPECT_EQ(figure(r, "executed_more_than_once"), 0.0);
+}
+
+TEST(ZeroDropped, APhantomIsNotAlsoADuplicate) {
+  auto b = good_handoff();
+  b.driver.commands.push_back(b.driver.commands[1]);
+  b.driver.commands.back().id = 50;
+  b.driver.commands.back().args = {"INCR", "schsim:ctr:50"};
+  b.driver.commands.back().reply = "3";
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_EQ(figure(r, "ok_but_never_executed"), 1.0);
+  EXPECT_EQ(figure(r, "executed_more_than_once"), 0.0);
+}
+
+TEST(ZeroDropped, AnOkTheServerNeverAnsweredIsAFalseReport) {
+  auto b = good_handoff();
+  std::get<tl::reply_written>(reply_to_incr4(b).what).index = 999;  // no reply to #4
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r,
+                          "#4 INCR schsim:ctr:4 reported ok (1) at +1501.0 ms but the server "
+                          "never wrote a reply to it"))
+      << r.summary;
+  EXPECT_EQ(figure(r, "ok_before_server_reply"), 1.0);
+}
+
+TEST(ZeroDropped, AnOkBeforeTheServerRepliedIsAFalseReport) {
+  auto b = good_handoff();
+  reply_to_incr4(b).t_ns += 400 * ms;
+  auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "400.0 ms before the server wrote its reply")) << r.summary;
+  // Within the write stamp's slack: a true report.
+  reply_to_incr4(b).t_ns -= 350 * ms;
+  r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
 }
 
 TEST(ZeroDropped, ErrorBudgetAllowsFailuresButNeverDuplicates) {
@@ -178,6 +240,22 @@ TEST(Handshake, AConnectionGivenUpWhileItsHelloWasUnansweredIsNotJudged) {
   // Once it carried a command, the same connection is judged.
   b.incr(3, 1200, "node-a", 2, 1, false, "timeout");
   EXPECT_EQ(check_handshake(b.input()).outcome, verdict::status::fail);
+}
+
+TEST(Handshake, FailsOnASilentConnectionTheClientLeftOpen) {
+  auto b = good_handoff();
+  // A reconnect that opened a socket to node-b and never said a word.
+  b.add(2000, "node-b", 9, tl::connection_opened{"127.0.0.1:50009"});
+  auto r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r,
+                          "#9 to node-b (opened +2000.0 ms): sent nothing (no HELLO, no "
+                          "command) and was still open at the end"))
+      << r.summary;
+  // Closed by the client at once: a given-up dial, fine.
+  b.close(2005, "node-b", 9);
+  r = check_handshake(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
 }
 
 TEST(Handshake, FailsOnTheWrongEndpointType) {
@@ -297,7 +375,9 @@ TEST(TimeoutRelaxation, FailsWhenNeverRelaxed) {
   const auto r = check_timeout_relaxation(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail);
   EXPECT_TRUE(has_finding(r, "#2 INCR schsim:ctr:2")) << r.summary;
-  EXPECT_TRUE(has_finding(r, "inside a maintenance window, but the relaxed timeout 3000 ms"));
+  EXPECT_TRUE(has_finding(r,
+                          "inside a maintenance window, but the relaxed timeout 3000 ms "
+                          "(client.relaxed_timeout)"));
 }
 
 TEST(TimeoutRelaxation, FailsWhenRelaxedForever) {
@@ -306,7 +386,7 @@ TEST(TimeoutRelaxation, FailsWhenRelaxedForever) {
   EXPECT_EQ(r.outcome, verdict::status::fail);
   EXPECT_TRUE(has_finding(r,
                           "succeeded after 1501.0 ms outside any window, but the normal "
-                          "timeout 500 ms"))
+                          "timeout 500 ms (client.timeout)"))
       << r.summary;
 }
 
@@ -421,7 +501,9 @@ TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {
   const auto b = relaxation_run(true, true, 700);
   const auto r = check_timeout_relaxation(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail);
-  EXPECT_TRUE(has_finding(r, "gave up after 700.0 ms (timeout), outside [500, 600) ms"))
+  EXPECT_TRUE(has_finding(r,
+                          "gave up after 700.0 ms (timeout), outside [500, 600) ms "
+                          "(client.timeout x [1, 1 + expect.timeout_tolerance 0.2))"))
       << r.summary;
 }
 
@@ -476,7 +558,11 @@ TEST(HandoffTiming, FailsWhenTheHandoffComesAfterTheGrace) {
   b.finish(4000);
   const auto r = check_handoff_timing(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail);
-  EXPECT_TRUE(has_finding(r, "past the grace of 2000 ms")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "past the bound (the MOVING's time = 2 s)")) << r.summary;
+  // The scenario's own bound is named as such (not as the MOVING's grace).
+  b.scn.expect.handoff_within = milliseconds{1000};
+  const auto own = check_handoff_timing(b.input());
+  EXPECT_TRUE(has_finding(own, "past the bound (expect.handoff_within = 1000 ms)")) << own.summary;
 }
 
 TEST(HandoffTiming, FailsWhenTheOldConnectionKeepsGettingCommands) {
@@ -485,6 +571,24 @@ TEST(HandoffTiming, FailsWhenTheOldConnectionKeepsGettingCommands) {
   const auto r = check_handoff_timing(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail);
   EXPECT_TRUE(has_finding(r, "written to the old connection #1")) << r.summary;
+}
+
+TEST(HandoffTiming, FailsOnRepeatedHandoffsForOneSeq) {
+  // A duplicate seq handled again, or a loop: node-b connections opened one after another.
+  auto b = good_handoff();
+  EXPECT_EQ(check_handoff_timing(b.input()).outcome, verdict::status::pass);
+  for (std::uint64_t conn = 3; conn <= 6; ++conn) {
+    const auto at_ms = 1100 + static_cast<std::int64_t>(conn) * 50;
+    b.open(at_ms, "node-b", conn);
+    b.close(at_ms + 10, "node-b", conn);
+  }
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r,
+                          "MOVING seq 7 at +1000.0 ms: 5 connections to node-b opened for this "
+                          "one seq before the grace ended, told on 1 connection"))
+      << r.summary;
+  EXPECT_EQ(figure(r, "seq7.handoffs"), 5.0);
 }
 
 TEST(HandoffTiming, NullEndpointReconnectsAtHalfTheTime) {

@@ -29,6 +29,8 @@ TEST(Episodes, MovingEpisodeFollowsTheHandoff) {
   EXPECT_EQ(m.ready_at, standalone_t0 + 1006 * ms);  // the maintenance opt-in answered
   EXPECT_EQ(m.moved_at, standalone_t0 + 1010 * ms);
   EXPECT_TRUE(m.traffic_after);
+  EXPECT_EQ(m.handoffs, 1U);
+  EXPECT_EQ(m.handoffs_allowed, 1U);
   EXPECT_EQ(m.forced_close_at, standalone_t0 + 3000 * ms);  // no lifecycle: the grace's end
 }
 

@@ -29,8 +29,12 @@ struct seq_judge {
 
   /// With an endpoint: a new connection to it handshaken within the grace.
   void judge_new_endpoint() const {
+    // The bound applied, and where it comes from: the scenario's own, else the MOVING's grace.
     const double grace_ms = in.scn.expect.handoff_within ? to_ms(*in.scn.expect.handoff_within)
                                                          : static_cast<double>(m.time_s) * 1000.0;
+    const auto bound = in.scn.expect.handoff_within
+                           ? fmt::format("expect.handoff_within = {:.0f} ms", grace_ms)
+                           : fmt::format("the MOVING's time = {} s", m.time_s);
     const auto& target = m.destination();
     if (m.fresh.empty()) {
       r.findings.push_back(fmt::format("{}: no connection to {} was opened", label, target));
@@ -48,11 +52,11 @@ struct seq_judge {
     const double after = ms_between(m.at, *m.ready_at);
     r.figures.push_back({fmt::format("seq{}.handshaken_after", m.seq), after, "ms"});
     r.tolerances.push_back({fmt::format("seq{}.handshaken_after", m.seq), 0.0, grace_ms, "ms",
-                            fmt::format("within the grace: {:.0f} ms", grace_ms)});
+                            fmt::format("within {}", bound)});
     if (after >= grace_ms) {
       r.findings.push_back(fmt::format(
-          "{}: connection #{} to {} handshaken {:.1f} ms after MOVING, past the grace of {:.0f} ms",
-          label, m.ready_conn->id, target, after, grace_ms));
+          "{}: connection #{} to {} handshaken {:.1f} ms after MOVING, past the bound ({})", label,
+          m.ready_conn->id, target, after, bound));
     }
     for (const auto* e : m.ready_conn->maints) {
       evidence.push_back(e);
@@ -85,6 +89,30 @@ struct seq_judge {
     }
     if (first->opened_event != nullptr) {
       evidence.push_back(first->opened_event);
+    }
+  }
+
+  /// One handoff per connection told: a client that reconnects again and again for one seq (a
+  /// duplicate handled twice, or a loop) has not handled the seq.
+  void judge_handoff_count() const {
+    r.figures.push_back(
+        {fmt::format("seq{}.handoffs", m.seq), static_cast<double>(m.handoffs), ""});
+    r.tolerances.push_back({fmt::format("seq{}.handoffs", m.seq), 0.0,
+                            static_cast<double>(m.handoffs_allowed) + 1, "",
+                            fmt::format("one new connection to {} per connection told ({})",
+                                        m.destination(), m.handoffs_allowed)});
+    if (m.handoffs > m.handoffs_allowed) {
+      r.findings.push_back(fmt::format(
+          "{}: {} connections to {} opened for this one seq before {}, told on {} connection{}: "
+          "the seq was handled more than once",
+          label, m.handoffs, m.destination(),
+          m.forced_close_event != nullptr ? "the forced close" : "the grace ended",
+          m.handoffs_allowed, m.handoffs_allowed == 1 ? "" : "s"));
+      for (std::size_t k = 0; k < std::min<std::size_t>(m.fresh.size(), 4); ++k) {
+        if (m.fresh[k]->opened_event != nullptr) {
+          evidence.push_back(m.fresh[k]->opened_event);
+        }
+      }
     }
   }
 
@@ -185,6 +213,7 @@ auto judge_handoff_timing(const check_input& in, const episodes& ep) -> v::check
     } else {
       judge.judge_null_endpoint();
     }
+    judge.judge_handoff_count();
     judge.judge_traffic_moved();
     for (const auto conn_id : m.conns) {
       judge.judge_old_connection(ep.an.conns.at(conn_id), ep.an.end_ns);

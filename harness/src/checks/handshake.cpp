@@ -200,6 +200,33 @@ class connection_judge {
   handshake_rule rule_;
 };
 
+/// How long a connection may stay open without a word before the client must have closed it:
+/// a socket opened and left silent (no HELLO, no command) is a leaked or stuck reconnect. A client
+/// that opens one and gives up on it at once (a failed dial, a probe) is fine.
+constexpr std::int64_t silent_connection_grace_ns = 1'000'000'000;
+
+/// A connection that carried nothing must have been closed by the client within the grace.
+void judge_silent(const check_input& in, std::int64_t end_ns, const conn_record& c,
+                  v::check_result& r, std::vector<const tl::event*>& evidence) {
+  const auto deadline = c.opened + silent_connection_grace_ns;
+  const bool server_closed_first =
+      c.closed_event != nullptr && c.closed_at() < deadline &&
+      std::get<tl::connection_closed>(c.closed_event->what).by == tl::close_initiator::server;
+  if (c.closed_at() < deadline || server_closed_first || end_ns < deadline) {
+    return;
+  }
+  r.findings.push_back(fmt::format(
+      "#{} to {} (opened {}): sent nothing (no HELLO, no command) and {} (bound: {} ms of "
+      "silence, harness rule for a stuck or leaked connection)",
+      c.id, c.endpoint, at(in, c.opened),
+      c.closed_event != nullptr ? fmt::format("was closed only at {}", at(in, c.closed_at()))
+                                : std::string("was still open at the end"),
+      silent_connection_grace_ns / 1'000'000));
+  if (c.opened_event != nullptr) {
+    evidence.push_back(c.opened_event);
+  }
+}
+
 /// How the driver's `connect` must end: expect.connect, or success in auto mode.
 auto expected_connect(const check_input& in) -> scenario::connect_outcome {
   auto expected = in.scn.expect.connect;
@@ -233,7 +260,8 @@ auto judge_handshake(const check_input& in, const episodes& ep) -> v::check_resu
   std::vector<const tl::event*> evidence;
   for (const auto& [id, c] : ep.an.conns) {
     if (c.commands.empty()) {
-      continue;  // opened and closed without a word: nothing to judge
+      judge_silent(in, ep.an.end_ns, c, r, evidence);
+      continue;
     }
     ++judged;
     opted_in += connection_judge(in, c, r, evidence).judge() ? 1 : 0;

@@ -37,6 +37,10 @@ auto zone_name(const delay_judgement& j) -> const char* {
 auto timeout_name(const delay_judgement& j) -> const char* {
   return j.where == zone::relaxed ? "relaxed" : "normal";
 }
+/// Where the bound applied comes from (the scenario's client settings).
+auto bound_source(const delay_judgement& j) -> const char* {
+  return j.where == zone::relaxed ? "client.relaxed_timeout" : "client.timeout";
+}
 
 auto waited_ms(const v::command_outcome& cmd) -> double {
   return cmd.completed ? ms_between(cmd.sent_ns, cmd.done_ns) : 0;
@@ -48,9 +52,9 @@ void judge_should_succeed(const check_input& in, const delay_judgement& j, v::ch
   const auto& cmd = *j.command;
   if (!cmd.completed || !cmd.ok) {
     r.findings.push_back(fmt::format(
-        "{}: {} after {:.1f} ms {}, but the {} timeout {:.0f} ms exceeds the delay",
+        "{}: {} after {:.1f} ms {}, but the {} timeout {:.0f} ms ({}) exceeds the delay",
         label_of(in, j), cmd.completed ? "failed (" + cmd.error_class + ")" : "no result",
-        waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms));
+        waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms, bound_source(j)));
     t.evidence.push_back(j.received);
   } else if (j.where == zone::relaxed) {
     ++t.relaxed_ok;
@@ -84,9 +88,10 @@ void judge_should_time_out(const check_input& in, const delay_judgement& j, v::c
   const double tol = in.scn.expect.timeout_tolerance;
   if (cmd.completed && cmd.ok) {
     r.findings.push_back(fmt::format(
-        "{}: succeeded after {:.1f} ms {}, but the {} timeout {:.0f} ms should have ended the "
-        "wait",
-        label_of(in, j), waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms));
+        "{}: succeeded after {:.1f} ms {}, but the {} timeout {:.0f} ms ({}) should have ended "
+        "the wait",
+        label_of(in, j), waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms,
+        bound_source(j)));
     t.evidence.push_back(j.received);
     return;
   }
@@ -101,8 +106,10 @@ void judge_should_time_out(const check_input& in, const delay_judgement& j, v::c
   t.timeout_waits.push_back(waited);
   if (waited < j.bound_ms || waited >= j.bound_ms * (1 + tol)) {
     r.findings.push_back(
-        fmt::format("{}: gave up after {:.1f} ms ({}), outside [{:.0f}, {:.0f}) ms",
-                    label_of(in, j), waited, cmd.error_class, j.bound_ms, j.bound_ms * (1 + tol)));
+        fmt::format("{}: gave up after {:.1f} ms ({}), outside [{:.0f}, {:.0f}) ms ({} x [1, 1 + "
+                    "expect.timeout_tolerance {}))",
+                    label_of(in, j), waited, cmd.error_class, j.bound_ms, j.bound_ms * (1 + tol),
+                    bound_source(j), tol));
     t.evidence.push_back(j.received);
   }
   judge_server_side_wait(in, j, r, t);

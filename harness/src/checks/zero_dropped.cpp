@@ -21,6 +21,8 @@ struct tally {
   std::size_t phantom = 0;
   std::size_t applied_but_failed = 0;
   std::size_t tracked = 0;
+  std::size_t false_reports = 0;           // ok before (or without) the server's reply
+  std::size_t reply_mismatches = 0;        // ok with a reply the server did not send
   std::vector<std::string> drop_findings;  // within the error budget
   std::vector<std::string> hard_findings;  // duplicates and phantoms: never within a budget
   std::vector<const tl::event*> evidence;
@@ -49,7 +51,63 @@ void judge_executions(const check_input& in, const command_episode& c, tally& t)
                   endpoints.size() > 1 ? " (on both the old and the new endpoint)" : "", where));
 }
 
-void judge_success(const command_episode& c, tally& t) {
+/// The server stamps a reply when its write completes, which under load comes up to tens of
+/// milliseconds after the bytes left (22 ms seen in the conformance matrix: the client's result
+/// arrived before the stamp); an ok result earlier than the stamp by more than this is false.
+constexpr std::int64_t reply_stamp_slack_ns = 100'000'000;
+
+/// An ok result must rest on a reply the server wrote (item: a client that reports success it
+/// never got, or a push frame taken as the reply).
+void judge_reply_seen(const check_input& in, const command_episode& c, tally& t) {
+  const auto& cmd = *c.outcome;
+  if (c.executions.empty()) {
+    return;  // never executed: judged as such
+  }
+  if (c.first_reply == nullptr) {
+    ++t.false_reports;
+    t.evidence.push_back(c.executions.front());
+    t.hard_findings.push_back(fmt::format(
+        "{} reported ok ({}) at {} but the server never wrote a reply to it (executed at {})",
+        describe(cmd), cmd.reply, at(in, cmd.done_ns), at(in, c.executions.front()->t_ns)));
+  } else if (cmd.done_ns + reply_stamp_slack_ns < c.first_reply->t_ns) {
+    ++t.false_reports;
+    t.evidence.push_back(c.first_reply);
+    t.hard_findings.push_back(fmt::format(
+        "{} reported ok ({}) at {}, {:.1f} ms before the server wrote its reply at {} (bound: "
+        "{} ms, the slack of the server's write stamp)",
+        describe(cmd), cmd.reply, at(in, cmd.done_ns), ms_between(cmd.done_ns, c.first_reply->t_ns),
+        at(in, c.first_reply->t_ns), reply_stamp_slack_ns / 1'000'000));
+  }
+}
+
+/// INCR on a key of its own answers 1. Another reply is either a second execution (the server
+/// answered more than 1) or a reply the client took from elsewhere (the server answered 1).
+void judge_counter(const check_input& in, const command_episode& c, tally& t) {
+  const auto& cmd = *c.outcome;
+  if (cmd.args.empty() || (cmd.args[0] != "INCR" && cmd.args[0] != "incr") || cmd.reply == "1" ||
+      c.executions.size() != 1) {
+    return;  // not executed, or executed more than once: already judged as such
+  }
+  const std::string server_reply = c.first_reply != nullptr
+                                       ? std::get<tl::reply_written>(c.first_reply->what).summary
+                                       : std::string();
+  if (server_reply.empty() || server_reply == ":1") {
+    ++t.reply_mismatches;
+    t.evidence.push_back(c.executions.front());
+    t.hard_findings.push_back(fmt::format(
+        "{} reported reply {} but the server executed it once, at {}, and answered {}: a reply "
+        "mismatch (the client took another frame, e.g. a push, as its reply)",
+        describe(cmd), cmd.reply, at(in, c.executions.front()->t_ns),
+        server_reply.empty() ? std::string("nothing") : server_reply));
+    return;
+  }
+  ++t.duplicates;
+  t.hard_findings.push_back(fmt::format(
+      "{} replied {} (server: {}): the per-command counter was incremented more than once",
+      describe(cmd), cmd.reply, server_reply));
+}
+
+void judge_success(const check_input& in, const command_episode& c, tally& t) {
   const auto& cmd = *c.outcome;
   ++t.succeeded;
   if (c.identity && c.executions.empty()) {
@@ -57,14 +115,8 @@ void judge_success(const command_episode& c, tally& t) {
     t.hard_findings.push_back(fmt::format("{} reported ok ({}) but the server never received it",
                                           describe(cmd), cmd.reply));
   }
-  // INCR on a key of its own answers 1, unless an earlier copy already ran.
-  if (!cmd.args.empty() && (cmd.args[0] == "INCR" || cmd.args[0] == "incr") && cmd.reply != "1" &&
-      c.executions.size() <= 1) {
-    ++t.duplicates;
-    t.hard_findings.push_back(
-        fmt::format("{} replied {}: the per-command counter was incremented more than once",
-                    describe(cmd), cmd.reply));
-  }
+  judge_reply_seen(in, c, t);
+  judge_counter(in, c, t);
 }
 
 void judge_failure(const check_input& in, const command_episode& c, tally& t) {
@@ -93,7 +145,7 @@ void judge_command(const check_input& in, const episodes& ep, const command_epis
       t.drop_findings.push_back(fmt::format("{} got no result", describe(cmd)));
     }
   } else if (cmd.ok) {
-    judge_success(c, t);
+    judge_success(in, c, t);
   } else if (!ep.failed_on_purpose.contains(cmd.id)) {
     judge_failure(in, c, t);
   }
@@ -119,6 +171,8 @@ auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_r
                {"executed_more_than_once", static_cast<double>(t.duplicates), ""},
                {"ok_but_never_executed", static_cast<double>(t.phantom), ""},
                {"executed_but_reported_failed", static_cast<double>(t.applied_but_failed), ""},
+               {"ok_before_server_reply", static_cast<double>(t.false_reports), ""},
+               {"reply_mismatch", static_cast<double>(t.reply_mismatches), ""},
                {"tracked_on_server", static_cast<double>(t.tracked), ""}};
   r.tolerances = {
       {"failed + no_result", 0.0, static_cast<double>(budget) + 1, "",
@@ -138,8 +192,9 @@ auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_r
   if (!t.hard_findings.empty() || over_budget) {
     r.summary = fmt::format(
         "{} of {} commands ok; {} failed, {} without result, {} executed more than once, {} ok "
-        "but never executed",
-        t.succeeded, issued, t.failed, t.no_result, t.duplicates, t.phantom);
+        "but never executed, {} ok without the server's reply, {} reply mismatch{}",
+        t.succeeded, issued, t.failed, t.no_result, t.duplicates, t.phantom, t.false_reports,
+        t.reply_mismatches, t.reply_mismatches == 1 ? "" : "es");
   }
   return fail_or_pass(
       r, fmt::format(
