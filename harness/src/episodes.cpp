@@ -125,9 +125,25 @@ void follow_handoff(const check_input& in, const analysis& an, moving_episode& m
   for (const auto* push : m.pushes) {
     told.insert(push->conn);
   }
-  for (const auto* c : m.fresh) {
-    told.erase(c->id);
-    m.handoffs += c->opened < m.forced_close_at ? 1 : 0;
+  // A fresh connection that replaces one closed before it opened (a reconnect after a timeout
+  // or a drop) is not a second handoff; one opened while the earlier ones are all still open is.
+  auto by_open = m.fresh;
+  std::sort(by_open.begin(), by_open.end(),
+            [](const auto* a, const auto* b) { return a->opened < b->opened; });
+  std::set<std::uint64_t> replaced;
+  for (std::size_t i = 0; i < by_open.size(); ++i) {
+    told.erase(by_open[i]->id);
+    if (by_open[i]->opened >= m.forced_close_at) {
+      continue;
+    }
+    const auto closed_before = std::find_if(by_open.begin(), by_open.begin() + i, [&](auto* e) {
+      return e->closed_at() <= by_open[i]->opened && !replaced.contains(e->id);
+    });
+    if (closed_before != by_open.begin() + i) {
+      replaced.insert((*closed_before)->id);
+    } else {
+      ++m.handoffs;
+    }
   }
   m.handoffs_allowed = std::max<std::size_t>(told.size(), 1);
   m.traffic_after =

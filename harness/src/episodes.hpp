@@ -61,7 +61,8 @@ struct moving_episode {
   std::optional<std::int64_t> moved_at;
   /// Whether the workload intended any command between the push and the forced close.
   bool traffic_after = false;
-  /// Fresh connections opened before the forced close: one handoff each.
+  /// Fresh connections opened before the forced close, except those that replaced a fresh
+  /// connection already closed (a reconnect): one handoff each.
   std::size_t handoffs = 0;
   /// Connections told to move: every one that got a copy, except fresh ones (at least 1). A
   /// correct client hands off once per connection told, never more.

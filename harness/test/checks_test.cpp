@@ -580,7 +580,7 @@ TEST(HandoffTiming, FailsOnRepeatedHandoffsForOneSeq) {
   for (std::uint64_t conn = 3; conn <= 6; ++conn) {
     const auto at_ms = 1100 + static_cast<std::int64_t>(conn) * 50;
     b.open(at_ms, "node-b", conn);
-    b.close(at_ms + 10, "node-b", conn);
+    b.close(1600 + static_cast<std::int64_t>(conn), "node-b", conn);
   }
   const auto r = check_handoff_timing(b.input());
   EXPECT_EQ(r.outcome, verdict::status::fail);
@@ -589,6 +589,16 @@ TEST(HandoffTiming, FailsOnRepeatedHandoffsForOneSeq) {
                           "one seq before the grace ended, told on 1 connection"))
       << r.summary;
   EXPECT_EQ(figure(r, "seq7.handoffs"), 5.0);
+}
+
+TEST(HandoffTiming, AReconnectReplacingAClosedHandoffConnectionIsNotASecondHandoff) {
+  auto b = good_handoff();
+  b.close(1300, "node-b", 2);  // e.g. a timeout on the handoff connection
+  b.open(1301, "node-b", 3);
+  b.incr(5, 1310, "node-b", 3);
+  const auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "seq7.handoffs"), 1.0);
 }
 
 TEST(HandoffTiming, NullEndpointReconnectsAtHalfTheTime) {
