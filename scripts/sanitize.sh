@@ -30,10 +30,12 @@ tsan_labels='^(core_tests|simulator_tests|integration_tests|refclient_integratio
 # - TSan: the broken-client verdict tests (Broken.*, Reference/BrokenMode.*: 140 s of scenarios
 #   whose threads are the ones HarnessRun already runs; they check the checks' verdicts, and run
 #   under ASan and in the plain stage) and RedisBenchmark (45 s: redis-benchmark's 50
-#   connections on the single io thread).
+#   connections on the single io thread), and ExploreCli (about 70 s of generated and shrunk
+#   scenarios at -O2, several minutes under TSan; its cases run on the harness::run_case threads
+#   that HarnessSuite and matrix.* already run under TSan; it runs under ASan and in the plain stage).
 whole_suite='^suite\.reference_passes_every_builtin_scenario$'
 asan_exclude=$whole_suite
-tsan_exclude="$whole_suite|^Broken\.|^Reference/BrokenMode\.|^RedisBenchmark\."
+tsan_exclude="$whole_suite|^Broken\.|^Reference/BrokenMode\.|^RedisBenchmark\.|^ExploreCli\."
 
 build_one() {
   local name=$1 flags=$2 dir=build-$1
