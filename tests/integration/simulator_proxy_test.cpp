@@ -180,6 +180,10 @@ TEST(SimulatorProxy, ForwardsDataKeepsTheHandshakeAndInjectsPushesBetweenFrames)
     const auto* r = std::get_if<tl::reply_written>(&e.what);
     return r != nullptr && r->index == 53;
   }));
+  // The push's event is recorded when its write completes, which may come after the client read
+  // it and after the last reply's event: wait for it too rather than race it.
+  ASSERT_TRUE(f.wait_for(
+      [](const tl::event& e) { return std::holds_alternative<tl::push_written>(e.what); }));
   const auto events = f.events();
   EXPECT_EQ(events_of<tl::maint_handshake>(events).size(), 1U);
   EXPECT_EQ(events_of<tl::command_received>(events).size(), 54U);
