@@ -7,6 +7,9 @@
 #     --full     every group the file lists, including the multi-minute ones
 #     --keep     keep each group's schsim timeline (JSONL, with every command) for evidence
 #     --only=go-redis|--only=redis-py   one suite
+#     --prepare  only fetch and build what the suites need (the go-redis module and its e2e test
+#                binary, the redis-py sdist and pytest venv) and stop: needs no schsim build, so
+#                scripts/test.sh does it beside the C++ build
 # redis-py: the pinned version's PyPI sdist ships tests/maint_notifications; its cluster file runs
 # against schsim's cae-resp-proxy API (fixed ports 4000, 15379-15382, as the tests hard-code),
 # held to tests/peers/redis-py.json, in parallel with the go-redis groups.
@@ -22,17 +25,19 @@ schsim=${SCHSIM:-"$root/$build_dir/apps/schsim/schsim"}
 out="$root/${PEERS_OUT:-out/peers}"
 selection=ci
 keep=false
+prepare=false
 suites=(go-redis redis-py)
 for arg in "$@"; do
   case $arg in
     --full) selection=full ;;
     --keep) keep=true ;;
+    --prepare) prepare=true ;;
     --only=go-redis | --only=redis-py) suites=("${arg#--only=}") ;;
-    *) echo "peers.sh: unknown option '$arg' (--full, --keep, --only=go-redis|redis-py)" >&2; exit 2 ;;
+    *) echo "peers.sh: unknown option '$arg' (--full, --keep, --prepare, --only=go-redis|redis-py)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$out"
-[[ -x $schsim ]] || { echo "peers.sh: $schsim not built; run scripts/build.sh" >&2; exit 2; }
+$prepare || [[ -x $schsim ]] || { echo "peers.sh: $schsim not built; run scripts/build.sh" >&2; exit 2; }
 command -v go >/dev/null || { echo "peers.sh: go not found (scripts/install-deps.sh)" >&2; exit 2; }
 expectations=tests/peers/go-redis.json
 helper=(python3 tests/peers/peers.py)
@@ -168,6 +173,23 @@ run_redis_py() {
   echo "peers.sh: redis-py cluster tests exit $status in $((SECONDS - start)) s" >&2
   "${helper[@]}" compare-junit tests/peers/redis-py.json --json "$dir/results.json" "$dir/junit.xml"
 }
+
+prepare_suites() {
+  local start=$SECONDS
+  if [[ " ${suites[*]} " == *" go-redis "* ]]; then
+    mkdir -p "$out/go-redis"
+    build_e2e "$(fetch_go_redis)"
+  fi
+  if [[ " ${suites[*]} " == *" redis-py "* ]]; then
+    mkdir -p "$out/redis-py"
+    fetch_redis_py "$(redis_py_python)" >/dev/null
+  fi
+  echo "peers.sh: prepared ${suites[*]} in $((SECONDS - start)) s"
+}
+if $prepare; then
+  prepare_suites
+  exit
+fi
 
 start=$SECONDS
 status=0

@@ -10,6 +10,11 @@
 #   fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) over the seed corpus
 # Every stage runs even when an earlier one failed, so one run shows every failure; the exit
 # code is non-zero if any stage failed.
+# Two lanes share the 2 cores: ctest, conformance and peers mostly wait on scenarios' timers, so
+# while they run (in that order) the sanitizer trees and fuzz targets build beside them at nice 19
+# (the waiting stages' processes always win the CPU when they wake); sanitize and fuzz then run
+# their tests. The third-party drivers and the peers' suites, mostly downloads, are fetched and
+# built beside the C++ build. Their logs: out/test-logs/{prepare,prebuild}.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
@@ -21,9 +26,38 @@ for s in "${stages[@]}"; do
   esac
 done
 
+wants() { [[ " ${stages[*]} " == *" $1 "* ]]; }
+logs_dir=${TEST_LOGS_DIR:-out/test-logs}
+mkdir -p "$logs_dir"
+
 scripts/install-deps.sh
+# A stop (a failed build, Ctrl-C) takes the background lanes with it.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# The drivers and the peers' suites need no schsim build. A failure here is not reported twice:
+# the stage that needs them runs the same step again and fails with its message.
+prepare_pid=
+if wants conformance || wants peers; then
+  {
+    if wants conformance; then client-under-test/drivers/install.sh; fi
+    if wants peers; then scripts/peers.sh --prepare; fi
+  } >"$logs_dir/prepare.log" 2>&1 &
+  prepare_pid=$!
+fi
 scripts/build.sh
 build_dir=${BUILD_DIR:-build}
+if [[ -n $prepare_pid ]]; then
+  wait "$prepare_pid" || echo "test.sh: preparing the drivers or peers failed (see $logs_dir/prepare.log); their stage will say why"
+fi
+# The instrumented trees, built at nice 19 while the waiting stages run. As above, a failed build
+# is reported by its stage, which runs the same (then incremental) build again.
+prebuild_pid=
+if wants sanitize || wants fuzz; then
+  {
+    if wants sanitize; then SANITIZE_BUILD_ONLY=1 nice -n 19 scripts/sanitize.sh all; fi
+    if wants fuzz; then FUZZ_BUILD_ONLY=1 nice -n 19 scripts/fuzz.sh; fi
+  } >"$logs_dir/prebuild.log" 2>&1 &
+  prebuild_pid=$!
+fi
 
 # The reference client against every built-in scenario through the harness: a ctest entry for
 # whoever runs ctest alone, and the reference column of the conformance matrix. When both stages
@@ -36,8 +70,6 @@ ctest_skip=()
 
 # Each stage's output also goes to a log, and the summary repeats the lines of a failed stage that
 # say what failed: CI keeps only the end of a long run's output, where the summary is.
-logs_dir=${TEST_LOGS_DIR:-out/test-logs}
-mkdir -p "$logs_dir"
 failed=()
 timings=()
 run_stage() {
@@ -68,6 +100,7 @@ what_failed() {
        END { exit shown ? 0 : 1 }' "$1"
 }
 
+# The waiting lane, then (once the instrumented builds are done) the instrumented tests.
 for s in "${stages[@]}"; do
   case $s in
     # Two jobs: the machines have two cores, and the timing tests keep wide tolerance bands.
@@ -77,6 +110,15 @@ for s in "${stages[@]}"; do
       ;;
     conformance) run_stage conformance scripts/conformance.sh ;;
     peers) run_stage peers scripts/peers.sh ;;
+  esac
+done
+if [[ -n $prebuild_pid ]]; then
+  start=$SECONDS
+  wait "$prebuild_pid" || true
+  echo "=== test.sh: waited $((SECONDS - start)) s for the instrumented builds ($logs_dir/prebuild.log)"
+fi
+for s in "${stages[@]}"; do
+  case $s in
     sanitize) run_stage sanitize scripts/sanitize.sh all ;;
     fuzz) run_stage fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}" ;;
   esac
@@ -84,6 +126,7 @@ done
 
 echo "=== test.sh: summary"
 printf '  %s\n' "${timings[@]}"
+echo "  total $SECONDS s (install, build and every stage)"
 for name in "${failed[@]}"; do
   echo "=== test.sh: what failed in $name (whole log: $logs_dir/$name.log)"
   what_failed "$logs_dir/$name.log" || tail -n 30 "$logs_dir/$name.log"
