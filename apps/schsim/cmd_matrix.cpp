@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "clients.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "paths.hpp"
@@ -41,29 +42,6 @@ struct matrix_options_cli {
   bool update_baseline = false;
   bool verbose = false;
 };
-
-/// The third-party drivers client-under-test/drivers/install.sh builds.
-constexpr std::array known_drivers{"go-redis", "redis-py", "node-redis", "lettuce"};
-
-/// "NAME=COMMAND", or a shorthand: "reference" or one of known_drivers.
-auto parse_client_arg(const std::string& arg) -> std::pair<std::string, std::string> {
-  if (arg == "reference") {
-    return {arg, arg};
-  }
-  if (std::find(known_drivers.begin(), known_drivers.end(), arg) != known_drivers.end()) {
-    const auto script =
-        fs::path(SCHSIM_SOURCE_DIR) / "client-under-test" / "drivers" / ("run-" + arg + ".sh");
-    return {arg, script.string()};
-  }
-  const auto eq = arg.find('=');
-  // A command line may hold '=' itself ("driver --mode=x"), so only a name without spaces counts.
-  if (eq == std::string::npos || eq == 0 || arg.substr(0, eq).find(' ') != std::string::npos) {
-    throw std::invalid_argument(
-        fmt::format("--client {}: use NAME=COMMAND, reference, or one of {}", arg,
-                    fmt::join(known_drivers, ", ")));
-  }
-  return {arg.substr(0, eq), arg.substr(eq + 1)};
-}
 
 auto read_text(const fs::path& p) -> std::string {
   std::ifstream in(p, std::ios::binary);
@@ -91,14 +69,14 @@ void write_text(const fs::path& p, const std::string& text) {
 }
 
 auto run_matrix(const matrix_options_cli& opt) -> int {
-  std::vector<std::pair<std::string, std::string>> clients;
+  std::vector<client_arg> clients;
   try {
     for (const auto& arg : opt.clients) {
-      auto c = parse_client_arg(arg);
+      auto c = parse_client_arg(arg, false);
       const bool dup = std::any_of(clients.begin(), clients.end(),
-                                   [&](const auto& other) { return other.first == c.first; });
+                                   [&](const auto& other) { return other.name == c.name; });
       if (dup) {
-        throw std::invalid_argument(fmt::format("--client {}: name given twice", c.first));
+        throw std::invalid_argument(fmt::format("--client {}: name given twice", c.name));
       }
       clients.push_back(std::move(c));
     }
@@ -132,22 +110,22 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
     return rc;
   }
   std::string command_line = "schsim matrix";
-  for (const auto& [name, command] : clients) {
-    command_line += " --client " + (name == command ? name : name + "=" + command);
+  for (const auto& c : clients) {
+    command_line += " --client " + (c.name == c.command ? c.name : c.name + "=" + c.command);
   }
   for (const auto& f : opt.filters) {
     command_line += " --filter " + f;
   }
   std::vector<reports::matrix_input> runs;
-  for (const auto& [name, command] : clients) {
+  for (const auto& client : clients) {
+    const auto& name = client.name;
     harness::suite_options options;
     try {
-      options.client = harness::resolve_client(command, {}, self_exe());
+      options.client = client_spec_for(client, {});
     } catch (const std::exception& e) {
       std::cerr << "schsim matrix: --client " << name << ": " << e.what() << '\n';
       return usage_error;
     }
-    options.client.name = name;
     options.seed = opt.seed;
     options.jobs = opt.jobs;
     const auto client_out = fs::path(opt.out) / reports::client_dir_name(name);

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "clients.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "paths.hpp"
@@ -121,7 +122,7 @@ auto run_run(const run_options& opt) -> int {
   }
   harness::suite_options options;
   try {
-    options.client = harness::resolve_client(opt.client, opt.broken, self_exe());
+    options.client = client_spec_for(parse_client_arg(opt.client, true), opt.broken);
   } catch (const std::exception& e) {
     std::cerr << "schsim run: " << e.what() << '\n';
     return usage_error;
@@ -137,7 +138,10 @@ auto run_run(const run_options& opt) -> int {
   if (opt.seed) {
     command_line += fmt::format(" --seed {}", *opt.seed);
   }
-  return execute_cases(cases, options, opt.out, opt.verbose, command_line);
+  // One case: its checks are the whole answer, so print each one's result (as the HTML's
+  // "result and evidence" column does) rather than only "1 case: 1 passed".
+  const bool single_case = cases.size() == 1 && opt.repeat == 1;
+  return execute_cases(cases, options, opt.out, opt.verbose || single_case, command_line);
 }
 
 }  // namespace
@@ -170,8 +174,10 @@ auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite
   run.suite_version = fmt::format("{}", fmt::join(suite_versions, ","));
   run.started_at = utc_now();
   run.command_line = command_line;
-  std::cout << fmt::format("schsim {}: {} scenario(s) x {} against {}\n", SCHSIM_VERSION,
-                           cases.size(), std::max(options.repeat, 1), options.client.name);
+  std::cout << fmt::format("schsim {}: {} scenario(s) x {} against {}{}\n", SCHSIM_VERSION,
+                           cases.size(), std::max(options.repeat, 1),
+                           options.client.name_from_hello ? "the driver " : "",
+                           options.client.name);
   run.cases = harness::run_cases(cases, options);
   std::cout << reports::format_summary(run, use_color);
   try {
@@ -195,8 +201,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("scenarios", opt->scenarios, "Scenario files (.toml) or built-in scenario ids")
       ->required();
   cmd->add_option("--client", opt->client,
-                  "\"reference\" for the reference client, or the command line of a client "
-                  "driver speaking docs/driver-protocol.md")
+                  "\"reference\", go-redis, redis-py, node-redis, lettuce "
+                  "(client-under-test/drivers/run-<name>.sh), NAME=COMMAND, or the command line "
+                  "of a driver (docs/driver-protocol.md), then named by its hello")
       ->required();
   cmd->add_option("--broken", opt->broken,
                   "With --client reference: deliberate bug(s) to switch on, e.g. no-relax")
@@ -212,7 +219,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("-o,--out", opt->out, "Directory for report.json, junit.xml and the HTML")
       ->capture_default_str();
-  cmd->add_flag("-v,--verbose", opt->verbose, "Print every check of every case");
+  cmd->add_flag("-v,--verbose", opt->verbose,
+                "Print every check of every case (always on for a single case)");
   cmd->callback([opt, &exit_code] { exit_code = run_run(*opt); });
 }
 

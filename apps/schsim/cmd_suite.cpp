@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "clients.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "paths.hpp"
@@ -97,7 +98,7 @@ auto run_suite(const suite_options_cli& opt) -> int {
   }
   harness::suite_options options;
   try {
-    options.client = harness::resolve_client(opt.client, opt.broken, self_exe());
+    options.client = client_spec_for(parse_client_arg(opt.client, true), opt.broken);
   } catch (const std::exception& e) {
     std::cerr << "schsim suite: " << e.what() << '\n';
     return usage_error;
@@ -124,7 +125,9 @@ void add_suite_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<suite_options_cli>();
   auto* cmd = app.add_subcommand("suite", "Run the built-in scenarios against a client and report");
   cmd->add_option("--client", opt->client,
-                  "\"reference\" or the command line of a client driver (docs/driver-protocol.md)")
+                  "\"reference\", go-redis, redis-py, node-redis, lettuce "
+                  "(client-under-test/drivers/run-<name>.sh), NAME=COMMAND, or the command line "
+                  "of a driver (docs/driver-protocol.md), then named by its hello")
       ->capture_default_str();
   cmd->add_option("--broken", opt->broken,
                   "With --client reference: deliberate bug(s) to switch on")

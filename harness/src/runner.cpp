@@ -459,10 +459,12 @@ auto case_session::exchange_hello() -> awaitable<bool> {
 
 void case_session::read_client_info(const json& hello) {
   auto& info = facts_.client;
-  info.name = options_.client.name;
   info.command = result_.client.command;
   info.library = hello.value("client", "");
   info.version = hello.value("version", "");
+  info.name = options_.client.name_from_hello && !info.library.empty()
+                  ? client_name_from_hello(info.library, info.version)
+                  : options_.client.name;
   info.language = hello.value("language", "");
   if (hello.contains("capabilities") && hello["capabilities"].is_array()) {
     for (const auto& c : hello["capabilities"]) {
@@ -714,6 +716,10 @@ void judge_case(v::case_result& result) {
 }
 
 }  // namespace
+
+auto client_name_from_hello(std::string_view client, std::string_view version) -> std::string {
+  return version.empty() ? std::string(client) : fmt::format("{} {}", client, version);
+}
 
 auto run_case(const scenario::scenario& scn, const case_options& options) -> verdict::case_result {
   v::case_result result;

@@ -140,6 +140,7 @@ auto resolve_client(const std::string& client, const std::vector<std::string>& b
     throw std::invalid_argument("--client needs \"reference\" or a command line");
   }
   spec.name = client;
+  spec.name_from_hello = true;
   return spec;
 }
 

@@ -76,10 +76,13 @@ auto format_progress(const verdict::case_result& c, std::size_t done, std::size_
   } else if (c.outcome != v::case_outcome::passed && !c.outcome_detail.empty()) {
     tail = "  " + c.outcome_detail;
   }
-  return fmt::format("[{:>{}}/{}] {:<32} {:<12} {:<11} {:>9}{}", done, width, total, case_name(c),
-                     c.client.name.size() > 12 ? c.client.name.substr(0, 12) : c.client.name,
-                     outcome_label(c.outcome, use_color),
-                     detail::format_duration(detail::case_duration_ns(c)), tail);
+  // Room for a name from a driver's hello ("node-redis 5.10.0"); a long command line is cut.
+  constexpr std::size_t longest_name = 24;
+  return fmt::format(
+      "[{:>{}}/{}] {:<32} {:<17} {:<11} {:>9}{}", done, width, total, case_name(c),
+      c.client.name.size() > longest_name ? c.client.name.substr(0, longest_name) : c.client.name,
+      outcome_label(c.outcome, use_color), detail::format_duration(detail::case_duration_ns(c)),
+      tail);
 }
 
 auto format_case_details(const verdict::case_result& c, color use_color) -> std::string {

@@ -49,6 +49,50 @@ TEST(HarnessRun, ReferenceClientPassesAHandoffAndEveryReportIsWritten) {
   EXPECT_NE(r.output.find("[1/1] moving-new-endpoint"), std::string::npos) << r.output;
 }
 
+/// The line of `output` that holds `needle`, or "" when none does.
+auto line_with(const std::string& output, const std::string& needle) -> std::string {
+  const auto at = output.find(needle);
+  if (at == std::string::npos) {
+    return {};
+  }
+  const auto begin = output.rfind('\n', at);
+  const auto end = output.find('\n', at);
+  return output.substr(begin == std::string::npos ? 0 : begin + 1,
+                       end == std::string::npos
+                           ? std::string::npos
+                           : end - (begin == std::string::npos ? 0 : begin + 1));
+}
+
+// Issue 19: `schsim run` of one case prints each check's one-line result, as the HTML's "result
+// and evidence" column does, not only "1 case: 1 failed".
+TEST(HarnessRun, ASingleCasePrintsEveryCheckWithItsResult) {
+  temp_dir out("run-checks");
+  const auto r = run_schsim("run migrating-latency --client reference --broken=no-relax -o " +
+                            shell_quote(out.path.string()));
+  ASSERT_EQ(r.exit_code, 1) << r.output;
+  const auto c = read_report(out.path).cases.at(0);
+  ASSERT_FALSE(c.checks.empty());
+  for (const auto& chk : c.checks) {
+    const auto line = line_with(r.output, "  " + chk.id + " ");
+    ASSERT_FALSE(line.empty()) << chk.id << " not printed:\n" << r.output;
+    EXPECT_NE(line.find(chk.summary), std::string::npos) << line;
+    const std::string status = chk.outcome == v::status::fail ? "FAIL"
+                               : chk.outcome == v::status::not_judged
+                                   ? "NOT JUDGED"
+                                   : std::string(v::to_string(chk.outcome));
+    EXPECT_NE(line.find(status), std::string::npos) << line;
+  }
+  EXPECT_NE(line_with(r.output, "  timeout_relaxation ").find("FAIL"), std::string::npos)
+      << r.output;
+  // Several cases keep the short form unless -v asks for every check.
+  temp_dir two("run-two");
+  const auto r2 =
+      run_schsim("run notification-migrating notification-migrated --client reference -o " +
+                 shell_quote(two.path.string()));
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_TRUE(line_with(r2.output, "  zero_dropped ").empty()) << r2.output;
+}
+
 TEST(HarnessRun, SameSeedSameSchedule) {
   temp_dir a("seed-a");
   temp_dir b("seed-b");
@@ -160,6 +204,44 @@ TEST(HarnessRun, AThirdPartyDriverRunsThroughTheSamePath) {
   ASSERT_NE(zero, nullptr);
   EXPECT_EQ(zero->outcome, v::status::pass) << zero->summary;
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  // Issue 19: a bare command line is named by the driver's hello (client and version), not by
+  // its path, in the console, the file names and the reports.
+  EXPECT_EQ(c.client.name, "fake-python 0.0.1");
+  EXPECT_NE(c.client.command.find("fake_driver.py"), std::string::npos) << c.client.command;
+  EXPECT_TRUE(fs::exists(out.path / "cases/notification-migrating--fake-python_0.0.1--r0.html"));
+  EXPECT_NE(line_with(r.output, "[1/1] notification-migrating").find("fake-python 0.0.1"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(line_with(r.output, "[1/1] notification-migrating").find("fake_driver.py"),
+            std::string::npos)
+      << r.output;
+}
+
+// Issue 19: `suite` and `run` take NAME=COMMAND like `matrix`; the name is used everywhere.
+TEST(HarnessRun, NameEqualsCommandNamesTheClient) {
+  SCHSIM_REQUIRE_PROGRAM("python3");
+  temp_dir out("named");
+  const auto command =
+      "python3 " + source_path("harness/test/fake_driver.py").string() + " --mode=good";
+  const auto r =
+      run_schsim("suite -f notification-migrating --client " + shell_quote("mine=" + command) +
+                 " -o " + shell_quote(out.path.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = read_report(out.path);
+  ASSERT_EQ(run.cases.size(), 1U);
+  EXPECT_EQ(run.cases[0].client.name, "mine");
+  EXPECT_EQ(run.cases[0].client.library, "fake-python");
+  EXPECT_TRUE(fs::exists(out.path / "cases/notification-migrating--mine--r0.html"));
+  EXPECT_NE(line_with(r.output, "notification-migrating").find(" mine "), std::string::npos)
+      << r.output;
+  const auto empty = run_schsim("run notification-migrating --client 'mine=' -o " +
+                                shell_quote(out.path.string()));
+  EXPECT_EQ(empty.exit_code, 2) << empty.output;
+  EXPECT_NE(empty.output.find("no command after '='"), std::string::npos) << empty.output;
+  const auto broken =
+      run_schsim("run notification-migrating --client " + shell_quote("mine=" + command) +
+                 " --broken=no-relax -o " + shell_quote(out.path.string()));
+  EXPECT_EQ(broken.exit_code, 2) << broken.output;
 }
 
 // Issue 18 item 3: a driver that prints something other than protocol messages on stdout was

@@ -19,12 +19,20 @@ inline constexpr std::string_view driver_protocol_error_prefix = "driver protoco
 
 /// The client under test: how to start its driver (docs/driver-protocol.md).
 struct client_spec {
-  /// Shown in reports: "reference", "reference --broken=no-relax", or the command line.
+  /// Shown in reports: "reference", "reference --broken=no-relax", the NAME of NAME=COMMAND,
+  /// or the command line (replaced by the driver's hello when name_from_hello).
   std::string name;
+  /// The user gave only a command line: once the driver says hello, the client is named by its
+  /// `client` and `version` ("go-redis 9.23.0"), not by the path of the command.
+  bool name_from_hello = false;
   std::vector<std::string> argv;
   /// Extra "NAME=value" environment entries for the driver.
   std::vector<std::string> env;
 };
+
+/// The name a driver's hello gives its client: "go-redis 9.23.0", or "go-redis" without a
+/// version.
+auto client_name_from_hello(std::string_view client, std::string_view version) -> std::string;
 
 /// Per-case knobs.
 struct case_options {
