@@ -41,6 +41,7 @@ struct matrix_options_cli {
   std::string baseline;
   bool update_baseline = false;
   bool verbose = false;
+  std::string shard;
 };
 
 auto read_text(const fs::path& p) -> std::string {
@@ -84,22 +85,16 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
     std::cerr << "schsim matrix: " << e.what() << '\n';
     return usage_error;
   }
+  if (opt.update_baseline && !opt.shard.empty()) {
+    std::cerr << "schsim matrix: --update-baseline needs every cell: run it on the merge "
+                 "(schsim merge DIR... --baseline FILE --update-baseline)\n";
+    return usage_error;
+  }
   // Read the baseline before the long run, so a typo in it fails in a second, not in minutes.
   reports::baseline base;
-  if (!opt.baseline.empty()) {
-    std::error_code ec;
-    const bool exists = fs::exists(opt.baseline, ec);
-    if (exists || !opt.update_baseline) {
-      try {
-        base = reports::parse_baseline(read_text(opt.baseline));
-      } catch (const std::exception& e) {
-        std::cerr << "schsim matrix: " << opt.baseline << ": " << e.what() << '\n';
-        return usage_error;
-      }
-    }
-  } else if (opt.update_baseline) {
-    std::cerr << "schsim matrix: --update-baseline needs --baseline FILE\n";
-    return usage_error;
+  if (const int rc = load_baseline(opt.baseline, opt.update_baseline, "schsim matrix", base);
+      rc != ok) {
+    return rc;
   }
   if (const auto why = prepare_output_dir(opt.out); !why.empty()) {
     std::cerr << "schsim matrix: -o " << opt.out << ": " << why << '\n';
@@ -107,6 +102,10 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
   }
   std::vector<harness::suite_case> cases;
   if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim matrix", cases); rc != ok) {
+    return rc;
+  }
+  std::optional<verdict::shard_info> shard;
+  if (const int rc = apply_shard(opt.shard, "schsim matrix", cases, shard); rc != ok) {
     return rc;
   }
   std::string command_line = "schsim matrix";
@@ -132,24 +131,20 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
     reports::matrix_input in{name, {}};
     std::cout << fmt::format("== {} ==\n", name);
     const int rc = execute_cases(cases, options, client_out.string(), opt.verbose,
-                                 fmt::format("{} [client {}]", command_line, name), &in.run);
+                                 fmt::format("{} [client {}]", command_line, name), &in.run,
+                                 shard ? &*shard : nullptr);
     // A client whose reports cannot be written leaves no evidence to link to: stop here.
     if ((rc == internal_error || rc == usage_error) && in.run.cases.empty()) {
       return rc;
     }
     runs.push_back(std::move(in));
   }
-  auto m = reports::build_matrix(runs);
-  m.command_line = command_line;
-  try {
-    write_text(fs::path(opt.out) / "matrix.json", reports::to_matrix_json(m));
-    write_text(fs::path(opt.out) / "matrix.xml", reports::to_matrix_junit(m));
-    write_text(fs::path(opt.out) / "index.html", reports::to_matrix_html(m));
-  } catch (const std::exception& e) {
-    std::cerr << "schsim matrix: cannot write the matrix to " << opt.out << ": " << e.what()
-              << '\n';
-    return internal_error;
-  }
+  const matrix_outcome outcome{"schsim matrix", opt.out, opt.baseline, opt.update_baseline, shard};
+  return finish_matrix(runs, command_line, outcome, base);
+}
+
+/// One line per client: its library, version and verdict counts. True when every cell passed.
+auto print_matrix_summary(const reports::matrix_result& m) -> bool {
   std::cout << "\nmatrix:\n";
   bool all_pass = true;
   for (std::size_t ci = 0; ci < m.clients.size(); ++ci) {
@@ -167,33 +162,74 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
     std::cout << fmt::format("  {:<12} {:<10} {:<10}{}\n", m.clients[ci].name,
                              m.clients[ci].library, m.clients[ci].version, line);
   }
-  std::cout << fmt::format("reports: {}/index.html, matrix.json, matrix.xml\n", opt.out);
-  if (opt.update_baseline) {
-    try {
-      write_text(opt.baseline, reports::to_baseline_json(reports::updated_baseline(m, base)));
-    } catch (const std::exception& e) {
-      std::cerr << "schsim matrix: " << e.what() << '\n';
-      return internal_error;
+  return all_pass;
+}
+
+}  // namespace
+
+auto load_baseline(const std::string& path, bool update, std::string_view command,
+                   reports::baseline& base) -> int {
+  if (path.empty()) {
+    if (update) {
+      std::cerr << command << ": --update-baseline needs --baseline FILE\n";
+      return usage_error;
     }
-    std::cout << fmt::format("baseline written: {}\n", opt.baseline);
     return ok;
   }
-  if (opt.baseline.empty()) {
+  std::error_code ec;
+  if (update && !fs::exists(path, ec)) {
+    return ok;  // written from scratch
+  }
+  try {
+    base = reports::parse_baseline(read_text(path));
+  } catch (const std::exception& e) {
+    std::cerr << command << ": " << path << ": " << e.what() << '\n';
+    return usage_error;
+  }
+  return ok;
+}
+
+auto finish_matrix(const std::vector<reports::matrix_input>& runs, const std::string& command_line,
+                   const matrix_outcome& outcome, const reports::baseline& base) -> int {
+  auto m = reports::build_matrix(runs);
+  m.command_line = command_line;
+  m.shard = outcome.shard;
+  try {
+    write_text(fs::path(outcome.out) / "matrix.json", reports::to_matrix_json(m));
+    write_text(fs::path(outcome.out) / "matrix.xml", reports::to_matrix_junit(m));
+    write_text(fs::path(outcome.out) / "index.html", reports::to_matrix_html(m));
+  } catch (const std::exception& e) {
+    std::cerr << outcome.command << ": cannot write the matrix to " << outcome.out << ": "
+              << e.what() << '\n';
+    return internal_error;
+  }
+  const bool all_pass = print_matrix_summary(m);
+  std::cout << fmt::format("reports: {}/index.html, matrix.json, matrix.xml\n", outcome.out);
+  if (outcome.update_baseline) {
+    try {
+      write_text(outcome.baseline, reports::to_baseline_json(reports::updated_baseline(m, base)));
+    } catch (const std::exception& e) {
+      std::cerr << outcome.command << ": " << e.what() << '\n';
+      return internal_error;
+    }
+    std::cout << fmt::format("baseline written: {}\n", outcome.baseline);
+    return ok;
+  }
+  if (outcome.baseline.empty()) {
     return all_pass ? ok : check_failed;
   }
   const auto diffs = reports::compare_to_baseline(m, base);
   if (diffs.empty()) {
-    std::cout << fmt::format("every cell matches the baseline {}\n", opt.baseline);
+    std::cout << fmt::format("every cell matches the baseline {}\n", outcome.baseline);
     return ok;
   }
-  std::cout << fmt::format("{} cell(s) differ from the baseline {}:\n", diffs.size(), opt.baseline);
+  std::cout << fmt::format("{} cell(s) differ from the baseline {}:\n", diffs.size(),
+                           outcome.baseline);
   for (const auto& d : diffs) {
     std::cout << "  " << reports::describe(d) << '\n';
   }
   return check_failed;
 }
-
-}  // namespace
 
 void add_matrix_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<matrix_options_cli>();
@@ -216,6 +252,9 @@ void add_matrix_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--update-baseline", opt->update_baseline,
                 "Write --baseline from this run, keeping reasons");
   cmd->add_flag("-v,--verbose", opt->verbose, "Print every check of every case");
+  cmd->add_option("--shard", opt->shard,
+                  "I/N: run only the I-th of N parts of the scenarios (split by declared "
+                  "duration; docs/ci.md), for `schsim merge`");
   cmd->callback([opt, &exit_code] { exit_code = run_matrix(*opt); });
 }
 

@@ -43,8 +43,9 @@ auto utc_now() -> std::string {
   return buf.data();
 }
 
-/// The exit code for a run: a crash or hang beats a failed check, which beats unsupported.
-auto exit_code_for(const std::vector<v::case_result>& results) -> int {
+}  // namespace
+
+auto run_exit_code(const std::vector<v::case_result>& results) -> int {
   bool crashed = false;
   bool failed = false;
   bool unsupported = false;
@@ -87,6 +88,8 @@ auto exit_code_for(const std::vector<v::case_result>& results) -> int {
   }
   return unsupported ? client_unsupported : ok;
 }
+
+namespace {
 
 struct run_options {
   std::vector<std::string> scenarios;
@@ -148,7 +151,7 @@ auto run_run(const run_options& opt) -> int {
 
 auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite_options options,
                    const std::string& out_dir, bool verbose, const std::string& command_line,
-                   v::run_result* result_out) -> int {
+                   v::run_result* result_out, const v::shard_info* shard) -> int {
   // Results must never be lost after a long run because the report location is unusable.
   if (const auto why = prepare_output_dir(out_dir); !why.empty()) {
     std::cerr << "schsim: -o " << out_dir << ": " << why << '\n';
@@ -174,6 +177,9 @@ auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite
   run.suite_version = fmt::format("{}", fmt::join(suite_versions, ","));
   run.started_at = utc_now();
   run.command_line = command_line;
+  if (shard != nullptr) {
+    run.shard = *shard;
+  }
   std::cout << fmt::format("schsim {}: {} scenario(s) x {} against {}{}\n", SCHSIM_VERSION,
                            cases.size(), std::max(options.repeat, 1),
                            options.client.name_from_hello ? "the driver " : "",
@@ -188,7 +194,7 @@ auto execute_cases(const std::vector<harness::suite_case>& cases, harness::suite
     std::cerr << "schsim: cannot write the reports to " << out_dir << ": " << e.what() << '\n';
     return internal_error;
   }
-  const int rc = exit_code_for(run.cases);
+  const int rc = run_exit_code(run.cases);
   if (result_out != nullptr) {
     *result_out = std::move(run);
   }

@@ -1,4 +1,5 @@
 // `schsim suite`: every built-in scenario (filtered by id or tag) against a client under test.
+#include <schsim/harness/shard.hpp>
 #include <schsim/harness/suite.hpp>
 #include <schsim/scenario_io/load.hpp>
 
@@ -38,6 +39,7 @@ struct suite_options_cli {
   std::string out = "reports-out";
   bool verbose = false;
   bool dry_run = false;
+  std::string shard;
 };
 
 }  // namespace
@@ -83,11 +85,48 @@ auto load_suite_cases(const std::string& dir_arg, const std::vector<std::string>
   return ok;
 }
 
+auto apply_shard(const std::string& shard_arg, std::string_view command,
+                 std::vector<harness::suite_case>& cases, std::optional<verdict::shard_info>& shard)
+    -> int {
+  if (shard_arg.empty()) {
+    return ok;
+  }
+  harness::shard_spec spec;
+  try {
+    spec = harness::parse_shard(shard_arg);
+  } catch (const std::exception& e) {
+    std::cerr << command << ": " << e.what() << '\n';
+    return usage_error;
+  }
+  verdict::shard_info info{spec.index, spec.count, {}, {}};
+  std::int64_t total_ms = 0;
+  for (const auto& c : cases) {
+    info.planned.push_back(c.scn.meta.id);
+    total_ms += c.scn.duration.count();
+  }
+  cases = harness::select_shard(cases, spec);
+  std::int64_t shard_ms = 0;
+  for (const auto& c : cases) {
+    info.assigned.push_back(c.scn.meta.id);
+    shard_ms += c.scn.duration.count();
+  }
+  std::cout << fmt::format("shard {}/{}: {} of {} scenarios, {:.1f} s of {:.1f} s declared\n",
+                           spec.index, spec.count, cases.size(), info.planned.size(),
+                           static_cast<double>(shard_ms) / 1000.0,
+                           static_cast<double>(total_ms) / 1000.0);
+  shard = std::move(info);
+  return ok;
+}
+
 namespace {
 
 auto run_suite(const suite_options_cli& opt) -> int {
   std::vector<harness::suite_case> cases;
   if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim suite", cases); rc != ok) {
+    return rc;
+  }
+  std::optional<verdict::shard_info> shard;
+  if (const int rc = apply_shard(opt.shard, "schsim suite", cases, shard); rc != ok) {
     return rc;
   }
   if (opt.dry_run) {
@@ -116,7 +155,8 @@ auto run_suite(const suite_options_cli& opt) -> int {
   if (opt.repeat > 1) {
     command_line += fmt::format(" --repeat {}", opt.repeat);
   }
-  return execute_cases(cases, options, opt.out, opt.verbose, command_line);
+  return execute_cases(cases, options, opt.out, opt.verbose, command_line, nullptr,
+                       shard ? &*shard : nullptr);
 }
 
 }  // namespace
@@ -147,6 +187,9 @@ void add_suite_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-o,--out", opt->out, "Directory for the reports")->capture_default_str();
   cmd->add_flag("-v,--verbose", opt->verbose, "Print every check of every case");
   cmd->add_flag("--dry-run", opt->dry_run, "List the scenarios that would run");
+  cmd->add_option("--shard", opt->shard,
+                  "I/N: run only the I-th of N parts of the scenarios (split by declared "
+                  "duration; docs/ci.md), for `schsim merge`");
   cmd->callback([opt, &exit_code] { exit_code = run_suite(*opt); });
 }
 

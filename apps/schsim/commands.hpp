@@ -13,5 +13,6 @@ void add_run_command(CLI::App& app, int& exit_code);
 void add_suite_command(CLI::App& app, int& exit_code);
 void add_matrix_command(CLI::App& app, int& exit_code);
 void add_explore_command(CLI::App& app, int& exit_code);
+void add_merge_command(CLI::App& app, int& exit_code);
 
 }  // namespace schsim::app

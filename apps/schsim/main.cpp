@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   schsim::app::add_suite_command(app, exit_code);
   schsim::app::add_matrix_command(app, exit_code);
   schsim::app::add_explore_command(app, exit_code);
+  schsim::app::add_merge_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

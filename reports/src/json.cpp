@@ -428,15 +428,20 @@ auto to_json(const verdict::run_result& run) -> std::string {
     failed +=
         c.outcome == v::case_outcome::passed || c.outcome == v::case_outcome::unsupported ? 0 : 1;
   }
-  const json doc{
-      {"format", "schsim-report"},
-      {"format_version", json_format_version},
-      {"schsim_version", run.schsim_version},
-      {"suite_version", run.suite_version},
-      {"started_at", run.started_at},
-      {"command_line", run.command_line},
-      {"totals", {{"cases", run.cases.size()}, {"passed", passed}, {"not_passed", failed}}},
-      {"cases", cases}};
+  json doc{{"format", "schsim-report"},
+           {"format_version", json_format_version},
+           {"schsim_version", run.schsim_version},
+           {"suite_version", run.suite_version},
+           {"started_at", run.started_at},
+           {"command_line", run.command_line},
+           {"totals", {{"cases", run.cases.size()}, {"passed", passed}, {"not_passed", failed}}}};
+  if (run.shard) {
+    doc["shard"] = {{"index", run.shard->index},
+                    {"count", run.shard->count},
+                    {"planned", run.shard->planned},
+                    {"assigned", run.shard->assigned}};
+  }
+  doc["cases"] = std::move(cases);
   // Invalid UTF-8 from a driver's stderr must not make the whole report unwritable.
   return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -459,6 +464,12 @@ auto run_from_json(const std::string& text) -> verdict::run_result {
     run.command_line = get_or<std::string>(doc, "command_line", "");
     for (const auto& c : doc.value("cases", json::array())) {
       run.cases.push_back(case_from_json(c));
+    }
+    if (doc.contains("shard")) {
+      const auto& s = doc.at("shard");
+      run.shard = v::shard_info{s.at("index").get<int>(), s.at("count").get<int>(),
+                                s.at("planned").get<std::vector<std::string>>(),
+                                s.at("assigned").get<std::vector<std::string>>()};
     }
     return run;
   } catch (const json::exception& e) {

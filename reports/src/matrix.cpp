@@ -150,6 +150,9 @@ auto to_matrix_json(const matrix_result& m) -> std::string {
   j["schsim_version"] = m.schsim_version;
   j["started_at"] = m.started_at;
   j["command_line"] = m.command_line;
+  if (m.shard) {
+    j["shard"] = {{"index", m.shard->index}, {"count", m.shard->count}};
+  }
   j["scenarios"] = m.scenarios;
   auto clients = nlohmann::ordered_json::array();
   for (std::size_t ci = 0; ci < m.clients.size(); ++ci) {

@@ -158,6 +158,18 @@ struct case_result {
   process_exit process;
 };
 
+/// Which part of a split suite a run holds (`--shard I/N`), so `schsim merge` can prove the
+/// shards add up to the whole selection, each scenario exactly once.
+struct shard_info {
+  int index = 1;  ///< 1-based
+  int count = 1;
+  /// Every scenario id of the unsharded selection, in the order an unsharded run has them.
+  std::vector<std::string> planned;
+  /// The ids this shard was assigned (a subsequence of `planned`).
+  std::vector<std::string> assigned;
+  friend auto operator==(const shard_info&, const shard_info&) -> bool = default;
+};
+
 /// A whole invocation of `schsim run` or `schsim suite`.
 struct run_result {
   std::string schsim_version;
@@ -165,6 +177,8 @@ struct run_result {
   std::string started_at;  ///< wall-clock ISO 8601, for people; never used in verdicts
   std::string command_line;
   std::vector<case_result> cases;
+  /// Set by `--shard`: the command_line above is then the unsharded one.
+  std::optional<shard_info> shard;
 };
 
 /// The outcome a case gets from its checks when the session itself went fine: failed when a

@@ -3,6 +3,7 @@
 #include <schsim/core/verdict.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,8 @@ struct matrix_result {
   std::vector<matrix_client> clients;
   std::vector<std::string> scenarios;
   std::vector<std::vector<matrix_cell>> cells;  ///< [client][scenario]; verdict empty = not run
+  /// Set for a `--shard I/N` run: which part of the scenarios this matrix holds.
+  std::optional<verdict::shard_info> shard;
 };
 
 /// The directory (under the matrix directory) a client's suite reports go to.
