@@ -1,5 +1,6 @@
 package schsim.driver;
 
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.MaintNotificationsConfig;
 import io.lettuce.core.RedisClient;
@@ -12,8 +13,13 @@ import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.push.PushMessage;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.event.connection.ConnectedEvent;
 import io.lettuce.core.event.connection.DisconnectedEvent;
@@ -44,6 +50,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -68,11 +75,12 @@ public final class LettuceDriver {
 
     private static OutputStream out;
 
-    private RedisClient client;
+    private AbstractRedisClient client;
+    private boolean cluster;
 
     private RedisURI uri;
 
-    private StatefulRedisConnection<String, String> connection;
+    private StatefulConnection<String, String> connection;
 
     private volatile boolean shuttingDown;
 
@@ -181,7 +189,7 @@ public final class LettuceDriver {
                 // CLIENT MAINT_NOTIFICATIONS (RedisHandshake.enableMaintNotifications).
                 "capabilities",
                 List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
-                        "resp2", "auth", "reconnect"),
+                        "resp2", "auth", "reconnect", "cluster"),
                 "timeouts", msg("reply", "command")));
     }
 
@@ -296,8 +304,8 @@ public final class LettuceDriver {
             closeQuietly();
         }
         this.uri = uri.build();
-        client = RedisClient.create();
-        client.setOptions(co.build());
+        cluster = Boolean.TRUE.equals(s.get("cluster"));
+        client = cluster ? newClusterClient(this.uri, co.build()) : newStandaloneClient(co.build());
         client.getResources().eventBus().get().subscribe(ev -> {
             if (ev instanceof ConnectedEvent ce) {
                 connectionsOpened.incrementAndGet();
@@ -314,6 +322,28 @@ public final class LettuceDriver {
         emit(msg("type", "configured"));
     }
 
+    static RedisClient newStandaloneClient(ClientOptions options) {
+        RedisClient c = RedisClient.create();
+        c.setOptions(options);
+        return c;
+    }
+
+    /**
+     * Lettuce's OSS Cluster API client with the same options on every node connection: each one
+     * runs RedisHandshake (HELLO, CLIENT MAINT_NOTIFICATIONS) and gets a MaintenanceAwareExpiryWriter.
+     * ClusterClientOptions.builder(ClientOptions) does not copy the MaintNotificationsConfig
+     * (7.7.0), so it is set again. Lettuce 7.7.0 has no SMIGRATING/SMIGRATED handling; adaptive
+     * topology refresh (on -MOVED/-ASK and reconnects) is how it learns a new slot map.
+     */
+    static RedisClusterClient newClusterClient(RedisURI seed, ClientOptions options) {
+        ClusterClientOptions.Builder b = ClusterClientOptions.builder(options);
+        b.maintNotificationsConfig(options.getMaintNotificationsConfig());
+        b.topologyRefreshOptions(ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers().build());
+        RedisClusterClient c = RedisClusterClient.create(seed);
+        c.setOptions(b.build());
+        return c;
+    }
+
     static String addr(SocketAddress a) {
         if (a instanceof InetSocketAddress i) {
             return i.getHostString() + ":" + i.getPort();
@@ -327,7 +357,7 @@ public final class LettuceDriver {
                     "connect before configure"));
             return;
         }
-        client.connectAsync(StringCodec.UTF8, uri).whenComplete((conn, err) -> {
+        connectAsync().whenComplete((conn, err) -> {
             if (shuttingDown) {
                 return;
             }
@@ -347,24 +377,39 @@ public final class LettuceDriver {
                 return;
             }
             connection = conn;
-            conn.addListener(push -> {
-                String type = push.getType();
-                if (type == null) {
-                    return;
-                }
-                List<Object> content = push.getContent(b -> b == null ? null : StringCodec.UTF8.decodeValue(b));
-                Map<String, Object> detail = new LinkedHashMap<>();
-                if (content.size() > 1) {
-                    detail.put("seq", content.get(1));
-                }
-                if ("MOVING".equals(type)) {
-                    detail.put("time_s", content.size() > 2 ? content.get(2) : null);
-                    detail.put("endpoint", content.size() > 3 ? content.get(3) : null);
-                }
-                emit(msg("type", "event", "t_ns", monoNs(), "name", type.toLowerCase(Locale.ROOT), "detail", detail));
-            });
+            if (conn instanceof StatefulRedisClusterConnection<String, String> cc) {
+                cc.addListener((node, push) -> onPush(push));
+            } else if (conn instanceof StatefulRedisConnection<String, String> sc) {
+                sc.addListener(this::onPush);
+            }
             emit(msg("type", "connected", "t_ns", monoNs()));
         });
+    }
+
+    private CompletableFuture<? extends StatefulConnection<String, String>> connectAsync() {
+        if (client instanceof RedisClusterClient cc) {
+            // connectAsync needs the slot map first (the sync connect() loads it itself).
+            return cc.refreshPartitionsAsync().toCompletableFuture()
+                    .thenCompose(loaded -> cc.connectAsync(StringCodec.UTF8));
+        }
+        return ((RedisClient) client).connectAsync(StringCodec.UTF8, uri).toCompletableFuture();
+    }
+
+    private void onPush(PushMessage push) {
+        String type = push.getType();
+        if (type == null) {
+            return;
+        }
+        List<Object> content = push.getContent(b -> b == null ? null : StringCodec.UTF8.decodeValue(b));
+        Map<String, Object> detail = new LinkedHashMap<>();
+        if (content.size() > 1) {
+            detail.put("seq", content.get(1));
+        }
+        if ("MOVING".equals(type)) {
+            detail.put("time_s", content.size() > 2 ? content.get(2) : null);
+            detail.put("endpoint", content.size() > 3 ? content.get(3) : null);
+        }
+        emit(msg("type", "event", "t_ns", monoNs(), "name", type.toLowerCase(Locale.ROOT), "detail", detail));
     }
 
     void command(Map<String, Object> m) {
@@ -392,13 +437,21 @@ public final class LettuceDriver {
         inflight.incrementAndGet();
         CommandArgs<String, String> cargs = new CommandArgs<>(StringCodec.UTF8);
         for (int i = 1; i < args.size(); i++) {
-            cargs.add(args.get(i));
+            // The cluster client routes a command by its first key: the workload's commands
+            // (SET, GET, INCR, DEL, ...) have it first; PING has none.
+            if (i == 1 && cluster && !args.get(0).equalsIgnoreCase("ping")) {
+                cargs.addKey(args.get(i));
+            } else {
+                cargs.add(args.get(i));
+            }
         }
-        RedisAsyncCommands<String, String> async = connection.async();
         long sent = monoNs();
         RedisFuture<Object> f;
         try {
-            f = async.dispatch(new Keyword(args.get(0)), new AnyOutput(), cargs);
+            f = connection instanceof StatefulRedisClusterConnection<String, String> cc
+                    ? cc.async().dispatch(new Keyword(args.get(0)), new AnyOutput(), cargs)
+                    : ((StatefulRedisConnection<String, String>) connection).async().dispatch(new Keyword(args.get(0)),
+                            new AnyOutput(), cargs);
         } catch (RuntimeException e) {
             result(id, sent, null, e);
             return;
