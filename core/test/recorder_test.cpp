@@ -2,18 +2,27 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
 
 namespace {
 
+using schsim::timeline::command_received;
+using schsim::timeline::command_view;
 using schsim::timeline::event;
+using schsim::timeline::interest;
 using schsim::timeline::note;
 using schsim::timeline::recorder;
+using schsim::timeline::reply_view;
+using schsim::timeline::reply_written;
 using schsim::timeline::retention;
+using schsim::timeline::sink;
 
 auto note_event(std::int64_t t, std::string text) -> event {
   return event{t, "ep", 1, note{std::move(text)}};
@@ -119,6 +128,125 @@ TEST(TimelineRecorder, ObserversOnlyWithConcurrentRecorders) {
   EXPECT_EQ(seen.load(), 2u * per_thread);
   EXPECT_EQ(r.size(), 2u * per_thread);
   EXPECT_TRUE(r.snapshot().empty());
+}
+
+// The views a sink is handed, copied while they are valid.
+struct recording_sink : sink {
+  std::vector<std::string> lines;
+  void on_event(const event& e) override { lines.push_back("event " + note_text(e)); }
+  void on_command(const command_view& c) override {
+    std::string line = "command " + std::string(c.endpoint) + " " + std::to_string(c.conn) + "#" +
+                       std::to_string(c.index) + " @" + std::to_string(c.t_ns);
+    for (const auto a : c.args) {
+      line += " " + std::string(a);
+    }
+    lines.push_back(line);
+  }
+  void on_reply(const reply_view& r) override {
+    lines.push_back("reply " + std::string(r.endpoint) + " " + std::to_string(r.conn) + "#" +
+                    std::to_string(r.index) + " @" + std::to_string(r.t_ns) + " " +
+                    (r.error ? "error " : "") + std::string(r.summary));
+  }
+};
+
+TEST(TimelineRecorder, CommandsAndRepliesKeptCompactlyComeBackAsEventsInRecordOrder) {
+  recorder r;
+  const std::string long_value(300, 'v');
+  const std::array<std::string_view, 3> set{"SET", "key:1", long_value};
+  r.record(note_event(10, "before"));
+  r.record_command(command_view{20, "node-a", 7, 0, set});
+  r.record_reply(reply_view{30, "node-a", 7, 0, false, "+OK"});
+  r.record(note_event(40, "between"));
+  const std::array<std::string_view, 1> bad{"NOPE"};
+  r.record_command(command_view{50, "node-b", 8, 3, bad});
+  r.record_reply(reply_view{60, "node-b", 8, 3, true, "-ERR unknown command 'NOPE'"});
+  ASSERT_EQ(r.size(), 6u);
+
+  const auto all = r.snapshot();
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(note_text(all[0]), "before");
+  const auto& cmd = std::get<command_received>(all[1].what);
+  EXPECT_EQ(all[1].t_ns, 20);
+  EXPECT_EQ(all[1].endpoint, "node-a");
+  EXPECT_EQ(all[1].conn, 7u);
+  EXPECT_EQ(cmd.index, 0u);
+  EXPECT_EQ(cmd.args, (std::vector<std::string>{"SET", "key:1", std::string(128, 'v')}))
+      << "each argument cut to 128 bytes";
+  const auto& ok = std::get<reply_written>(all[2].what);
+  EXPECT_EQ(all[2].t_ns, 30);
+  EXPECT_EQ(ok.summary, "+OK");
+  EXPECT_FALSE(ok.error);
+  EXPECT_EQ(note_text(all[3]), "between");
+  EXPECT_EQ(all[4].endpoint, "node-b");
+  EXPECT_EQ(std::get<command_received>(all[4].what).args, (std::vector<std::string>{"NOPE"}));
+  EXPECT_EQ(std::get<command_received>(all[4].what).index, 3u);
+  const auto& err = std::get<reply_written>(all[5].what);
+  EXPECT_TRUE(err.error);
+  EXPECT_EQ(err.summary, "-ERR unknown command 'NOPE'");
+}
+
+TEST(TimelineRecorder, ManyCommandsKeepTheirTextAcrossArenaBlocks) {
+  recorder r;
+  constexpr int count = 3000;  // 3000 x 130 bytes: several 64 KiB blocks
+  const std::string value(128, 'x');
+  for (int i = 0; i < count; ++i) {
+    const std::string key = "key:" + std::to_string(i);
+    const std::array<std::string_view, 3> args{"SET", key, value};
+    r.record_command(command_view{i, "node-a", 1, static_cast<std::uint64_t>(i), args});
+  }
+  const auto all = r.snapshot();
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const auto& args = std::get<command_received>(all[static_cast<std::size_t>(i)].what).args;
+    ASSERT_EQ(args.size(), 3u);
+    EXPECT_EQ(args[1], "key:" + std::to_string(i));
+    EXPECT_EQ(args[2], value);
+  }
+}
+
+TEST(TimelineRecorder, ACommandStampOlderThanTheNewestEventIsRaisedToIt) {
+  recorder r;
+  r.record(note_event(100, "push written"));
+  const std::array<std::string_view, 1> ping{"PING"};
+  r.record_command(command_view{90, "node-a", 1, 0, ping});  // read before the push was written
+  r.record_reply(reply_view{95, "node-a", 1, 0, false, "+PONG"});
+  r.record_reply(reply_view{120, "node-a", 1, 1, false, "+PONG"});
+  const auto all = r.snapshot();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].t_ns, 100);
+  EXPECT_EQ(all[2].t_ns, 100);
+  EXPECT_EQ(all[3].t_ns, 120);
+}
+
+TEST(TimelineRecorder, CommandsBuildNoEventForObserversThatDoNotWantThem) {
+  recorder r(retention::observers_only);
+  std::vector<std::string> steps_only;
+  std::vector<std::string> everything;
+  r.subscribe([&](const event& e) { steps_only.push_back(schsim::timeline::kind_name(e.what)); },
+              interest::no_commands);
+  r.subscribe([&](const event& e) { everything.push_back(schsim::timeline::kind_name(e.what)); });
+  const std::array<std::string_view, 2> get{"GET", "k"};
+  r.record_command(command_view{1, "node-a", 1, 0, get});
+  r.record_reply(reply_view{2, "node-a", 1, 0, false, "$-1"});
+  r.record(note_event(3, "note"));
+  EXPECT_EQ(steps_only, (std::vector<std::string>{"note"}));
+  EXPECT_EQ(everything, (std::vector<std::string>{"command_received", "reply_written", "note"}));
+  EXPECT_EQ(r.size(), 3u);
+}
+
+TEST(TimelineRecorder, ASinkGetsCommandsAndRepliesAsViewsAndOtherEventsWhole) {
+  recorder r(retention::observers_only);
+  auto out = std::make_shared<recording_sink>();
+  const auto id = r.subscribe(out);
+  const std::array<std::string_view, 2> incr{"INCR", "n"};
+  r.record(note_event(1, "opened"));
+  r.record_command(command_view{2, "node-a", 4, 0, incr});
+  r.record_reply(reply_view{3, "node-a", 4, 0, false, ":1"});
+  r.unsubscribe(id);
+  r.record_command(command_view{4, "node-a", 4, 1, incr});
+  EXPECT_EQ(out->lines, (std::vector<std::string>{"event opened", "command node-a 4#0 @2 INCR n",
+                                                  "reply node-a 4#0 @3 :1"}));
+  EXPECT_EQ(r.size(), 4u);
 }
 
 }  // namespace

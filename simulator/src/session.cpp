@@ -42,10 +42,11 @@ auto endpoint_string(const tcp::endpoint& ep) -> std::string {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-/// A short rendering of a reply for the timeline: the first line, or `$"payload"` for strings.
-auto summarize(std::string_view frame) -> std::string {
+/// Appends a short rendering of a reply for the timeline to `out`: the first line (at most 128
+/// bytes), or `$"payload"` for strings (at most 64 bytes of the payload, then `...`).
+void summarize(std::string_view frame, std::string& out) {
   if (frame.empty()) {
-    return {};
+    return;
   }
   const std::size_t eol = std::min(frame.find("\r\n"), frame.size());
   const std::string_view line = frame.substr(0, eol);
@@ -55,18 +56,16 @@ auto summarize(std::string_view frame) -> std::string {
     constexpr std::size_t shown = 64;
     const std::string_view payload =
         frame.substr(std::min(eol + 2, frame.size()), std::min(len, shown));
-    std::string s;
-    s.reserve(payload.size() + 6);
-    s.push_back(frame[0]);
-    s.push_back('"');
-    s.append(payload);
+    out.push_back(frame[0]);
+    out.push_back('"');
+    out.append(payload);
     if (len > shown) {
-      s.append("...");
+      out.append("...");
     }
-    s.push_back('"');
-    return s;
+    out.push_back('"');
+    return;
   }
-  return std::string(line.substr(0, 128));
+  out.append(line.substr(0, 128));
 }
 
 auto close_how_of(const boost::system::error_code& ec) -> timeline::close_how {
@@ -94,6 +93,23 @@ void server_core::record_at(std::int64_t t_ns, const std::string& endpoint, std:
     return;
   }
   recorder->record(timeline::event{t_ns, endpoint, conn, std::move(what)});
+}
+
+void server_core::record_command(const std::string& endpoint, std::uint64_t conn,
+                                 std::uint64_t index, std::span<const std::string_view> args,
+                                 std::int64_t t_ns) {
+  if (stopped) {
+    return;
+  }
+  recorder->record_command(timeline::command_view{t_ns, endpoint, conn, index, args});
+}
+
+void server_core::record_reply(const std::string& endpoint, std::uint64_t conn, std::uint64_t index,
+                               bool error, std::string_view summary, std::int64_t t_ns) {
+  if (stopped) {
+    return;
+  }
+  recorder->record_reply(timeline::reply_view{t_ns, endpoint, conn, index, error, summary});
 }
 
 flush_workers::flush_workers(std::size_t threads) {
@@ -358,13 +374,9 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
   ++core_->stats.total_commands;
   const bool recording = core_->config.record_commands;
   if (recording) {
-    timeline::command_received ev;
-    ev.index = index;
-    ev.args.reserve(args.size());
-    for (const auto a : args) {
-      ev.args.emplace_back(a.substr(0, 128));
-    }
-    core_->record(ep_->config.name, state_.id, std::move(ev));
+    // Stamped with the time the batch was read (one clock read per batch, not per command);
+    // the recorder raises a stamp older than the newest event it holds, so order and time agree.
+    core_->record_command(ep_->config.name, state_.id, index, args, to_ns(now));
   }
 
   // The control API's interceptors answer a command before the handler or the upstream does.
@@ -400,7 +412,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
     mark.end = queued_ + len;
     mark.error = outcome.error;
     if (recording) {
-      mark.summary = summarize(std::string_view(out_).substr(before));
+      add_summary(std::string_view(out_).substr(before), mark);
     }
     queued_ += len;
     marks_.push_back(std::move(mark));
@@ -413,7 +425,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
     outcome = run(bytes);
     mark.error = outcome.error;
     if (recording) {
-      mark.summary = summarize(bytes);
+      add_summary(bytes, mark);
     }
     std::optional<close_request> close_after;
     if (outcome.then == after_reply::close) {
@@ -516,8 +528,29 @@ void session::check_output_limit() {
   }
 }
 
+void session::add_summary(std::string_view reply, frame_mark& mark) {
+  mark.summary_at = summaries_base_ + summaries_.size();
+  summarize(reply, summaries_);
+  mark.summary_len =
+      static_cast<std::uint32_t>(summaries_base_ + summaries_.size() - mark.summary_at);
+}
+
+void session::release_summaries() {
+  const std::size_t consumed = static_cast<std::size_t>(summaries_read_ - summaries_base_);
+  if (consumed == summaries_.size()) {
+    summaries_.clear();  // keeps its capacity: the next replies' summaries allocate nothing
+  } else if (consumed >= 4096 && consumed * 2 >= summaries_.size()) {
+    summaries_.erase(0, consumed);  // a client that never lets its replies drain
+  } else {
+    return;
+  }
+  summaries_base_ = summaries_read_;
+}
+
 void session::record_written(std::int64_t t_ns) {
   const bool recording = core_->config.record_commands;
+  // One clock read for every reply this write completed, when the writer did not stamp it.
+  std::int64_t reply_t_ns = t_ns;
   while (!marks_.empty() && (marks_.front().start < written_ || marks_.front().end <= written_)) {
     frame_mark& m = marks_.front();
     // A push is written when its first byte is: from then on the client can read it and act,
@@ -531,8 +564,13 @@ void session::record_written(std::int64_t t_ns) {
     switch (m.kind) {
       case frame_kind::reply:
         if (recording) {
-          core_->record(ep_->config.name, state_.id,
-                        timeline::reply_written{m.index, m.error, std::move(m.summary)});
+          if (reply_t_ns == 0) {
+            reply_t_ns = to_ns(mono_clock::now());
+          }
+          const auto at = static_cast<std::size_t>(m.summary_at - summaries_base_);
+          core_->record_reply(ep_->config.name, state_.id, m.index, m.error,
+                              std::string_view(summaries_).substr(at, m.summary_len), reply_t_ns);
+          summaries_read_ = m.summary_at + m.summary_len;
         }
         break;
       case frame_kind::push:
@@ -546,6 +584,9 @@ void session::record_written(std::int64_t t_ns) {
         break;  // the protocol_error event already tells
     }
     marks_.pop_front();
+  }
+  if (recording) {
+    release_summaries();
   }
 }
 

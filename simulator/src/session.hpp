@@ -127,6 +127,12 @@ struct server_core {
   /// As record(), stamped `t_ns` (a write that a flush worker performed earlier).
   void record_at(std::int64_t t_ns, const std::string& endpoint, std::uint64_t conn,
                  timeline::detail what);
+  /// A command_received / reply_written, as compact records (no event built unless an observer
+  /// wants one).
+  void record_command(const std::string& endpoint, std::uint64_t conn, std::uint64_t index,
+                      std::span<const std::string_view> args, std::int64_t t_ns);
+  void record_reply(const std::string& endpoint, std::uint64_t conn, std::uint64_t index,
+                    bool error, std::string_view summary, std::int64_t t_ns);
   /// Writes out what control calls queued (see session::schedule_flush).
   void flush();
 
@@ -225,7 +231,10 @@ class session : public std::enable_shared_from_this<session> {
     frame_kind kind = frame_kind::reply;
     std::uint64_t index = 0;
     bool error = false;
-    std::string summary;                    // replies, when commands are recorded
+    // Replies, when commands are recorded: the summary's place in summaries_ (absolute
+    // offsets, see summaries_base_).
+    std::uint64_t summary_at = 0;
+    std::uint32_t summary_len = 0;
     std::shared_ptr<const push_meta> meta;  // pushes and raw writes
     bool recorded = false;  // a push: push_written already recorded at its first byte
   };
@@ -262,6 +271,10 @@ class session : public std::enable_shared_from_this<session> {
   /// `t_ns` 0: stamped now.
   void record_written(std::int64_t t_ns = 0);
   void record_push_written(frame_mark& m, std::int64_t t_ns);
+  /// Appends the timeline summary of `reply` to summaries_ and notes its place in `mark`.
+  void add_summary(std::string_view reply, frame_mark& mark);
+  /// Drops the summaries already recorded (all of them, or a large consumed prefix).
+  void release_summaries();
   void check_output_limit();
   [[nodiscard]] auto output_backlog() const -> std::size_t;
   /// Asks the server to pump this session after the current control call.
@@ -295,6 +308,12 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t written_ = 0;    // stream offset of the first byte not yet written
   fifo<frame_mark> marks_;       // frames not yet fully written, in stream order
   fifo<held_frame> held_;
+  // The reply summaries of marks_ and held_, back to back, so a recorded reply costs no string
+  // of its own; summaries_base_ is the absolute offset of summaries_[0], summaries_read_ the
+  // end of the last one recorded.
+  std::string summaries_;
+  std::uint64_t summaries_base_ = 0;
+  std::uint64_t summaries_read_ = 0;
   std::size_t held_bytes_ = 0;
   std::optional<close_request> close_;
   std::unique_ptr<upstream_link> upstream_;  // proxy mode only
