@@ -9,6 +9,7 @@
 #include <schsim/engine/driver.hpp>
 #include <schsim/reports/files.hpp>
 #include <schsim/reports/json.hpp>
+#include <schsim/reports/timeline_writer.hpp>
 #include <schsim/scenario_io/load.hpp>
 #include <schsim/simulator/server.hpp>
 
@@ -85,6 +86,7 @@ struct serve_options {
   std::size_t control_max_body = 1024 * 1024;
   std::string report_dir;
   std::string command_line;
+  bool keep_timeline = false;
 };
 
 // `--upstream 127.0.0.1:6379` -> the proxy mode's upstream; nullopt (and a message) when bad.
@@ -313,15 +315,17 @@ class serve_run {
 
   // The verdict needs the record; without it serve keeps nothing (a stored timeline held
   // 876 MiB after a few million commands) and events only go to the observers.
+  // --keep-timeline keeps it as `schsim run` does for its checks (load benchmarks).
   [[nodiscard]] auto keeps_record() const -> bool {
-    return !opt_.control.empty() || !opt_.report_dir.empty();
+    return !opt_.control.empty() || !opt_.report_dir.empty() || opt_.keep_timeline;
   }
 
   auto open_timeline_jsonl() -> bool {
     if (!opt_.timeline_jsonl.empty()) {
-      jsonl_.open(opt_.timeline_jsonl);
-      if (!jsonl_) {
-        std::cerr << "schsim serve: cannot write " << opt_.timeline_jsonl << '\n';
+      try {
+        jsonl_ = std::make_shared<reports::jsonl_timeline_writer>(opt_.timeline_jsonl);
+      } catch (const std::exception& e) {
+        std::cerr << "schsim serve: " << e.what() << '\n';
         return false;
       }
       nlohmann::json head{{"kind", "run"},
@@ -329,18 +333,18 @@ class serve_run {
                           {"seed", seed_},
                           {"suite_version", s_.meta.suite_version},
                           {"t_ns", to_ns(mono_clock::now())}};
-      jsonl_ << head.dump() << '\n' << std::flush;
+      jsonl_->write_line(head.dump());
+      // Every event goes to the file, buffered; closed (everything written) by finish().
+      record_.subscribe(jsonl_);
     }
-    // Every event goes to the JSONL file as it happens; steps are also logged.
-    record_.subscribe([this](const tl::event& e) {
-      if (jsonl_.is_open()) {
-        jsonl_ << reports::event_to_json_line(e) << '\n' << std::flush;
-      }
-      if (const auto* st = std::get_if<tl::step_executed>(&e.what)) {
-        spdlog::info("step {} ({}) {:.3f} ms late: {}", st->step, st->action,
-                     static_cast<double>(e.t_ns - st->scheduled_ns) / 1e6, st->detail);
-      }
-    });
+    record_.subscribe(
+        [](const tl::event& e) {
+          if (const auto* st = std::get_if<tl::step_executed>(&e.what)) {
+            spdlog::info("step {} ({}) {:.3f} ms late: {}", st->step, st->action,
+                         static_cast<double>(e.t_ns - st->scheduled_ns) / 1e6, st->detail);
+          }
+        },
+        tl::interest::no_commands);
     return true;
   }
 
@@ -502,6 +506,13 @@ class serve_run {
     if (fi_driver_) {
       fi_driver_->stop();
     }
+    if (jsonl_) {
+      // Everything recorded until now is in the file: nothing is lost on a clean stop.
+      if (const auto error = jsonl_->close(); !error.empty()) {
+        std::cerr << "schsim serve: " << opt_.timeline_jsonl << ": " << error << '\n';
+        return usage_error;
+      }
+    }
     if (opt_.report_dir.empty()) {
       return ok;
     }
@@ -526,7 +537,7 @@ class serve_run {
   std::chrono::milliseconds loop_pause_{1000};
   boost::asio::io_context io_;
   tl::recorder record_{keeps_record() ? tl::retention::all : tl::retention::observers_only};
-  std::ofstream jsonl_;
+  std::shared_ptr<reports::jsonl_timeline_writer> jsonl_;
   std::unique_ptr<simulator::server> server_;
   std::int64_t start_ns_ = 0;
   std::unique_ptr<engine::driver> fi_driver_;
@@ -565,8 +576,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Write the endpoints, seed, scenario id and control address to this JSON file "
                   "once listening");
   cmd->add_option("--timeline-jsonl", opt->timeline_jsonl,
-                  "Append every server event (with scheduled and actual step times) as JSON "
-                  "lines");
+                  "Write every server event (with scheduled and actual step times) as JSON "
+                  "lines; buffered, flushed every 100 ms, at each step and when serve stops");
   cmd->add_option("--port", opt->ports, "Fixed port, NAME=PORT (or PORT with one endpoint)");
   cmd->add_option("--host", opt->host,
                   "Listen address for every endpoint (default 127.0.0.1). The endpoints have no "
@@ -576,6 +587,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Proxy mode: forward data commands to this Redis (HOST:PORT, an IP address) "
                   "and relay its replies; schsim answers the handshake and injects pushes and "
                   "faults");
+  cmd->add_flag("--keep-timeline", opt->keep_timeline,
+                "Keep every event in memory, as `schsim run` does for its checks (memory grows "
+                "with traffic; for load benchmarks)");
   cmd->add_flag("--no-record-commands", opt->no_record_commands,
                 "Do not record each command and reply in the timeline (load benchmarks); "
                 "connections, handshakes, pushes and steps are still recorded");

@@ -415,7 +415,8 @@ auto event_to_json_line(const timeline::event& e) -> std::string {
   if (const auto* step = std::get_if<tl::step_executed>(&e.what)) {
     j["late_ns"] = e.t_ns - step->scheduled_ns;
   }
-  return j.dump();
+  // A client's bytes need not be UTF-8: replaced, never a throw from the recording thread.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 auto to_json(const verdict::run_result& run) -> std::string {
