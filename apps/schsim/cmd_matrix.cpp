@@ -36,7 +36,7 @@ struct matrix_options_cli {
   std::vector<std::string> filters;
   std::string dir;
   std::optional<std::uint64_t> seed;
-  int jobs = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  int jobs = default_case_jobs();
   std::string out = "matrix-out";
   std::string baseline;
   bool update_baseline = false;
@@ -242,7 +242,7 @@ void add_matrix_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-f,--filter", opt->filters, "Only scenarios with this id prefix or tag");
   cmd->add_option("--dir", opt->dir, "Scenario directory (default: the built-in scenarios)");
   cmd->add_option("--seed", opt->seed, "Seed for every case (default: each scenario's own)");
-  cmd->add_option("-j,--jobs", opt->jobs, "Cases at once (default: half the cores)")
+  cmd->add_option("-j,--jobs", opt->jobs, "Cases at once (default: twice the cores, 2 to 16)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("-o,--out", opt->out, "Directory for matrix.json, matrix.xml, index.html")

@@ -35,7 +35,7 @@ struct suite_options_cli {
   std::string dir;
   std::optional<std::uint64_t> seed;
   int repeat = 1;
-  int jobs = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  int jobs = default_case_jobs();
   std::string out = "reports-out";
   bool verbose = false;
   bool dry_run = false;
@@ -43,6 +43,10 @@ struct suite_options_cli {
 };
 
 }  // namespace
+
+auto default_case_jobs() -> int {
+  return std::clamp(2 * static_cast<int>(std::thread::hardware_concurrency()), 2, 16);
+}
 
 auto load_suite_cases(const std::string& dir_arg, const std::vector<std::string>& filters,
                       const std::string& command, std::vector<harness::suite_case>& cases) -> int {
@@ -181,7 +185,7 @@ void add_suite_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   cmd->add_option("-j,--jobs", opt->jobs,
-                  "Cases at once, each on its own ports (default: half the cores)")
+                  "Cases at once, each on its own ports (default: twice the cores, 2 to 16)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("-o,--out", opt->out, "Directory for the reports")->capture_default_str();

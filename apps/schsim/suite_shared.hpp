@@ -54,6 +54,12 @@ struct matrix_outcome {
 auto finish_matrix(const std::vector<reports::matrix_input>& runs, const std::string& command_line,
                    const matrix_outcome& outcome, const reports::baseline& base) -> int;
 
+/// Default cases at once for `suite` and `matrix`: twice the cores (2 to 16). A case spends
+/// nearly all its time waiting on its scenario's timers (the built-in suite against the
+/// reference client: 151 s of wall time for 6 s of CPU at -j 1), so cores / 2 left
+/// both cores idle; verdicts held over 10 repeats at -j 4 on 2 cores (bench/RESULTS.md).
+auto default_case_jobs() -> int;
+
 /// Defined in cmd_suite.cpp: the scenarios in `dir` (empty: the built-in ones) that match
 /// `filters`, in file order. Prints what went wrong under `command` and returns usage_error, or
 /// ok.
