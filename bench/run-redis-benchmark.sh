@@ -13,6 +13,9 @@
 #   (d) off        `schsim serve --no-record-commands`: no command or reply recorded
 # BENCH_BASELINE=/path/to/an/older/schsim adds that build in modes (b) and (c), for before/after
 # figures taken in the same run.
+# BENCH_FIFO=1 runs the servers and redis-benchmark under `chrt -f 10` (SCHED_FIFO; needs root or
+# CAP_SYS_NICE), so other work on a shared machine cannot preempt them mid-run and the ratios
+# measure the servers rather than the scheduler.
 # In every round the servers take turns in a rotated order (round r starts with server r), so
 # none always runs first or last. A cell is the median over the rounds of the per-round ratio to
 # redis-server (same round, same test), with the lowest and highest per-round ratio beside it.
@@ -23,6 +26,8 @@ bench_build schsim
 command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null ||
   { echo "redis-benchmark and redis-server are needed (apt-get install redis-server)" >&2; exit 1; }
 
+rt=()
+[[ ${BENCH_FIFO:-0} = 1 ]] && rt=(chrt -f 10)
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$tmp"; }
@@ -37,10 +42,10 @@ start() {
   shift
   port[$name]=$(free_port)
   if [[ $1 == redis-server ]]; then
-    redis-server --port "${port[$name]}" --save '' --appendonly no --bind 127.0.0.1 \
+    "${rt[@]}" redis-server --port "${port[$name]}" --save '' --appendonly no --bind 127.0.0.1 \
       --daemonize no --logfile "$tmp/$name.log" &
   else
-    "$@" --port "${port[$name]}" >"$tmp/$name.log" 2>&1 &
+    "${rt[@]}" "$@" --port "${port[$name]}" >"$tmp/$name.log" 2>&1 &
   fi
   pids+=($!)
   names+=("$name")
@@ -58,7 +63,7 @@ for n in "${names[@]}"; do wait_port "${port[$n]}"; done
 
 # rps PORT PIPELINE TEST
 rps() {
-  redis-benchmark -h 127.0.0.1 -p "$1" -c 50 -n "$requests" -P "$2" -t "$3" -r 100000 --csv -q |
+  "${rt[@]}" redis-benchmark -h 127.0.0.1 -p "$1" -c 50 -n "$requests" -P "$2" -t "$3" -r 100000 --csv -q |
     awk -F'"' 'NR>1 && $2!="" {print $4; exit}'
 }
 
@@ -67,6 +72,7 @@ echo
 machine_note
 echo
 echo "Command: \`bench/run-redis-benchmark.sh $requests $rounds\` (redis-benchmark -c 50 -n $requests -r 100000 -P 1|16 -t TEST --csv; $rounds rounds, servers rotated within each)."
+[[ ${#rt[@]} -gt 0 ]] && echo "Servers and redis-benchmark under \`${rt[*]}\` (SCHED_FIFO)."
 echo "Cells: median ratio to redis-server over the rounds [lowest–highest round]."
 echo
 header="| test | pipeline | redis-server rps (median) | (a) retained | (b) streamed to JSONL | (c) built, unconsumed | (d) off |"
