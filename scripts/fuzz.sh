@@ -4,6 +4,7 @@
 # runs found (core/fuzz/corpus/generated/<target>/, minimized).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      (default 60 s, every target; CI)
 #   scripts/fuzz.sh --runs N [TARGET...]                  (long mode: N executions per target)
+#   FUZZ_LONG_SECONDS=S caps each long run at S seconds (what it reached is then reported).
 # New inputs go to build-fuzz/corpus/<target>/ (the committed corpus is only read); a crash
 # leaves its input in build-fuzz/artifacts/ and makes this script exit non-zero. Replay one with
 #   build-fuzz/core/fuzz/<target> build-fuzz/artifacts/<file>
@@ -59,7 +60,10 @@ long_run() {
   local t=$1 seeds=$2 log=$build_dir/$1.long.log start=$SECONDS
   mkdir -p "$build_dir/corpus/$t" "$generated/$t"
   echo "== $t: $runs executions over $seeds $generated/$t (log: $log)"
-  if ! nice -n 19 "$build_dir/core/fuzz/$t" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
+  # -timeout is wall time: at nice 19 on a busy machine a unit can wait seconds for a core
+  # (a 10 s limit fired on an input that replays in milliseconds); a real hang still trips it.
+  if ! nice -n 19 "$build_dir/core/fuzz/$t" -runs="$runs" -max_total_time="${FUZZ_LONG_SECONDS:-0}" \
+      -timeout=300 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$build_dir/artifacts/$t-" \
       "$build_dir/corpus/$t" "$generated/$t" "$seeds" >"$log" 2>&1; then
     echo "FAIL: $t (log: $log)"
