@@ -536,15 +536,32 @@ void session::add_summary(std::string_view reply, frame_mark& mark) {
 }
 
 void session::release_summaries() {
-  const std::size_t consumed = static_cast<std::size_t>(summaries_read_ - summaries_base_);
-  if (consumed == summaries_.size()) {
+  if (marks_.empty() && held_.empty()) {
+    summaries_base_ += summaries_.size();
     summaries_.clear();  // keeps its capacity: the next replies' summaries allocate nothing
-  } else if (consumed >= 4096 && consumed * 2 >= summaries_.size()) {
-    summaries_.erase(0, consumed);  // a client that never lets its replies drain
-  } else {
     return;
   }
-  summaries_base_ = summaries_read_;
+  constexpr std::size_t keep_at_most = 64 * 1024;
+  if (summaries_.size() < keep_at_most) {
+    return;
+  }
+  // A client whose replies never all drain: drop the summaries no pending frame refers to.
+  // (Not necessarily a prefix in frame order: a proxied reply is summarized when the upstream
+  // answers, after replies schsim gave itself to later commands.)
+  std::uint64_t lowest = summaries_base_ + summaries_.size();
+  const auto lower = [&](const frame_mark& m) {
+    if (m.kind == frame_kind::reply && m.summary_len > 0) {
+      lowest = std::min(lowest, m.summary_at);
+    }
+  };
+  for (const auto& m : marks_) {
+    lower(m);
+  }
+  for (const auto& h : held_) {
+    lower(h.mark);
+  }
+  summaries_.erase(0, static_cast<std::size_t>(lowest - summaries_base_));
+  summaries_base_ = lowest;
 }
 
 void session::record_written(std::int64_t t_ns) {
@@ -567,10 +584,13 @@ void session::record_written(std::int64_t t_ns) {
           if (reply_t_ns == 0) {
             reply_t_ns = to_ns(mono_clock::now());
           }
-          const auto at = static_cast<std::size_t>(m.summary_at - summaries_base_);
-          core_->record_reply(ep_->config.name, state_.id, m.index, m.error,
-                              std::string_view(summaries_).substr(at, m.summary_len), reply_t_ns);
-          summaries_read_ = m.summary_at + m.summary_len;
+          const std::string_view summary =
+              m.summary_len == 0
+                  ? std::string_view()
+                  : std::string_view(summaries_)
+                        .substr(static_cast<std::size_t>(m.summary_at - summaries_base_),
+                                m.summary_len);
+          core_->record_reply(ep_->config.name, state_.id, m.index, m.error, summary, reply_t_ns);
         }
         break;
       case frame_kind::push:
@@ -985,7 +1005,7 @@ auto session::fill_first_awaiting(std::string bytes) -> bool {
   it->due = mono_clock::now() + ep_->reply_latency;
   it->mark.error = !bytes.empty() && (bytes[0] == '-' || bytes[0] == '!');
   if (core_->config.record_commands) {
-    it->mark.summary = summarize(bytes);
+    add_summary(bytes, it->mark);
   }
   held_bytes_ += bytes.size();
   it->bytes = std::move(bytes);

@@ -273,7 +273,7 @@ class session : public std::enable_shared_from_this<session> {
   void record_push_written(frame_mark& m, std::int64_t t_ns);
   /// Appends the timeline summary of `reply` to summaries_ and notes its place in `mark`.
   void add_summary(std::string_view reply, frame_mark& mark);
-  /// Drops the summaries already recorded (all of them, or a large consumed prefix).
+  /// Drops the summaries no pending frame refers to (all of them once every frame is out).
   void release_summaries();
   void check_output_limit();
   [[nodiscard]] auto output_backlog() const -> std::size_t;
@@ -309,11 +309,9 @@ class session : public std::enable_shared_from_this<session> {
   fifo<frame_mark> marks_;       // frames not yet fully written, in stream order
   fifo<held_frame> held_;
   // The reply summaries of marks_ and held_, back to back, so a recorded reply costs no string
-  // of its own; summaries_base_ is the absolute offset of summaries_[0], summaries_read_ the
-  // end of the last one recorded.
+  // of its own; summaries_base_ is the absolute offset of summaries_[0].
   std::string summaries_;
   std::uint64_t summaries_base_ = 0;
-  std::uint64_t summaries_read_ = 0;
   std::size_t held_bytes_ = 0;
   std::optional<close_request> close_;
   std::unique_ptr<upstream_link> upstream_;  // proxy mode only
