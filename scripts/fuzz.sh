@@ -82,10 +82,11 @@ long_run() {
   done
   {
     echo "target: $t"
-    echo "executions: $(awk -F': *' '/^stat::number_of_executed_units/ {print $2}' "$log")"
+    # grep -a: the log holds raw input bytes (NULs stop awk, and grep calls it binary).
+    echo "executions: $(grep -a '^stat::number_of_executed_units' "$log" | tail -1 | tr -dc 0-9)"
     echo "seconds: $((SECONDS - start))"
-    echo "last status: $(grep -E '^#[0-9]+' "$log" | tail -1)"
-    echo "peak rss MiB: $(awk -F': *' '/^stat::peak_rss_mb/ {print $2}' "$log")"
+    echo "last status: $(grep -aE '^#[0-9]+' "$log" | tail -1)"
+    echo "peak rss MiB: $(grep -a '^stat::peak_rss_mb' "$log" | tail -1 | tr -dc 0-9)"
     echo "found corpus: $(find "$build_dir/corpus/$t" -type f | wc -l) files"
     echo "merged: $(grep -E 'MERGE-OUTER: [0-9]+ new files' "$build_dir/$t.merge.log" | tail -1)"
     echo "committed generated corpus: $(find "$generated/$t" -type f | wc -l) files, $(du -sk "$generated/$t" | cut -f1) KiB"
