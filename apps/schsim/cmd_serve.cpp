@@ -392,7 +392,9 @@ class serve_run {
     options.max_body_bytes = opt_.control_max_body;
     api_ = std::make_unique<control::control_api>(
         *backend_, control::deployment_from(s_, server_->endpoints()), options);
-    api_subscription_ = record_.subscribe([this](const tl::event& e) { api_->observe(e); });
+    // The API follows its actions' steps only: commands and replies need no event built for it.
+    api_subscription_ = record_.subscribe([this](const tl::event& e) { api_->observe(e); },
+                                          tl::interest::no_commands);
     http_ = std::make_unique<control::http_server>(
         io_.get_executor(),
         control::http_options{address.host, address.port, opt_.control_max_body},
