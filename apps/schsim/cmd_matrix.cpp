@@ -73,7 +73,7 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
   std::vector<client_arg> clients;
   try {
     for (const auto& arg : opt.clients) {
-      auto c = parse_client_arg(arg, false);
+      auto c = parse_client_arg(arg, /*allow_bare_command=*/false);
       const bool dup = std::any_of(clients.begin(), clients.end(),
                                    [&](const auto& other) { return other.name == c.name; });
       if (dup) {

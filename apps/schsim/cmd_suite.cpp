@@ -141,7 +141,8 @@ auto run_suite(const suite_options_cli& opt) -> int {
   }
   harness::suite_options options;
   try {
-    options.client = client_spec_for(parse_client_arg(opt.client, true), opt.broken);
+    options.client =
+        client_spec_for(parse_client_arg(opt.client, /*allow_bare_command=*/true), opt.broken);
   } catch (const std::exception& e) {
     std::cerr << "schsim suite: " << e.what() << '\n';
     return usage_error;

@@ -88,6 +88,7 @@ void require_every_shard_once(const std::vector<shard_view>& views) {
   for (int i = 1; i <= count; ++i) {
     if (by_index.count(i) == 0) {
       std::vector<std::string> given;
+      given.reserve(by_index.size());
       for (const auto& [index, s] : by_index) {
         given.push_back(fmt::format("{}/{}", index, count));
       }
