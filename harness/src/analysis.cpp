@@ -132,6 +132,8 @@ auto analyze(const check_input& in) -> analysis {
               c.data.push_back(&e);
               if (auto id = command_identity(d.args)) {
                 an.arrivals[*id].push_back(&e);
+              } else {
+                an.untied_arrivals[d.args].push_back(&e);
               }
             }
           } else if constexpr (std::is_same_v<T, tl::reply_written>) {
@@ -292,6 +294,27 @@ auto classify(const check_input& in, const analysis& an, const conn_record& c, s
   return zone::normal;
 }
 
+auto receipts_in_flight(const analysis& an, const verdict::command_outcome& cmd)
+    -> std::vector<const tl::event*> {
+  if (const auto identity = command_identity(cmd.args)) {
+    const auto it = an.arrivals.find(*identity);
+    return it != an.arrivals.end() ? it->second : std::vector<const tl::event*>{};
+  }
+  std::vector<const tl::event*> out;
+  const auto it = an.untied_arrivals.find(cmd.args);
+  if (it == an.untied_arrivals.end()) {
+    return out;
+  }
+  // Not yet done: the command may still be waiting at the end of the run.
+  const auto until = cmd.completed ? cmd.done_ns : forever;
+  for (const auto* e : it->second) {
+    if (e->t_ns >= cmd.sent_ns && e->t_ns <= until) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
 auto judge_delays(const check_input& in, const analysis& an) -> std::vector<delay_judgement> {
   std::vector<delay_judgement> out;
   const double normal_ms = static_cast<double>(in.scn.client.timeout.count());
@@ -302,10 +325,11 @@ auto judge_delays(const check_input& in, const analysis& an) -> std::vector<dela
   // Too close to the bound to tell a correct timeout from a wrong one.
   constexpr double margin = 0.1;
   // Judged where the command first arrived: a redirection held back by a reply delay is as much
-  // a wait for a reply as an execution's.
-  for (const auto& [identity, arrived] : an.arrivals) {
-    const auto cmd = an.commands_by_identity.find(identity);
-    if (cmd == an.commands_by_identity.end() || arrived.empty()) {
+  // a wait for a reply as an execution's. One rule for every command type: a command without an
+  // id of its own is found by its arguments while it was in flight.
+  for (const auto& command : in.driver.commands) {
+    const auto arrived = receipts_in_flight(an, command);
+    if (arrived.empty()) {
       continue;
     }
     const auto* received = arrived.front();
@@ -343,7 +367,7 @@ auto judge_delays(const check_input& in, const analysis& an) -> std::vector<dela
       continue;  // an ordinary fast reply
     }
     delay_judgement j;
-    j.command = cmd->second;
+    j.command = &command;
     j.received = received;
     j.conn = &conn;
     const auto reply_at = received->t_ns + static_cast<std::int64_t>(delay_ms * 1e6);
@@ -366,12 +390,16 @@ auto judge_delays(const check_input& in, const analysis& an) -> std::vector<dela
   return out;
 }
 
-auto expected_failures(const check_input& in, const analysis& an)
-    -> std::map<std::uint64_t, std::string> {
-  std::map<std::uint64_t, std::string> out;
-  const auto judged = judge_delays(in, an);
-  std::vector<std::pair<std::int64_t, std::int64_t>> fallout;
-  for (const auto& j : judged) {
+namespace {
+
+using failure_reasons = std::map<std::uint64_t, std::string>;
+/// sent..done of each command that timed out on purpose.
+using spans = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+/// A delayed reply's command that timed out as the delay meant (or whose wait was unjudged).
+void excuse_delay_timeouts(const check_input& in, const analysis& an, failure_reasons& out,
+                           spans& fallout) {
+  for (const auto& j : judge_delays(in, an)) {
     if ((j.expect == expectation::time_out ||
          (j.expect == expectation::unjudged && !j.command->ok)) &&
         (j.command->error_class.empty() || j.command->error_class == "timeout")) {
@@ -383,11 +411,17 @@ auto expected_failures(const check_input& in, const analysis& an)
       }
     }
   }
-  // Commands the server record cannot tie to a receipt (GET, DEL, EXISTS): a timeout while a
-  // reply delay was in force, or while replies were still queued behind it, was provoked.
+}
+
+/// Commands the server never received (any type; those it received were judged by their
+/// delay): a timeout while a reply delay was in force, or while replies were still queued behind
+/// it, was provoked (the command waited in the client behind the delayed ones).
+void excuse_unreceived_delay_timeouts(const check_input& in, const analysis& an,
+                                      failure_reasons& out) {
   for (const auto& cmd : in.driver.commands) {
-    if (cmd.ok || !cmd.completed || out.contains(cmd.id) || command_identity(cmd.args) ||
-        (cmd.error_class != "timeout" && !cmd.error_class.empty())) {
+    if (cmd.ok || !cmd.completed || out.contains(cmd.id) ||
+        (cmd.error_class != "timeout" && !cmd.error_class.empty()) ||
+        !receipts_in_flight(an, cmd).empty()) {
       continue;
     }
     for (const auto& d : an.delays) {
@@ -401,32 +435,33 @@ auto expected_failures(const check_input& in, const analysis& an)
       }
     }
   }
-  // A reply still unwritten when the server closed the connection was lost with it: the
-  // scenario's close (a drop, a restart, a stall or a delay outlasting the connection) took it,
-  // no client can read it, and retrying a command the server executed is not safe. Not so on a
-  // connection told MOVING before the command arrived: a client that heeds MOVING has moved its
-  // traffic off the old connection before the server closes it.
+}
+
+auto closed_by_server(const conn_record& c) -> bool {
+  return c.closed_event != nullptr &&
+         std::get<tl::connection_closed>(c.closed_event->what).by == tl::close_initiator::server;
+}
+
+/// A reply still unwritten when the server closed the connection was lost with it: the
+/// scenario's close (a drop, a restart, a stall or a delay outlasting the connection) took it,
+/// no client can read it, and retrying a command the server executed is not safe. Not so on a
+/// connection told MOVING before the command arrived: a client that heeds MOVING has moved its
+/// traffic off the old connection before the server closes it.
+void excuse_replies_lost_with_close(const check_input& in, const analysis& an,
+                                    failure_reasons& out) {
   for (const auto& cmd : in.driver.commands) {
     if (cmd.ok || !cmd.completed || out.contains(cmd.id)) {
       continue;
     }
-    const auto identity = command_identity(cmd.args);
-    const auto arrivals = identity ? an.arrivals.find(*identity) : an.arrivals.end();
-    if (arrivals == an.arrivals.end()) {
-      continue;
-    }
-    for (const auto* received : arrivals->second) {
+    for (const auto* received : receipts_in_flight(an, cmd)) {
       const auto conn = an.conns.find(received->conn);
       if (conn == an.conns.end()) {
         continue;
       }
       const auto& c = conn->second;
       const auto closed = c.closed_at();
-      const bool closed_by_server =
-          c.closed_event != nullptr &&
-          std::get<tl::connection_closed>(c.closed_event->what).by == tl::close_initiator::server;
       const bool warned = c.moving_at && *c.moving_at <= received->t_ns;
-      if (!closed_by_server || warned || cmd.done_ns < closed ||
+      if (!closed_by_server(c) || warned || cmd.done_ns < closed ||
           c.reply_to(std::get<tl::command_received>(received->what).index) != nullptr) {
         continue;
       }
@@ -437,8 +472,42 @@ auto expected_failures(const check_input& in, const analysis& an)
       break;
     }
   }
-  // A timeout usually costs the connection: commands sent while the timed-out one waited, and
-  // just after, fail with it.
+}
+
+/// A command the client wrote as the server's FIN was on its way (handed to the client within
+/// this long of the server's close, either side) and the server never read: the client could
+/// not have known of a close it had not yet read, and it cannot know whether the server read
+/// the command before closing, so failing it is the close's doing, not a drop.
+constexpr std::int64_t fin_crossing_ns = 1'000'000;
+
+/// docs/reports.md, zero_dropped: a command handed to the client within 1 ms of a server-side
+/// close of one of its connections (not one told MOVING), that failed with a connection error
+/// and was never received by the server, crossed the FIN.
+void excuse_fin_crossings(const check_input& in, const analysis& an, failure_reasons& out) {
+  for (const auto& cmd : in.driver.commands) {
+    if (cmd.ok || !cmd.completed || out.contains(cmd.id) || cmd.error_class == "timeout" ||
+        !receipts_in_flight(an, cmd).empty()) {
+      continue;
+    }
+    for (const auto& [id, c] : an.conns) {
+      const auto closed = c.closed_at();
+      if (!closed_by_server(c) || (c.moving_at && *c.moving_at <= closed) ||
+          cmd.sent_ns < closed - fin_crossing_ns || cmd.sent_ns > closed + fin_crossing_ns) {
+        continue;
+      }
+      out[cmd.id] = fmt::format(
+          "handed to the client {:+.3f} ms from the server's close of {} #{} at {}, and never "
+          "received: it crossed the FIN (within {} ms), which the client had not read",
+          ms_between(closed, cmd.sent_ns), c.endpoint, c.id, at(in, closed),
+          fin_crossing_ns / 1'000'000);
+      break;
+    }
+  }
+}
+
+/// A timeout usually costs the connection: commands sent while the timed-out one waited, and
+/// just after, fail with it.
+void excuse_fallout(const check_input& in, const spans& fallout, failure_reasons& out) {
   constexpr std::int64_t after_ns = 100'000'000;
   for (const auto& cmd : in.driver.commands) {
     if (cmd.ok || out.contains(cmd.id)) {
@@ -451,6 +520,19 @@ auto expected_failures(const check_input& in, const analysis& an)
       }
     }
   }
+}
+
+}  // namespace
+
+auto expected_failures(const check_input& in, const analysis& an)
+    -> std::map<std::uint64_t, std::string> {
+  failure_reasons out;
+  spans fallout;
+  excuse_delay_timeouts(in, an, out, fallout);
+  excuse_unreceived_delay_timeouts(in, an, out);
+  excuse_replies_lost_with_close(in, an, out);
+  excuse_fin_crossings(in, an, out);
+  excuse_fallout(in, fallout, out);
   return out;
 }
 

@@ -91,6 +91,8 @@ struct analysis {
   /// command first arrived is where its wait for a reply began.
   std::map<std::string, std::vector<const timeline::event*>> arrivals;
   std::map<std::string, const verdict::command_outcome*> commands_by_identity;
+  /// Receipts of data commands without an identity (GET, DEL, EXISTS), by their arguments.
+  std::map<std::vector<std::string>, std::vector<const timeline::event*>> untied_arrivals;
   /// Data commands (command_received events) answered -MOVED/-ASK, from the simulator's
   /// cluster_redirect events or, failing those, the reply written.
   std::map<const timeline::event*, redirection> redirects;
@@ -115,6 +117,12 @@ auto is_cluster_refusal(std::string_view reply_summary) -> bool;
 
 auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t)
     -> zone;
+
+/// Where the server received a workload command: by its identity, or, for a command that
+/// carries none (GET, DEL, EXISTS), every data command with the same arguments received while it
+/// was in flight (two equal GETs in flight at once cannot be told apart; either receipt counts).
+auto receipts_in_flight(const analysis& an, const verdict::command_outcome& cmd)
+    -> std::vector<const timeline::event*>;
 
 auto judge_delays(const check_input& in, const analysis& an) -> std::vector<delay_judgement>;
 

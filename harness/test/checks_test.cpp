@@ -178,6 +178,42 @@ TEST(ZeroDropped, ACommandThatNeverReachedTheServerIsDroppedAtAClose) {
   EXPECT_EQ(figure(r, "failed_on_purpose"), 2.0);
 }
 
+// Item 20: one rule for every command type. A GET carries no identity, but its receipt (same
+// arguments, while it was in flight) shows it was cut by the server's close like an INCR.
+TEST(ZeroDropped, AGetWhoseReplyWasLostWithTheServersCloseIsNotDropped) {
+  auto b = drop_with_held_replies();
+  b.add(1250, "node-a", 1, tl::command_received{40, {"GET", "schsim:k:7"}});
+  b.outcome(30, {"GET", "schsim:k:7"}, 1250, 1301, false, "connection");
+  auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(figure(r, "failed_on_purpose"), 3.0);
+  // Never received and sent long before the close: a drop, whatever the command.
+  b.events.pop_back();
+  b.driver.commands.back().sent_ns -= 200 * ms;
+  r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
+  EXPECT_TRUE(has_finding(r, "#30 GET schsim:k:7 failed"));
+}
+
+// Item 19: a command handed to the client within 1 ms of the server's close crossed the FIN:
+// the client had not read it and cannot know whether the server read the command.
+TEST(ZeroDropped, ACommandThatCrossedTheServersFinIsNotDropped) {
+  for (const std::int64_t sent : {1299, 1300, 1301}) {
+    auto b = drop_with_held_replies();
+    b.incr(5, sent, "", 0, 4, false, "connection");
+    const auto r = check_zero_dropped(b.input());
+    EXPECT_EQ(r.outcome, verdict::status::pass) << sent << ": " << r.summary;
+    EXPECT_EQ(figure(r, "failed_on_purpose"), 3.0) << sent;
+  }
+  auto b = drop_with_held_replies();
+  b.incr(5, 1302, "", 0, 4, false, "connection");  // 2 ms after: the client could have known
+  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::fail);
+  b = drop_with_held_replies();
+  b.moving(1050, 1, "node-b");  // told MOVING: the client should have left the connection
+  b.incr(5, 1300, "", 0, 4, false, "connection");
+  EXPECT_TRUE(has_finding(check_zero_dropped(b.input()), "#5 INCR schsim:ctr:5 failed"));
+}
+
 TEST(ZeroDropped, RepliesLostOnAConnectionToldMovingAreDropped) {
   auto b = drop_with_held_replies();
   // MOVING reached #1 before #2 and #3 did: a client that heeds it sends them elsewhere.
@@ -388,6 +424,22 @@ TEST(TimeoutRelaxation, FailsWhenRelaxedForever) {
                           "succeeded after 1501.0 ms outside any window, but the normal "
                           "timeout 500 ms (client.timeout)"))
       << r.summary;
+}
+
+// Item 20: a GET is judged by its delay as an INCR is. Inside the window a 1500 ms delay is
+// below the relaxed timeout, so a GET that timed out after 503 ms was not provoked (it used to
+// be excused merely for being sent while replies were delayed, where an INCR counted).
+TEST(ZeroDropped, AGetThatTimedOutWhereItShouldHaveWaitedCountsLikeAnIncr) {
+  auto b = relaxation_run(true, true, 520);
+  b.add(1600, "node-a", 1, tl::command_received{50, {"GET", "schsim:key:9"}});
+  b.add(3100, "node-a", 1, tl::reply_written{50, false, "$-1"});
+  b.outcome(20, {"GET", "schsim:key:9"}, 1600, 2103, false, "timeout");
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
+  EXPECT_TRUE(has_finding(r, "#20 GET schsim:key:9 failed")) << r.summary;
+  const auto relax = check_timeout_relaxation(b.input());
+  EXPECT_EQ(relax.outcome, verdict::status::fail) << relax.summary;
+  EXPECT_TRUE(has_finding(relax, "#20 GET schsim:key:9")) << relax.summary;
 }
 
 /// Replies on node-a delayed 1500 ms from 500 ms; a command sent at 600 ms, outside any window,
@@ -720,14 +772,94 @@ TEST(RunChecks, ScenarioNamesSelectChecks) {
   EXPECT_TRUE(check_for_expectation("nonsense").empty());
 }
 
+auto has_cap(const std::vector<std::string>& caps, std::string_view cap) -> bool {
+  return std::find(caps.begin(), caps.end(), cap) != caps.end();
+}
+
 TEST(RequiredCapabilities, FollowTheScenario) {
   auto b = good_handoff();
-  b.scn.client.protocol = 2;
   b.scn.client.password = "secret";
-  const auto caps = required_capabilities(b.scn);
-  for (const auto* cap : {"handoff", "resp2", "auth", "mode_auto"}) {
-    EXPECT_NE(std::find(caps.begin(), caps.end(), cap), caps.end()) << cap;
+  for (const auto* cap : {"handoff", "auth", "mode_auto", "maint_notifications"}) {
+    EXPECT_TRUE(has_cap(required_capabilities(b.scn), cap)) << cap;
   }
+  b.scn.client.protocol = 2;
+  EXPECT_TRUE(has_cap(required_capabilities(b.scn), "resp2"));
+}
+
+// Item 9: pushes go only to connections that opted in, so a client that never opts in is never
+// asked to hand off, whatever MOVING steps the scenario has.
+TEST(RequiredCapabilities, NoHandoffForAClientThatNeverReceivesMoving) {
+  auto b = good_handoff();
+  b.scn.client.mode = scenario::sch_mode::disabled;
+  EXPECT_FALSE(has_cap(required_capabilities(b.scn), "handoff"));
+  b.scn.client.mode = scenario::sch_mode::automatic;
+  b.scn.client.protocol = 2;
+  EXPECT_FALSE(has_cap(required_capabilities(b.scn), "handoff"));
+  b.scn.client.protocol = 3;
+  for (auto& e : b.scn.topo.endpoints) {
+    e.sch = false;  // open-source Redis: the opt-in is refused everywhere
+  }
+  EXPECT_FALSE(has_cap(required_capabilities(b.scn), "handoff"));
+  // A step that targets every connection, opted in or not, does reach it.
+  auto& send = std::get<scenario::send_action>(b.scn.steps.front().what);
+  send.to.filter = scenario::opt_in_filter::any;
+  EXPECT_TRUE(has_cap(required_capabilities(b.scn), "handoff"));
+}
+
+// -------------------------------------------------------------------- checks that judged nothing
+
+// Item 8: a check that applied but had nothing to judge says so and is never a pass; one whose
+// trigger the client is never sent does not apply.
+TEST(JudgedNothing, NoMovingWrittenToAClientThatOptsIn) {
+  auto b = good_handoff();
+  std::erase_if(b.events, [](const tl::event& e) {
+    return std::holds_alternative<tl::push_written>(e.what);
+  });
+  auto r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::not_judged) << r.summary;
+  EXPECT_EQ(r.summary, "judged nothing: no MOVING was written to the client");
+  b.scn.client.mode = scenario::sch_mode::disabled;
+  r = check_handoff_timing(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::skipped) << r.summary;
+  EXPECT_EQ(r.summary, "not applicable: the client does not opt in, so no MOVING reaches it");
+  b.scn.steps.clear();
+  EXPECT_EQ(check_handoff_timing(b.input()).summary,
+            "not applicable: no step of the scenario sends MOVING");
+}
+
+TEST(JudgedNothing, NoCommandIssued) {
+  auto b = good_handoff();
+  b.driver.commands.clear();
+  const auto r = check_zero_dropped(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::not_judged) << r.summary;
+  const auto lat = check_latency(b.input());
+  EXPECT_EQ(lat.outcome, verdict::status::not_judged) << lat.summary;
+  EXPECT_FALSE(lat.critical);  // reported, bounded only on request
+  b.scn.load.rate = 0;         // idle connections: nothing was meant to be issued
+  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::skipped);
+  EXPECT_EQ(check_latency(b.input()).outcome, verdict::status::skipped);
+}
+
+TEST(JudgedNothing, ADelayThatNoCommandMet) {
+  run_builder b;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.step(1000, "slow", scenario::latency_action{"node-a", milliseconds{1500}, milliseconds{500}});
+  b.finish(3000);
+  auto r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::not_judged) << r.summary;
+  b.scn.steps.clear();
+  r = check_timeout_relaxation(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::skipped) << r.summary;
+}
+
+TEST(JudgedNothing, ACriticalCheckThatJudgedNothingMakesTheCaseInconclusive) {
+  auto b = good_handoff();
+  std::erase_if(b.events, [](const tl::event& e) {
+    return std::holds_alternative<tl::push_written>(e.what);
+  });
+  const auto checks = run_checks(b.input());
+  EXPECT_EQ(verdict::outcome_of_case(checks, {}), verdict::case_outcome::inconclusive);
 }
 
 TEST(DeriveWindows, ShadesMaintenanceMovingAndDelays) {

@@ -278,9 +278,7 @@ auto judge_handshake(const check_input& in, const episodes& ep) -> v::check_resu
       r.summary = "connect failed as required and no connection carried commands";
       return r;
     }
-    r.outcome = v::status::skipped;
-    r.summary = "no connection sent any command";
-    return r;
+    return judged_nothing(r, "no connection sent any command");
   }
   return fail_or_pass(r, fmt::format("{} connection{} handshaken correctly, {} opted in", judged,
                                      judged == 1 ? "" : "s", opted_in));

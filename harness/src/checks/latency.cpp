@@ -57,9 +57,12 @@ auto judge_latency(const check_input& in, const episodes& ep) -> v::check_result
   add_figures("event", during, r);
   r.figures.push_back({"not_ok", static_cast<double>(failed), ""});
   if (baseline.empty() && during.empty()) {
-    r.outcome = v::status::skipped;
-    r.summary = "no command completed";
-    return r;
+    r.critical = in.scn.expect.max_latency.has_value();  // reported, bounded only on request
+    if (in.driver.commands.empty() && in.scn.load.rate == 0) {
+      return not_applicable(r, "the scenario has no workload");
+    }
+    return judged_nothing(
+        r, in.driver.commands.empty() ? "the workload issued no command" : "no command completed");
   }
   std::vector<double> all = baseline;
   all.insert(all.end(), during.begin(), during.end());

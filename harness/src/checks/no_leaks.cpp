@@ -52,9 +52,7 @@ auto judge_no_leaks(const check_input& in, const episodes& ep) -> v::check_resul
   auto r = start_result(no_leaks_id);
   const auto& an = ep.an;
   if (an.conns.empty()) {
-    r.outcome = v::status::skipped;
-    r.summary = "no connection was opened";
-    return r;
+    return judged_nothing(r, "no connection was opened");
   }
   const auto baseline_at = steady_state_at(an);
   const double baseline = std::max(open_at(an, baseline_at), 1.0);

@@ -64,6 +64,54 @@ auto start_result(std::string_view id) -> v::check_result {
   return r;
 }
 
+auto judged_nothing(v::check_result& r, std::string why) -> v::check_result& {
+  r.outcome = v::status::not_judged;
+  r.summary = "judged nothing: " + why;
+  return r;
+}
+
+auto not_applicable(v::check_result& r, std::string why) -> v::check_result& {
+  r.outcome = v::status::skipped;
+  r.summary = "not applicable: " + why;
+  return r;
+}
+
+auto client_opts_in(const scenario::scenario& scn) -> bool {
+  if (scn.client.protocol != 3 || scn.client.mode == scenario::sch_mode::disabled) {
+    return false;
+  }
+  // Only an endpoint that accepts HELLO 3 and answers CLIENT MAINT_NOTIFICATIONS takes the opt-in.
+  const auto& eps = scn.topo.endpoints;
+  return std::any_of(eps.begin(), eps.end(), [](const auto& e) { return e.sch && e.resp3; });
+}
+
+auto reaches_client(const scenario::scenario& scn, const scenario::send_action& send) -> bool {
+  return send.to.filter == scenario::opt_in_filter::any || client_opts_in(scn);
+}
+
+auto scenario_delivers(const scenario::scenario& scn, maint::kind k) -> bool {
+  return std::any_of(scn.steps.begin(), scn.steps.end(), [&](const auto& st) {
+    const auto* send = std::get_if<scenario::send_action>(&st.what);
+    return send != nullptr && maint::kind_of(send->notification) == k && reaches_client(scn, *send);
+  });
+}
+
+auto none_delivered(v::check_result& r, const scenario::scenario& scn, maint::kind k)
+    -> v::check_result& {
+  const auto name = maint::wire_name(k);
+  const bool sent = std::any_of(scn.steps.begin(), scn.steps.end(), [&](const auto& st) {
+    const auto* send = std::get_if<scenario::send_action>(&st.what);
+    return send != nullptr && maint::kind_of(send->notification) == k;
+  });
+  if (!sent) {
+    return not_applicable(r, fmt::format("no step of the scenario sends {}", name));
+  }
+  if (!scenario_delivers(scn, k)) {
+    return not_applicable(r, fmt::format("the client does not opt in, so no {} reaches it", name));
+  }
+  return judged_nothing(r, fmt::format("no {} was written to the client", name));
+}
+
 auto fail_or_pass(v::check_result& r, std::string pass_summary) -> v::check_result& {
   if (r.findings.empty()) {
     r.outcome = v::status::pass;
@@ -207,7 +255,10 @@ auto required_capabilities(const scenario::scenario& scn) -> std::vector<std::st
     if (send == nullptr) {
       continue;
     }
-    if (const auto* m = std::get_if<maint::moving>(&send->notification)) {
+    // Gate on what the client is asked to do: a MOVING that reaches no connection of the client
+    // (it does not opt in, e.g. mode = "disabled") asks for no handoff.
+    const auto* m = std::get_if<maint::moving>(&send->notification);
+    if (m != nullptr && reaches_client(scn, *send)) {
       caps.insert(m->endpoint ? "handoff" : "moving_null_endpoint");
     }
     // SMIGRATING/SMIGRATED need no capability: a standalone client must survive them too.

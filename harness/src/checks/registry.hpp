@@ -43,6 +43,27 @@ auto judge_removed_node_traffic(const check_input& in, const episodes& ep) -> ve
 /// A result with the check's id and meaning from the registry.
 auto start_result(std::string_view id) -> verdict::check_result;
 
+/// The check applied to the scenario but found nothing to judge: it says what was missing and is
+/// never a pass (a case whose critical check judged nothing is not shown conformant).
+auto judged_nothing(verdict::check_result& r, std::string why) -> verdict::check_result&;
+/// The scenario never creates what the check judges (or the client was never meant to receive
+/// it): the check does not apply.
+auto not_applicable(verdict::check_result& r, std::string why) -> verdict::check_result&;
+
+/// Whether the client opts in to maintenance pushes: RESP3, not `mode = "disabled"`, and an
+/// endpoint that takes the opt-in (HELLO 3 and CLIENT MAINT_NOTIFICATIONS answered).
+auto client_opts_in(const scenario::scenario& scn) -> bool;
+/// Whether a send step's push reaches the client at all: it goes only to connections that opted
+/// in, unless the step targets every connection.
+auto reaches_client(const scenario::scenario& scn, const scenario::send_action& send) -> bool;
+/// Whether a step of the (expanded) scenario sends the client a notification of this kind.
+auto scenario_delivers(const scenario::scenario& scn, maint::kind k) -> bool;
+
+/// No notification of kind `k` reached the client: not applicable when the scenario sends none,
+/// or none that reaches this client (it does not opt in); else judged nothing.
+auto none_delivered(verdict::check_result& r, const scenario::scenario& scn, maint::kind k)
+    -> verdict::check_result&;
+
 /// Fails with the findings (summary: the first, and how many more, unless set), else passes
 /// with `pass_summary`.
 auto fail_or_pass(verdict::check_result& r, std::string pass_summary) -> verdict::check_result&;

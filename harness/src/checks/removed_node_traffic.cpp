@@ -104,9 +104,10 @@ auto late_finding(const check_input& in, const analysis& an, const node_removal&
 auto judge_removed_node_traffic(const check_input& in, const episodes& ep) -> v::check_result {
   auto r = start_result(removed_node_traffic_id);
   if (ep.removals.empty()) {
-    r.outcome = v::status::skipped;
-    r.summary = "no SMIGRATED left a node without slots";
-    return r;
+    if (ep.smigrations.empty()) {
+      return none_delivered(r, in.scn, maint::kind::smigrated);
+    }
+    return not_applicable(r, "no SMIGRATED left a node without slots");
   }
   std::vector<const tl::event*> evidence;
   std::size_t violations = 0;

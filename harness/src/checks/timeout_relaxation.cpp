@@ -133,6 +133,13 @@ void add_figures(const tally& t, double normal, double relaxed, v::check_result&
   }
 }
 
+auto scenario_delays_replies(const scenario::scenario& scn) -> bool {
+  return std::any_of(scn.steps.begin(), scn.steps.end(), [](const auto& st) {
+    return std::holds_alternative<scenario::latency_action>(st.what) ||
+           std::holds_alternative<scenario::stall_action>(st.what);
+  });
+}
+
 }  // namespace
 
 auto judge_timeout_relaxation(const check_input& in, const episodes& ep) -> v::check_result {
@@ -169,9 +176,11 @@ auto judge_timeout_relaxation(const check_input& in, const episodes& ep) -> v::c
   r.excerpt = excerpt(t.evidence);
   if (t.relaxed_ok + t.normal_timeouts == 0 && r.findings.empty()) {
     // Without a reply delay the server cannot tell a relaxed timeout from a normal one.
-    r.outcome = v::status::skipped;
-    r.summary = "no command was delayed past a timeout where the outcome could be judged";
-    return r;
+    if (ep.an.delays.empty() && !scenario_delays_replies(in.scn)) {
+      return not_applicable(r, "no step of the scenario delays or stalls replies");
+    }
+    return judged_nothing(
+        r, "no command was delayed past a timeout where the outcome could be judged");
   }
   return fail_or_pass(
       r, fmt::format("{} delayed repl{} succeeded inside the window, {} timed out in [{:.0f}, "

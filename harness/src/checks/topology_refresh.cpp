@@ -125,9 +125,7 @@ auto judge_topology_refresh(const check_input& in, const episodes& ep) -> v::che
   auto r = start_result(topology_refresh_id);
   const auto& events = ep.smigrations;
   if (events.empty()) {
-    r.outcome = v::status::skipped;
-    r.summary = "no SMIGRATED was sent";
-    return r;
+    return none_delivered(r, in.scn, maint::kind::smigrated);
   }
   const auto bound = refresh_tolerance(in.scn.expect);
   const double tolerance_ms = to_ms(bound.within);

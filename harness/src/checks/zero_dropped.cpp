@@ -185,9 +185,8 @@ auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_r
     r.findings.insert(r.findings.end(), t.drop_findings.begin(), t.drop_findings.end());
   }
   if (issued == 0) {
-    r.outcome = v::status::skipped;
-    r.summary = "the workload issued no command";
-    return r;
+    return in.scn.load.rate == 0 ? not_applicable(r, "the scenario has no workload")
+                                 : judged_nothing(r, "the workload issued no command");
   }
   if (!t.hard_findings.empty() || over_budget) {
     r.summary = fmt::format(
