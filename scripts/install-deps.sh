@@ -11,6 +11,8 @@ packages=(
   libboost1.81-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # TLS endpoints, per-run certificates and the reference client's TLS (OpenSSL 3).
+  libssl-dev
   clang-format clang-tidy
   # libFuzzer targets (scripts/fuzz.sh) need clang and its runtime; GCC builds everything else.
   clang-14 libclang-rt-14-dev

@@ -11,6 +11,7 @@
 #include <schsim/reports/json.hpp>
 #include <schsim/reports/timeline_writer.hpp>
 #include <schsim/scenario_io/load.hpp>
+#include <schsim/simulator/certificates.hpp>
 #include <schsim/simulator/server.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -85,6 +86,7 @@ struct serve_options {
   std::string control_token;
   std::size_t control_max_body = 1024 * 1024;
   std::string report_dir;
+  std::string tls_dir;  // where the run's certificates go (TLS endpoints); empty: a temp dir
   std::string command_line;
   bool keep_timeline = false;
 };
@@ -348,8 +350,37 @@ class serve_run {
     return true;
   }
 
+  /// TLS endpoints: makes the run's certificates and writes them where a client can read them.
+  auto make_certificates() -> bool {
+    try {
+      certs_ = engine::make_run_certificates(s_);
+      if (!certs_) {
+        return true;
+      }
+      std::filesystem::path dir = opt_.tls_dir;
+      if (dir.empty()) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "schsim-tls-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+          std::cerr << "schsim serve: cannot create a directory for the certificates\n";
+          return false;
+        }
+        dir = tmpl;
+      }
+      const auto files = simulator::tls::write_certificates(*certs_, dir);
+      spdlog::info("TLS: CA certificate {} (every TLS endpoint's certificate is signed by it)",
+                   files.ca_file.string());
+    } catch (const std::exception& e) {
+      std::cerr << "schsim serve: --tls-dir: " << e.what() << '\n';
+      return false;
+    }
+    return true;
+  }
+
   auto start_server() -> bool {
-    auto config = engine::make_server_config(s_);
+    if (!make_certificates()) {
+      return false;
+    }
+    auto config = engine::make_server_config(s_, certs_ ? &*certs_ : nullptr);
     // Load runs: without it every command and reply is a timeline event, built, handed to the
     // observers and written to the JSONL file.
     config.record_commands = !opt_.no_record_commands;
@@ -540,6 +571,7 @@ class serve_run {
   boost::asio::io_context io_;
   tl::recorder record_{keeps_record() ? tl::retention::all : tl::retention::observers_only};
   std::shared_ptr<reports::jsonl_timeline_writer> jsonl_;
+  std::optional<simulator::tls::certificate_set> certs_;
   std::unique_ptr<simulator::server> server_;
   std::int64_t start_ns_ = 0;
   std::unique_ptr<engine::driver> fi_driver_;
@@ -606,6 +638,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--control-max-body", opt->control_max_body,
                   "Largest control API request body in bytes (413 above it)")
       ->capture_default_str();
+  cmd->add_option("--tls-dir", opt->tls_dir,
+                  "TLS endpoints: write the run's CA (ca.pem) and certificates here (default: a "
+                  "new directory under the system temp directory, printed at start)");
   cmd->add_option("--report", opt->report_dir,
                   "At exit (also on SIGINT/SIGTERM), run the server-side checks over what was "
                   "served and write report.json, junit.xml and index.html to this directory; "

@@ -327,7 +327,8 @@ auto kind_name(const detail& d) -> const char* {
                  [](const note&) { return "note"; },
                  [](const cluster_redirect&) { return "cluster_redirect"; },
                  [](const slot_migration_started&) { return "slot_migration_started"; },
-                 [](const slot_migration_completed&) { return "slot_migration_completed"; }},
+                 [](const slot_migration_completed&) { return "slot_migration_completed"; },
+                 [](const tls_handshake&) { return "tls_handshake"; }},
       d);
 }
 

@@ -3,6 +3,7 @@
 #include <schsim/core/resp3/serializer.hpp>
 #include <schsim/engine/driver.hpp>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -57,7 +58,48 @@ auto to_accept_mode(sc::endpoint_state s) -> sim::accept_mode {
   return sim::accept_mode::serve;
 }
 
-auto make_server_config(const sc::scenario& s) -> sim::server_config {
+auto tls_server_name(const sc::endpoint& e) -> std::string {
+  return e.fqdn.empty() ? e.host : e.fqdn;
+}
+
+auto make_run_certificates(const sc::scenario& s) -> std::optional<sim::tls::certificate_set> {
+  std::vector<sim::tls::leaf_spec> leaves;
+  bool client_auth = false;
+  for (const auto& e : s.topo.endpoints) {
+    if (!e.tls) {
+      continue;
+    }
+    client_auth = client_auth || e.tls_client_auth;
+    sim::tls::leaf_spec leaf{e.name, e.name, {}, {}, false};
+    std::vector<std::string> names = e.tls_cert_names;
+    if (names.empty()) {
+      names.push_back(e.host);
+      if (!e.fqdn.empty()) {
+        names.push_back(e.fqdn);
+      }
+    }
+    for (auto& n : names) {
+      boost::system::error_code ec;
+      (void)boost::asio::ip::make_address(n, ec);
+      (ec ? leaf.dns_names : leaf.ip_addresses).push_back(std::move(n));
+    }
+    leaves.push_back(std::move(leaf));
+  }
+  if (leaves.empty()) {
+    return std::nullopt;
+  }
+  if (client_auth) {
+    leaves.push_back(sim::tls::leaf_spec{
+        client_certificate_id, "schsim client", {"client.schsim.invalid"}, {}, true});
+  }
+  // Valid from an hour ago, so a client whose clock is a little behind still accepts it.
+  const auto now = std::chrono::system_clock::now();
+  return sim::tls::make_certificates("schsim run CA " + s.meta.id, leaves,
+                                     {now - std::chrono::hours(1), std::chrono::hours(25)});
+}
+
+auto make_server_config(const sc::scenario& s, const sim::tls::certificate_set* certs)
+    -> sim::server_config {
   sim::server_config config;
   config.cluster = s.topo.cluster;
   for (const auto& e : s.topo.endpoints) {
@@ -75,6 +117,15 @@ auto make_server_config(const sc::scenario& s) -> sim::server_config {
     ec.profile.server_version = e.server_version;
     ec.initial_mode = to_accept_mode(e.initial_state);
     ec.slots = e.slots;
+    if (e.tls) {
+      if (certs == nullptr) {
+        throw std::invalid_argument("endpoint " + e.name +
+                                    " speaks TLS but the run has no certificates");
+      }
+      const auto& leaf = certs->leaf(e.name);
+      ec.tls = sim::endpoint_tls_config{leaf.cert_pem, leaf.key_pem, e.tls_only,
+                                        e.tls_client_auth ? certs->ca_cert_pem : std::string()};
+    }
     config.endpoints.push_back(std::move(ec));
   }
   return config;

@@ -126,6 +126,8 @@ auto analyze(const check_input& in) -> analysis {
             c.hellos.push_back(&e);
           } else if constexpr (std::is_same_v<T, tl::maint_handshake>) {
             c.maints.push_back(&e);
+          } else if constexpr (std::is_same_v<T, tl::tls_handshake>) {
+            c.tls = &e;
           } else if constexpr (std::is_same_v<T, tl::command_received>) {
             c.commands.push_back(&e);
             if (!is_setup_command(d.args)) {

@@ -36,6 +36,8 @@ struct conn_record {
   const timeline::event* closed_event = nullptr;
   std::vector<const timeline::event*> hellos;
   std::vector<const timeline::event*> maints;
+  /// The connection's tls_handshake (TLS endpoints, or a ClientHello to a plaintext one).
+  const timeline::event* tls = nullptr;
   std::vector<const timeline::event*> commands;  ///< every command received
   std::vector<const timeline::event*> data;      ///< commands that are not connection setup
   std::vector<const timeline::event*> pushes;

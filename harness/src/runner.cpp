@@ -7,6 +7,7 @@
 #include <schsim/harness/process.hpp>
 #include <schsim/harness/runner.hpp>
 #include <schsim/harness/workload.hpp>
+#include <schsim/simulator/certificates.hpp>
 #include <schsim/simulator/server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -71,7 +76,17 @@ class case_session {
         seed_(seed),
         result_(result),
         wake_(io),
-        server_(io.get_executor(), engine::make_server_config(scn), recorder_) {}
+        certs_(engine::make_run_certificates(scn)),
+        server_(io.get_executor(), engine::make_server_config(scn, certs_ ? &*certs_ : nullptr),
+                recorder_) {}
+  ~case_session() {
+    if (!tls_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(tls_dir_, ec);
+    }
+  }
+  case_session(const case_session&) = delete;
+  auto operator=(const case_session&) -> case_session& = delete;
 
   auto run() -> awaitable<void>;
 
@@ -174,6 +189,10 @@ class case_session {
   void read_client_info(const json& hello);
   auto gate_on_capabilities() -> awaitable<bool>;
   [[nodiscard]] auto client_settings() const -> json;
+  /// Writes the run's certificates to a directory of the case's own; false when it cannot.
+  auto write_tls_files() -> bool;
+  /// configure's `tls` object when the start endpoint speaks TLS, else null.
+  [[nodiscard]] auto tls_settings() const -> json;
   auto configure_driver(const std::string& host, std::uint16_t port) -> awaitable<bool>;
   auto connect_driver() -> awaitable<void>;
   auto start_timeline_and_workload() -> run_deadlines;
@@ -202,6 +221,10 @@ class case_session {
   asio::steady_timer issue_timer_{io_};
   bool stopping_ = false;
   timeline::recorder recorder_;
+  /// The run's certificates (TLS endpoints only), written to tls_dir_ for the driver.
+  std::optional<simulator::tls::certificate_set> certs_;
+  std::filesystem::path tls_dir_;
+  std::optional<simulator::tls::certificate_files> tls_files_;
   simulator::server server_;
   std::unique_ptr<engine::driver> engine_;
   std::unique_ptr<child_process> process_;
@@ -397,7 +420,7 @@ auto case_session::run() -> awaitable<void> {
     fail_case(v::case_outcome::error, "the scenario's start endpoint was not started");
     co_return;
   }
-  if (!start_driver()) {
+  if (!write_tls_files() || !start_driver()) {
     co_return;
   }
   if (!co_await exchange_hello() || !co_await gate_on_capabilities() ||
@@ -514,11 +537,51 @@ auto case_session::client_settings() const -> json {
   return settings;
 }
 
+auto case_session::write_tls_files() -> bool {
+  if (!certs_) {
+    return true;
+  }
+  std::string dir_template =
+      (std::filesystem::temp_directory_path() / "schsim-tls-XXXXXX").string();
+  if (::mkdtemp(dir_template.data()) == nullptr) {
+    fail_case(v::case_outcome::error,
+              fmt::format("cannot create a directory for the run's certificates in {}: {}",
+                          std::filesystem::temp_directory_path().string(), std::strerror(errno)));
+    return false;
+  }
+  tls_dir_ = dir_template;
+  try {
+    tls_files_ = simulator::tls::write_certificates(*certs_, tls_dir_);
+  } catch (const std::exception& e) {
+    fail_case(v::case_outcome::error, e.what());
+    return false;
+  }
+  return true;
+}
+
+auto case_session::tls_settings() const -> json {
+  const auto* start = scn_.topo.find(scn_.topo.start);
+  if (start == nullptr || !start->tls || !tls_files_) {
+    return nullptr;
+  }
+  json tls{{"ca_file", tls_files_->ca_file.string()},
+           {"server_name", engine::tls_server_name(*start)}};
+  const auto client = tls_files_->leaves.find(engine::client_certificate_id);
+  if (client != tls_files_->leaves.end()) {
+    tls["cert_file"] = client->second.cert_file.string();
+    tls["key_file"] = client->second.key_file.string();
+  }
+  return tls;
+}
+
 auto case_session::configure_driver(const std::string& host, std::uint16_t port)
     -> awaitable<bool> {
-  const json configure = json{{"type", "configure"},
-                              {"endpoint", {{"host", host}, {"port", port}}},
-                              {"settings", client_settings()}};
+  json configure = json{{"type", "configure"},
+                        {"endpoint", {{"host", host}, {"port", port}}},
+                        {"settings", client_settings()}};
+  if (auto tls = tls_settings(); !tls.is_null()) {
+    configure["tls"] = std::move(tls);
+  }
   co_await send(configure);
   if (!co_await wait_until([&] { return state_.configure_reply || state_.eof; },
                            timeout_of(options_.reply_timeout)) ||

@@ -330,6 +330,17 @@ auto timeline_svg(const v::case_result& c) -> std::string {
               detail::format_offset(e->t_ns, t0), escape_xml(detail::describe_event(*e)));
           last_redirect = x;
         }
+      } else if (const auto* tls = std::get_if<tl::tls_handshake>(&e->what)) {
+        // A small square: green for a completed TLS handshake, red for a failed or refused one,
+        // grey for plaintext on a TLS endpoint.
+        out += fmt::format(
+            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"6\" height=\"6\" fill=\"{}\">"
+            "<title>{}: {}</title></rect>\n",
+            x - 3, mid - 12,
+            tls->completed                    ? "#2e8540"
+            : tls->tls || !tls->error.empty() ? "#c62828"
+                                              : "#8a8a8a",
+            detail::format_offset(e->t_ns, t0), escape_xml(detail::describe_event(*e)));
       } else if (std::holds_alternative<tl::protocol_error>(e->what)) {
         out += fmt::format(
             "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#c62828\">!<title>{}</title></text>\n", x - 2,

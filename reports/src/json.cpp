@@ -101,6 +101,14 @@ auto event_to_json(const tl::event& e) -> json {
                    j["to"] = d.to;
                    j["slots"] = d.slots;
                  },
+                 [&](const tl::tls_handshake& d) {
+                   j["tls"] = d.tls;
+                   j["completed"] = d.completed;
+                   j["version"] = d.version;
+                   j["sni"] = d.sni;
+                   j["client_certificate"] = d.client_certificate;
+                   j["error"] = d.error;
+                 },
              },
              e.what);
   return j;
@@ -193,6 +201,13 @@ auto event_from_json(const json& j) -> tl::event {
     e.what = tl::slot_migration_completed{get_or<std::string>(j, "from", ""),
                                           get_or<std::string>(j, "to", ""),
                                           get_or<std::string>(j, "slots", "")};
+  } else if (kind == "tls_handshake") {
+    e.what = tl::tls_handshake{get_or<bool>(j, "tls", false),
+                               get_or<bool>(j, "completed", false),
+                               get_or<std::string>(j, "version", ""),
+                               get_or<std::string>(j, "sni", ""),
+                               get_or<bool>(j, "client_certificate", false),
+                               get_or<std::string>(j, "error", "")};
   } else {
     e.what = tl::note{get_or<std::string>(j, "text", "")};
   }

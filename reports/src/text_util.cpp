@@ -82,6 +82,23 @@ auto slug(std::string_view s) -> std::string {
   return out.empty() ? std::string("_") : out;
 }
 
+namespace {
+
+auto describe_tls(const timeline::tls_handshake& d) -> std::string {
+  if (!d.tls) {
+    return d.error.empty() ? std::string("plaintext on a TLS endpoint")
+                           : fmt::format("plaintext refused: {}", d.error);
+  }
+  const std::string sni = d.sni.empty() ? std::string("no SNI") : "SNI " + d.sni;
+  if (!d.completed) {
+    return fmt::format("TLS handshake failed ({}): {}", sni, d.error);
+  }
+  return fmt::format("TLS {} ({}{})", d.version, sni,
+                     d.client_certificate ? ", client certificate" : "");
+}
+
+}  // namespace
+
 auto describe_event(const timeline::event& e) -> std::string {
   namespace tl = schsim::timeline;
   return std::visit(
@@ -135,6 +152,7 @@ auto describe_event(const timeline::event& e) -> std::string {
           [](const tl::slot_migration_completed& d) {
             return fmt::format("slots {} migrated {} -> {}", d.slots, d.from, d.to);
           },
+          [](const tl::tls_handshake& d) { return describe_tls(d); },
       },
       e.what);
 }

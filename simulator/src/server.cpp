@@ -122,6 +122,9 @@ void server::start() {
   for (const auto& cfg : impl_->config.endpoints) {
     auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data);
     ep->handler.set_stats(&impl_->stats);
+    if (cfg.tls) {
+      ep->tls_context = detail::make_tls_context(cfg);
+    }
     std::uint16_t port = cfg.port;
     if (!cfg.same_port_as.empty()) {
       const auto shared =
@@ -159,7 +162,10 @@ void server::start() {
   for (auto& ep : impl_->endpoints) {
     impl_->record(ep->config.name, 0,
                   timeline::note{"listening on " + ep->config.host + ":" +
-                                 std::to_string(ep->port) + " (" + to_string(ep->mode) + ")"});
+                                 std::to_string(ep->port) + " (" + to_string(ep->mode) +
+                                 (!ep->config.tls        ? ")"
+                                  : ep->config.tls->only ? ", TLS only)"
+                                                         : ", TLS)")});
     asio::co_spawn(impl_->executor, accept_loop(impl_, ep.get()), [](const std::exception_ptr& e) {
       if (e) {
         std::rethrow_exception(e);

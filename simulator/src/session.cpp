@@ -5,6 +5,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -28,6 +30,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t read_chunk = 16 * 1024;
 /// Reads per session before it lets other handlers run (fairness under a pipelining flood).
 constexpr int reads_per_turn = 4;
+/// The first byte of a TLS record carrying a handshake message (a ClientHello opens with it).
+constexpr unsigned char tls_record_handshake = 0x16;
 
 auto thread_read_buffer() -> std::array<char, read_chunk>& {
   thread_local std::array<char, read_chunk> buffer;
@@ -69,7 +73,8 @@ void summarize(std::string_view frame, std::string& out) {
 }
 
 auto close_how_of(const boost::system::error_code& ec) -> timeline::close_how {
-  if (ec == asio::error::eof) {
+  // A TLS peer that closes TCP without close_notify ends the stream "truncated": still its FIN.
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
     return timeline::close_how::fin;
   }
   if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
@@ -224,6 +229,45 @@ struct session::upstream_link {
   fifo<reply_use> expect;
 };
 
+/// A TLS connection: the stream over the session's own socket (so closing, lingering and
+/// resetting stay the socket's) and a read buffer of its own (an asynchronous read cannot use
+/// the per-thread one that plaintext reads borrow synchronously).
+struct session::tls_link {
+  tls_link(tcp::socket& socket, asio::ssl::context& context) : stream(socket, context) {}
+  asio::ssl::stream<tcp::socket&> stream;
+  std::vector<char> read_buffer = std::vector<char>(read_chunk);
+};
+
+auto make_tls_context(const endpoint_config& cfg) -> std::unique_ptr<asio::ssl::context> {
+  const endpoint_tls_config& tls = *cfg.tls;
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  const auto where = [&](const char* what, const boost::system::error_code& ec) {
+    return std::runtime_error("endpoint " + cfg.name + ": TLS " + what + ": " + ec.message());
+  };
+  boost::system::error_code ec;
+  // TLS 1.2 and 1.3 only, as Redis 7 serves by default.
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1,
+                   ec);
+  ctx->use_certificate_chain(asio::buffer(tls.cert_pem), ec);
+  if (ec) {
+    throw where("certificate", ec);
+  }
+  ctx->use_private_key(asio::buffer(tls.key_pem), asio::ssl::context::pem, ec);
+  if (ec) {
+    throw where("private key", ec);
+  }
+  if (!tls.client_ca_pem.empty()) {
+    ctx->add_certificate_authority(asio::buffer(tls.client_ca_pem), ec);
+    if (ec) {
+      throw where("client CA", ec);
+    }
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
 session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::socket socket,
                  std::uint64_t id, session_role role)
     : core_(std::move(core)),
@@ -246,6 +290,7 @@ session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::soc
   if (core_->config.upstream && role_ == session_role::serve) {
     upstream_ = std::make_unique<upstream_link>(socket_.get_executor(), core_->config.limits);
   }
+  transport_ready_ = ep_->tls_context == nullptr;
 }
 
 session::~session() = default;
@@ -258,6 +303,13 @@ auto session::run() -> asio::awaitable<void> {
   int reads = 0;
   if (upstream_) {
     asio::co_spawn(socket_.get_executor(), run_upstream(), asio::detached);
+  }
+  if (!transport_ready_ && !co_await start_transport()) {
+    co_return;
+  }
+  if (tls_) {
+    co_await read_tls();
+    co_return;
   }
   for (;;) {
     // Looked up after every resumption: with several threads on the executor the coroutine
@@ -281,14 +333,7 @@ auto session::run() -> asio::awaitable<void> {
       co_return;
     }
     if (ec) {
-      if (draining_) {
-        // Our FIN is out and recorded; the client's FIN (or reset) ends the linger.
-        peer_eof_ = true;
-        finish(close_->by, close_->how, close_->reason, false);
-        co_return;
-      }
-      std::string reason = ec == asio::error::eof ? "client closed the connection" : ec.message();
-      finish(close_initiator::client, close_how_of(ec), reason, true);
+      read_failed(ec);
       co_return;
     }
     consume(std::string_view(buffer.data(), n));
@@ -305,9 +350,142 @@ auto session::run() -> asio::awaitable<void> {
   }
 }
 
+void session::read_failed(const boost::system::error_code& ec) {
+  if (draining_) {
+    // Our FIN is out and recorded; the client's FIN (or reset) ends the linger.
+    peer_eof_ = true;
+    finish(close_->by, close_->how, close_->reason, false);
+    return;
+  }
+  const std::string reason =
+      close_how_of(ec) == close_how::fin ? "client closed the connection" : ec.message();
+  finish(close_initiator::client, close_how_of(ec), reason, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+
+void session::record_tls(timeline::tls_handshake what) {
+  core_->record(ep_->config.name, state_.id, std::move(what));
+}
+
+auto session::peek_first_byte() -> asio::awaitable<std::optional<unsigned char>> {
+  for (;;) {
+    unsigned char first = 0;
+    const ssize_t n = ::recv(socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 1) {
+      co_return first;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      const boost::system::error_code ec =
+          n == 0 ? boost::system::error_code(asio::error::eof)
+                 : boost::system::error_code(errno, asio::error::get_system_category());
+      record_tls({false, false, {}, {}, false, "closed before the first byte: " + ec.message()});
+      read_failed(ec);
+      co_return std::nullopt;
+    }
+    auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+    if (done_) {
+      co_return std::nullopt;
+    }
+    if (wait_ec) {
+      record_tls({false,
+                  false,
+                  {},
+                  {},
+                  false,
+                  wait_ec == asio::error::operation_aborted
+                      ? "no byte within the TLS handshake timeout"
+                      : "waiting for the first byte: " + wait_ec.message()});
+      finish(close_initiator::server, close_how::fin, "TLS handshake timeout", true);
+      co_return std::nullopt;
+    }
+  }
+}
+
+auto session::start_transport() -> asio::awaitable<bool> {
+  // One deadline for the whole handshake: cancelling the socket ends the wait or the TLS
+  // handshake in progress, whichever it is.
+  pause_.expires_after(core_->config.tls_handshake_timeout);
+  pause_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec && !self->done_ && !self->transport_ready_) {
+      boost::system::error_code ignored;
+      self->socket_.cancel(ignored);
+    }
+  });
+  const auto first = co_await peek_first_byte();
+  bool ok = false;
+  if (first && *first == tls_record_handshake) {
+    ok = co_await handshake_tls();
+  } else if (first && ep_->config.tls->only) {
+    record_tls({false, false, {}, {}, false, "plaintext on a TLS-only endpoint"});
+    finish(close_initiator::server, close_how::fin, "plaintext on a TLS-only endpoint", true);
+  } else if (first) {
+    record_tls({false, false, {}, {}, false, {}});
+    ok = true;
+  }
+  pause_.cancel();
+  if (!ok || done_) {
+    co_return false;
+  }
+  transport_ready_ = true;
+  pump();  // what control calls queued during the handshake
+  co_return !done_;
+}
+
+auto session::handshake_tls() -> asio::awaitable<bool> {
+  tls_ = std::make_unique<tls_link>(socket_, *ep_->tls_context);
+  auto [ec] = co_await tls_->stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (done_) {
+    co_return false;
+  }
+  SSL* ssl = tls_->stream.native_handle();
+  timeline::tls_handshake what;
+  what.tls = true;
+  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
+    what.sni = sni;
+  }
+  if (ec) {
+    what.error = ec == asio::error::operation_aborted ? "handshake timed out" : ec.message();
+    record_tls(std::move(what));
+    finish(close_initiator::server, close_how::fin, "TLS handshake failed", true);
+    co_return false;
+  }
+  what.completed = true;
+  what.version = SSL_get_version(ssl);
+  what.client_certificate = SSL_get0_peer_certificate(ssl) != nullptr;
+  record_tls(std::move(what));
+  co_return true;
+}
+
+auto session::read_tls() -> asio::awaitable<void> {
+  for (;;) {
+    auto [ec, n] =
+        co_await tls_->stream.async_read_some(asio::buffer(tls_->read_buffer), use_tuple);
+    if (done_) {
+      co_return;
+    }
+    if (ec) {
+      read_failed(ec);
+      co_return;
+    }
+    consume(std::string_view(tls_->read_buffer.data(), n));
+    if (done_) {
+      co_return;
+    }
+  }
+}
+
 void session::consume(std::string_view input) {
   if (role_ == session_role::blackhole || input_closed_) {
     return;  // swallowed: blackhole mode, or after QUIT / a protocol error / a close
+  }
+  if (input_total_ == 0 && !input.empty() && !tls_ && ep_->tls_context == nullptr &&
+      static_cast<unsigned char>(input[0]) == tls_record_handshake) {
+    // A TLS ClientHello on a plaintext endpoint: no RESP command starts with 0x16.
+    record_tls({true, false, {}, {}, false, "TLS ClientHello on a plaintext endpoint"});
+    finish(close_initiator::server, close_how::fin, "TLS on a plaintext endpoint", true);
+    return;
   }
   input_total_ += input.size();
   parser_.feed(input);
@@ -328,6 +506,7 @@ auto session::info() const -> connection_info {
   ci.maint_enabled = state_.maint_enabled;
   ci.endpoint_type = state_.endpoint_type;
   ci.opened_at = state_.opened_at;
+  ci.tls = tls_ != nullptr && transport_ready_;
   return ci;
 }
 
@@ -657,8 +836,8 @@ void session::pump() {
 }
 
 auto session::claim_direct_write() -> bool {
-  if (done_ || writing_ || pausing_ || closing_ || pumping_ || close_ || !held_.empty() ||
-      ep_->chunk_bytes > 0 || out_start_ >= queued_) {
+  if (tls_ || !transport_ready_ || done_ || writing_ || pausing_ || closing_ || pumping_ ||
+      close_ || !held_.empty() || ep_->chunk_bytes > 0 || out_start_ >= queued_) {
     return false;
   }
   direct_claimed_ = true;
@@ -698,7 +877,7 @@ void session::finish_direct_write() {
 }
 
 void session::pump_once() {
-  if (done_ || writing_ || pausing_ || closing_ || direct_claimed_) {
+  if (done_ || writing_ || pausing_ || closing_ || direct_claimed_ || !transport_ready_) {
     return;
   }
   for (;;) {
@@ -713,8 +892,9 @@ void session::pump_once() {
         take = std::min(take, chunk);
       }
       // The socket is non-blocking: write what it takes now, and only the rest asynchronously.
+      // (TLS: everything asynchronously; the stream cannot write part of a record and stop.)
       boost::system::error_code ec;
-      std::size_t n = socket_.write_some(asio::buffer(out_.data(), take), ec);
+      std::size_t n = tls_ ? 0 : socket_.write_some(asio::buffer(out_.data(), take), ec);
       if (would_block(ec)) {
         ec = {};
         n = 0;
@@ -740,12 +920,7 @@ void session::pump_once() {
         return;
       }
       if (n < take) {
-        writing_ = true;
-        asio::async_write(
-            socket_, asio::buffer(inflight_),
-            [self = shared_from_this()](const boost::system::error_code& wec, std::size_t wn) {
-              self->write_done(wec, wn);
-            });
+        start_async_write();
         return;
       }
       if (chunk > 0 && ep_->chunk_pause.count() > 0 && written_ < limit) {
@@ -762,6 +937,18 @@ void session::pump_once() {
       arm_wake(held_.front().due);
     }
     return;
+  }
+}
+
+void session::start_async_write() {
+  writing_ = true;
+  auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+    self->write_done(ec, n);
+  };
+  if (tls_) {
+    asio::async_write(tls_->stream, asio::buffer(inflight_), std::move(done));
+  } else {
+    asio::async_write(socket_, asio::buffer(inflight_), std::move(done));
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <condition_variable>
@@ -49,7 +50,13 @@ struct endpoint_state {
   bool stalled = false;
   std::size_t chunk_bytes = 0;
   std::chrono::milliseconds chunk_pause{0};
+  /// Set when config.tls is: the endpoint's certificate, key and client verification.
+  std::unique_ptr<asio::ssl::context> tls_context;
 };
+
+/// The server-side TLS context of one endpoint (session.cpp); throws std::runtime_error with
+/// OpenSSL's reason when the certificate or key cannot be used.
+auto make_tls_context(const endpoint_config& cfg) -> std::unique_ptr<asio::ssl::context>;
 
 class session;
 
@@ -246,7 +253,20 @@ class session : public std::enable_shared_from_this<session> {
     bool awaiting_upstream = false;            // proxy mode: the reply is still upstream
   };
   struct upstream_link;  // proxy mode's connection to the upstream Redis (session.cpp)
+  struct tls_link;       // a TLS connection's stream and read buffer (session.cpp)
 
+  /// TLS endpoints: tells a TLS ClientHello from plaintext by the first byte, then runs the
+  /// handshake (bounded by tls_handshake_timeout) and records it; false when the session ended.
+  auto start_transport() -> asio::awaitable<bool>;
+  auto handshake_tls() -> asio::awaitable<bool>;
+  /// Waits (bounded) for the first byte without consuming it; nullopt when the session ended.
+  auto peek_first_byte() -> asio::awaitable<std::optional<unsigned char>>;
+  void record_tls(timeline::tls_handshake what);
+  /// The read loop of a TLS connection (the plaintext one reads the socket directly, run()).
+  auto read_tls() -> asio::awaitable<void>;
+  /// A read ended with `ec`: the client's close (or the end of a FIN linger).
+  void read_failed(const boost::system::error_code& ec);
+  void start_async_write();
   void consume(std::string_view input);
   void process_input();
   void execute(std::span<const std::string_view> args, time_point now);
@@ -315,7 +335,11 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t held_bytes_ = 0;
   std::optional<close_request> close_;
   std::unique_ptr<upstream_link> upstream_;  // proxy mode only
-  time_point wake_at_ = time_point::max();   // when wake_ is armed for, max() if not
+  std::unique_ptr<tls_link> tls_;            // TLS connections only
+  /// Output waits until the transport is settled (a TLS endpoint: plaintext or handshake done),
+  /// so a push queued during a handshake is not written as plaintext into it.
+  bool transport_ready_ = true;
+  time_point wake_at_ = time_point::max();  // when wake_ is armed for, max() if not
   bool input_closed_ = false;  // stop executing input (QUIT, protocol error, close requested)
   bool writing_ = false;       // an async_write of inflight_ is in progress
   bool pausing_ = false;       // a fragmentation pause is in progress

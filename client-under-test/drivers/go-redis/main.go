@@ -8,6 +8,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,10 +84,20 @@ type settings struct {
 	Cluster              *bool   `json:"cluster"`
 }
 
+// configure.tls (docs/driver-protocol.md): the run's CA, the name to verify, a client
+// certificate for mutual TLS.
+type tlsSettings struct {
+	CAFile     string `json:"ca_file"`
+	ServerName string `json:"server_name"`
+	CertFile   string `json:"cert_file"`
+	KeyFile    string `json:"key_file"`
+}
+
 type inMsg struct {
 	Type       string                     `json:"type"`
 	Case       string                     `json:"case"`
 	Endpoint   *endpoint                  `json:"endpoint"`
+	TLS        *tlsSettings               `json:"tls"`
 	Settings   *settings                  `json:"settings"`
 	RawSet     map[string]json.RawMessage `json:"-"`
 	ID         json.RawMessage            `json:"id"`
@@ -127,12 +139,35 @@ func (d *driver) hello(m *inMsg) {
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
 			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster",
+			// configure.tls is mapped (tlsConfigFor) but "tls" is not declared until the
+			// matrix has run go-redis over the TLS scenarios and the baseline records it.
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})
 }
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+// tlsConfigFor maps configure.tls onto a crypto/tls client configuration.
+func tlsConfigFor(t *tlsSettings) (*tls.Config, error) {
+	pem, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", t.CAFile)
+	}
+	c := &tls.Config{RootCAs: roots, ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
 
 func configError(msg string) {
 	emit(map[string]any{"type": "error", "error_class": "config", "message": msg})
@@ -149,6 +184,16 @@ func (d *driver) configure(m *inMsg) {
 	}
 	opt := &redis.Options{
 		Addr: net.JoinHostPort(m.Endpoint.Host, strconv.Itoa(m.Endpoint.Port)),
+	}
+	if m.TLS != nil {
+		tlsConfig, err := tlsConfigFor(m.TLS)
+		if err != nil {
+			configError("configure: tls: " + err.Error())
+			return
+		}
+		// go-redis dials every connection (handoff ones too) with Options.TLSConfig; with
+		// ServerName set, Go verifies that name whatever address was dialled.
+		opt.TLSConfig = tlsConfig
 	}
 	if s.Protocol != nil {
 		if *s.Protocol != 2 && *s.Protocol != 3 {

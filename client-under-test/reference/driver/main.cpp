@@ -135,8 +135,12 @@ auto make_config(const json& msg, const rc::broken_set& broken)
     c.host = ep.at("host").get<std::string>();
     c.port = ep.at("port").get<std::uint16_t>();
     const json s = msg.value("settings", json::object());
-    if (s.value("tls", false)) {
-      return settings_error{"unsupported", "tls", "the reference client speaks plain TCP only"};
+    if (msg.contains("tls") && !msg["tls"].is_null()) {
+      const auto& t = msg["tls"];
+      c.tls =
+          rc::tls_config{t.at("ca_file").get<std::string>(), t.at("server_name").get<std::string>(),
+                         t.value("cert_file", std::string{}), t.value("key_file", std::string{})};
+      c.security = rc::transport_security::tls;
     }
     // The endpoint is then the seed node: the slot map comes from its CLUSTER SLOTS.
     cluster = s.value("cluster", false);
@@ -219,17 +223,17 @@ class session {
     for (auto m : rc::all_broken_modes()) {
       if (broken_.has(m)) broken.push_back(std::string{rc::to_string(m)});
     }
-    out_.line(
-        {{"type", "hello"},
-         {"protocol", 1},
-         {"client", "schsim-refclient"},
-         {"version", SCHSIM_VERSION},
-         {"language", "c++"},
-         {"capabilities",
-          {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
-           "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster"}},
-         {"timeouts", {{"reply", "command"}}},
-         {"broken", broken}});
+    out_.line({{"type", "hello"},
+               {"protocol", 1},
+               {"client", "schsim-refclient"},
+               {"version", SCHSIM_VERSION},
+               {"language", "c++"},
+               {"capabilities",
+                {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
+                 "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster",
+                 "tls"}},
+               {"timeouts", {{"reply", "command"}}},
+               {"broken", broken}});
   }
 
   void on_configure(const json& msg) {

@@ -31,6 +31,8 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
      "cluster: SMIGRATED never reloads the topology; only -MOVED repairs the map, slot by slot"},
     {broken_mode::sticky_slot_map, "sticky-slot-map",
      "cluster: -MOVED is followed once but the slot map never changes after the first load"},
+    {broken_mode::skip_handoff_verification, "skip-handoff-verification",
+     "TLS: handoff connections accept any server certificate (no chain or host name check)"},
 }};
 
 constexpr auto make_modes() {

@@ -13,6 +13,7 @@
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -75,6 +76,8 @@ struct wire {
   std::uint64_t id;
   address endpoint;
   tcp::socket socket;
+  /// TLS connections: the stream over `socket` (closing stays the socket's).
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   asio::steady_timer watchdog;
   relaxation_tracker relax;
   resp3::parser parser;
@@ -88,6 +91,36 @@ struct wire {
   std::vector<maint::moving> deferred;  // MOVING received before it became current
 };
 using wire_ptr = std::shared_ptr<wire>;
+
+/// Reads from the wire's TLS stream or, without TLS, its socket.
+auto read_some(wire& w, asio::mutable_buffer buffer) {
+  return w.tls ? w.tls->async_read_some(buffer, nothrow)
+               : w.socket.async_read_some(buffer, nothrow);
+}
+auto write_all(wire& w, asio::const_buffer buffer) {
+  return w.tls ? asio::async_write(*w.tls, buffer, nothrow)
+               : asio::async_write(w.socket, buffer, nothrow);
+}
+
+/// The client side of configure.tls: the CA to verify servers against and, for mutual TLS, the
+/// client's certificate. Throws std::runtime_error naming the file that could not be used.
+auto make_tls_context(const tls_config& tls) -> std::shared_ptr<asio::ssl::context> {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  boost::system::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1,
+                   ec);
+  ctx->load_verify_file(tls.ca_file, ec);
+  if (ec) throw std::runtime_error("tls.ca_file " + tls.ca_file + ": " + ec.message());
+  if (!tls.cert_file.empty()) {
+    ctx->use_certificate_chain_file(tls.cert_file, ec);
+    if (ec) throw std::runtime_error("tls.cert_file " + tls.cert_file + ": " + ec.message());
+    ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("tls.key_file " + tls.key_file + ": " + ec.message());
+  }
+  return ctx;
+}
 
 using reply_channel = asio::experimental::channel<void(boost::system::error_code, command_result)>;
 
@@ -110,6 +143,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
   asio::any_io_executor ex;
   resolved_config cfg;
   event_sink sink;
+  /// configure.tls: the context every connection's TLS stream uses; or why there is none.
+  std::shared_ptr<asio::ssl::context> tls_ctx;
+  std::string tls_setup_error;
   handoff_planner planner;
   client_stats stats;
   std::vector<std::shared_ptr<connection>> conns;
@@ -249,6 +285,11 @@ class connection : public std::enable_shared_from_this<connection> {
       -> asio::awaitable<void>;
   auto open_wire(address target, handshake_scope scope, bool relaxed)
       -> asio::awaitable<std::variant<wire_ptr, command_error>>;
+  /// TLS handshake on a connected wire, verifying the certificate against the configured
+  /// server_name (the configured endpoint) or the host dialled (a handoff target); returns
+  /// the error text, empty when the handshake completed.
+  auto start_tls(wire& w, const address& target, bool handoff, asio::steady_timer& timer)
+      -> asio::awaitable<std::string>;
   auto read_loop(wire_ptr w) -> asio::awaitable<void>;
   auto watchdog_loop(wire_ptr w) -> asio::awaitable<void>;
   auto write_batch(wire_ptr w, std::vector<request_ptr> batch) -> asio::awaitable<bool>;
@@ -359,6 +400,12 @@ auto connection::open_wire(address target, handshake_scope scope, bool relaxed)
   ++pool_->stats.connections_opened;
   const auto local = w->socket.local_endpoint(ignored);
   note_opened(target, local.port());
+  if (cfg.config.tls) {
+    // `relaxed` is set for handoff connections only.
+    auto error = co_await start_tls(*w, target, relaxed, timer);
+    if (!error.empty()) co_return fail(error_class::connection, std::move(error));
+    if (closed_) co_return fail(error_class::cancelled, "client shut down");
+  }
   // A handoff connection is relaxed before its handshake, as go-redis does: the new node may
   // be slow while the move is under way.
   if (relaxed) w->relax.relax_until(w->opened_at + pool_->cfg.post_handoff_relaxed_duration);
@@ -500,6 +547,39 @@ void connection::activate(const wire_ptr& w) {
   maybe_write();
 }
 
+auto connection::start_tls(wire& w, const address& target, bool handoff, asio::steady_timer& timer)
+    -> asio::awaitable<std::string> {
+  auto self = shared_from_this();
+  if (!pool_->tls_ctx) co_return "TLS setup failed: " + pool_->tls_setup_error;
+  const auto& cfg = pool_->cfg.config;
+  const bool configured = target.host == cfg.host && target.port == cfg.port;
+  const std::string name = configured ? cfg.tls->server_name : target.host;
+  w.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(w.socket, *pool_->tls_ctx);
+  if (handoff && cfg.broken.has(broken_mode::skip_handoff_verification)) {
+    w.tls->set_verify_mode(asio::ssl::verify_none);
+  } else {
+    w.tls->set_verify_mode(asio::ssl::verify_peer);
+    w.tls->set_verify_callback(asio::ssl::host_name_verification(name));
+  }
+  boost::system::error_code not_ip;
+  (void)asio::ip::make_address(name, not_ip);
+  if (not_ip) {
+    // SNI carries host names only (RFC 6066), never an IP literal.
+    SSL_set_tlsext_host_name(w.tls->native_handle(), name.c_str());
+  }
+  auto result = co_await (w.tls->async_handshake(asio::ssl::stream_base::client, nothrow) ||
+                          timer.async_wait(nothrow));
+  if (result.index() == 1) {
+    co_return "TLS handshake with " + target.to_string() + ": timeout after " +
+        ms_text(cfg.dial_timeout);
+  }
+  if (auto [ec] = std::get<0>(result); ec) {
+    co_return "TLS handshake with " + target.to_string() + " (verifying " + name +
+        "): " + ec.message();
+  }
+  co_return std::string{};
+}
+
 // --- moving bytes ---------------------------------------------------------------------------
 
 auto connection::write_batch(wire_ptr w, std::vector<request_ptr> batch) -> asio::awaitable<bool> {
@@ -517,8 +597,7 @@ auto connection::write_batch(wire_ptr w, std::vector<request_ptr> batch) -> asio
   w->watchdog.cancel();
   asio::steady_timer timer{pool_->ex};
   timer.expires_after(pool_->cfg.config.write_timeout);
-  auto result = co_await (asio::async_write(w->socket, asio::buffer(buffer), nothrow) ||
-                          timer.async_wait(nothrow));
+  auto result = co_await (write_all(*w, asio::buffer(buffer)) || timer.async_wait(nothrow));
   if (result.index() == 1) {
     wire_lost(w, "write timeout after " + ms_text(pool_->cfg.config.write_timeout), closer::client);
     co_return false;
@@ -549,12 +628,14 @@ auto connection::read_loop(wire_ptr w) -> asio::awaitable<void> {
   auto self = shared_from_this();
   std::vector<char> buffer(64 * 1024);
   for (;;) {
-    auto [ec, n] = co_await w->socket.async_read_some(asio::buffer(buffer), nothrow);
+    auto [ec, n] = co_await read_some(*w, asio::buffer(buffer));
     if (w->closed) co_return;
     if (ec) {
       wire_lost(w,
-                ec == asio::error::eof ? std::string{"connection closed by the server"}
-                                       : "read failed: " + ec.message(),
+                // A TLS server that closes TCP without close_notify: still its close.
+                ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
+                    ? std::string{"connection closed by the server"}
+                    : "read failed: " + ec.message(),
                 closer::peer);
       co_return;
     }
@@ -1033,7 +1114,16 @@ void client::impl::remove(conn_id id) {
 // --- client -----------------------------------------------------------------------------------
 
 client::client(asio::any_io_executor executor, resolved_config config, event_sink sink)
-    : impl_{std::make_shared<impl>(std::move(executor), std::move(config), std::move(sink))} {}
+    : impl_{std::make_shared<impl>(std::move(executor), std::move(config), std::move(sink))} {
+  if (const auto& tls = impl_->cfg.config.tls) {
+    try {
+      impl_->tls_ctx = make_tls_context(*tls);
+    } catch (const std::exception& e) {
+      // Every dial then fails with this reason; connect() reports it.
+      impl_->tls_setup_error = e.what();
+    }
+  }
+}
 
 client::~client() { shutdown(); }
 

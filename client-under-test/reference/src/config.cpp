@@ -130,6 +130,16 @@ auto resolve(const client_config& config) -> std::variant<resolved_config, confi
       config.dial_timeout.count() <= 0) {
     return config_error{"read, write and dial timeouts must be positive"};
   }
+  if (config.tls) {
+    if (config.security != transport_security::tls) {
+      return config_error{"tls settings given but security is plain"};
+    }
+    if (config.tls->ca_file.empty()) return config_error{"tls.ca_file is required"};
+    if (config.tls->server_name.empty()) return config_error{"tls.server_name is required"};
+    if (config.tls->cert_file.empty() != config.tls->key_file.empty()) {
+      return config_error{"tls.cert_file and tls.key_file go together"};
+    }
+  }
 
   resolved_config r;
   r.config = config;

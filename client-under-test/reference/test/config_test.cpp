@@ -36,6 +36,26 @@ TEST(ConfigFormulas, ExplicitValues) {
   EXPECT_EQ(resolve_handoff_queue_size(100, 0, 33, 1000), 1000);
 }
 
+TEST(ConfigResolve, TlsNeedsItsCaAndNameAndAWholeClientCertificate) {
+  client_config c;
+  c.tls = tls_config{"/tmp/ca.pem", "localhost", "", ""};
+  ASSERT_TRUE(std::holds_alternative<config_error>(resolve(c)))
+      << "tls with security plain is a contradiction";
+  c.security = transport_security::tls;
+  const auto ok = resolve(c);
+  ASSERT_TRUE(std::holds_alternative<resolved_config>(ok));
+  // Auto under TLS picks an FQDN type (sch-protocol.md §1.2).
+  EXPECT_EQ(std::get<resolved_config>(ok).moving_endpoint_type, endpoint_type::internal_fqdn);
+  c.tls->cert_file = "/tmp/client.crt";
+  ASSERT_TRUE(std::holds_alternative<config_error>(resolve(c)));
+  EXPECT_EQ(std::get<config_error>(resolve(c)).message,
+            "tls.cert_file and tls.key_file go together");
+  c.tls->key_file = "/tmp/client.key";
+  EXPECT_TRUE(std::holds_alternative<resolved_config>(resolve(c)));
+  c.tls->server_name.clear();
+  EXPECT_EQ(std::get<config_error>(resolve(c)).message, "tls.server_name is required");
+}
+
 TEST(ConfigResolve, DefaultsFollowGoRedis) {
   client_config c;
   c.pool_size = 100;

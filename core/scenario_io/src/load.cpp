@@ -508,6 +508,22 @@ void read_metadata(context& ctx, const toml::table& root, sc::scenario& s) {
   r.finish();
 }
 
+void read_endpoint_tls(table_reader& r, sc::endpoint& e) {
+  assign_if(e.tls, r.boolean("tls"));
+  assign_if(e.tls_only, r.boolean("tls_only"));
+  assign_if(e.tls_client_auth, r.boolean("tls_client_auth"));
+  assign_if(e.tls_cert_names, r.string_list("tls_cert_names"));
+  if (e.tls) {
+    return;
+  }
+  for (const char* key : {"tls_only", "tls_client_auth", "tls_cert_names"}) {
+    if (const auto* n = r.node(key)) {
+      r.error_at(*n, std::string(key) + " needs a TLS endpoint",
+                 "add tls = true to this endpoint (or to [topology])");
+    }
+  }
+}
+
 void read_endpoint(table_reader& r, sc::endpoint& e) {
   assign_if(e.name, r.required_string("name", "add name = \"node-a\""));
   assign_if(e.host, r.string("host"));
@@ -546,6 +562,7 @@ void read_endpoint(table_reader& r, sc::endpoint& e) {
                                         {"blackhole", sc::endpoint_state::blackhole}}));
   assign_if(e.shards, r.string_list("shards"));
   assign_if(e.slots, read_slot_set(r, "slots"));
+  read_endpoint_tls(r, e);
   r.finish();
 }
 
@@ -564,6 +581,9 @@ void read_topology(context& ctx, const toml::table& root, sc::scenario& s) {
   table_reader r(*t, "[topology]", ctx);
   assign_if(s.topo.start, r.string("start"));
   assign_if(s.topo.cluster, r.boolean("cluster"));
+  // tls = true here is every endpoint's default; an endpoint's own tls overrides it.
+  bool all_tls = false;
+  assign_if(all_tls, r.boolean("tls"));
   if (const auto* eps = r.node("endpoint")) {
     const auto* arr = eps->as_array();
     if (arr == nullptr) {
@@ -577,6 +597,7 @@ void read_topology(context& ctx, const toml::table& root, sc::scenario& s) {
         }
         table_reader er(*et, "[[topology.endpoint]]", ctx);
         sc::endpoint e;
+        e.tls = all_tls;
         read_endpoint(er, e);
         s.topo.endpoints.push_back(std::move(e));
       }

@@ -158,6 +158,18 @@ auto endpoint_table(const sc::endpoint& e) -> toml::table {
   if (!e.slots.empty()) {
     t.insert_or_assign("slots", e.slots.to_string());
   }
+  if (e.tls) {
+    t.insert_or_assign("tls", true);
+  }
+  if (e.tls_only) {
+    t.insert_or_assign("tls_only", true);
+  }
+  if (e.tls_client_auth) {
+    t.insert_or_assign("tls_client_auth", true);
+  }
+  if (!e.tls_cert_names.empty()) {
+    t.insert_or_assign("tls_cert_names", string_array(e.tls_cert_names));
+  }
   return t;
 }
 

@@ -198,6 +198,49 @@ name = "only"
   EXPECT_EQ(r.value->topo.start, "only");
 }
 
+TEST(Load, TlsForTheTopologyAndPerEndpoint) {
+  const auto r = io::load_string(R"(
+[scenario]
+id = "x"
+title = "x"
+[topology]
+tls = true
+[[topology.endpoint]]
+name = "a"
+tls_only = true
+tls_client_auth = true
+[[topology.endpoint]]
+name = "b"
+tls_cert_names = ["wrong.invalid", "127.0.0.9"]
+[[topology.endpoint]]
+name = "c"
+tls = false
+)",
+                                 "x.toml");
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& eps = r.value->topo.endpoints;
+  ASSERT_EQ(eps.size(), 3U);
+  EXPECT_TRUE(eps[0].tls);
+  EXPECT_TRUE(eps[0].tls_only);
+  EXPECT_TRUE(eps[0].tls_client_auth);
+  EXPECT_TRUE(eps[1].tls);
+  EXPECT_FALSE(eps[1].tls_only);
+  EXPECT_EQ(eps[1].tls_cert_names, (std::vector<std::string>{"wrong.invalid", "127.0.0.9"}));
+  EXPECT_FALSE(eps[2].tls);
+}
+
+TEST(Load, TlsKeysOnAPlaintextEndpointAreLocatedErrors) {
+  const auto r = load(R"(
+[[topology.endpoint]]
+name = "node-c"
+tls_client_auth = true
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(errors_of(r).find("test.toml:34:19: error: tls_client_auth needs a TLS endpoint"),
+            std::string::npos)
+      << errors_of(r);
+}
+
 TEST(Load, TriggersInEveryForm) {
   const auto r = load(R"(
 [[step]]

@@ -59,7 +59,10 @@ auto rule_for(const check_input& in, const scenario::endpoint* ep, bool hello_ac
     r.expect_accepted = sch;
     r.must_abandon = !sch && s.mode == scenario::sch_mode::enabled;
   }
-  if (s.moving_endpoint_type == scenario::endpoint_type::automatic) {
+  if (s.moving_endpoint_type == scenario::endpoint_type::automatic && ep != nullptr && ep->tls) {
+    // With TLS, auto must pick an FQDN type: the certificate names hosts (sch-protocol.md §1.2).
+    r.types = {"internal-fqdn", "external-fqdn"};
+  } else if (s.moving_endpoint_type == scenario::endpoint_type::automatic) {
     r.types = {"internal-ip", "internal-fqdn", "external-ip", "external-fqdn"};
   } else {
     r.types = {std::string(scenario::to_string(s.moving_endpoint_type))};
@@ -91,7 +94,9 @@ class connection_judge {
     for (const auto* h : c_.hellos) {
       hello_refused = hello_refused && !std::get<tl::hello>(h->what).accepted;
     }
-    rule_ = rule_for(in_, in_.scn.topo.find(c_.endpoint), !hello_refused);
+    const auto* ep = in_.scn.topo.find(c_.endpoint);
+    rule_ = rule_for(in_, ep, !hello_refused);
+    judge_transport(ep);
     judge_hello();
     return judge_opt_in();
   }
@@ -103,6 +108,36 @@ class connection_judge {
       evidence_.push_back(e);
     }
     evidence_.push_back(c_.opened_event != nullptr ? c_.opened_event : c_.commands.front());
+  }
+
+  /// A TLS endpoint's commands must come over a completed TLS handshake, and never over one
+  /// whose certificate names none of the endpoint's names (the client did not verify it).
+  void judge_transport(const scenario::endpoint* ep) {
+    if (ep == nullptr || !ep->tls) {
+      return;
+    }
+    const auto* hs = c_.tls == nullptr ? nullptr : &std::get<tl::tls_handshake>(c_.tls->what);
+    if (hs == nullptr || !hs->tls || !hs->completed) {
+      add(fmt::format("sent commands in plaintext to TLS endpoint {}", ep->name),
+          c_.commands.front());
+      return;
+    }
+    if (certificate_is_wrong(*ep)) {
+      add(fmt::format("sent commands over TLS although {}'s certificate names only \"{}\", not "
+                      "the host it dialled ({}{}): the client did not verify the certificate",
+                      ep->name, fmt::join(ep->tls_cert_names, "\", \""), ep->host,
+                      ep->fqdn.empty() ? std::string() : " or " + ep->fqdn),
+          c_.tls);
+    }
+  }
+
+  /// The scenario gave the endpoint a certificate for names it is not reached by.
+  static auto certificate_is_wrong(const scenario::endpoint& ep) -> bool {
+    if (ep.tls_cert_names.empty()) {
+      return false;
+    }
+    return std::none_of(ep.tls_cert_names.begin(), ep.tls_cert_names.end(),
+                        [&](const std::string& n) { return n == ep.host || n == ep.fqdn; });
   }
 
   void judge_hello() {

@@ -250,6 +250,9 @@ auto required_capabilities(const scenario::scenario& scn) -> std::vector<std::st
   if (scn.topo.cluster) {
     caps.insert("cluster");  // a standalone client cannot follow slots across nodes
   }
+  if (const auto* start = scn.topo.find(scn.topo.start); start != nullptr && start->tls) {
+    caps.insert("tls");  // configure's tls: the CA, the name to verify, a client certificate
+  }
   for (const auto& st : scn.steps) {
     const auto* send = std::get_if<scenario::send_action>(&st.what);
     if (send == nullptr) {

@@ -13,6 +13,7 @@
 #include <schsim/core/scenario/model.hpp>
 #include <schsim/core/timeline/recorder.hpp>
 #include <schsim/engine/engine.hpp>
+#include <schsim/simulator/certificates.hpp>
 #include <schsim/simulator/server.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -20,13 +21,32 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace schsim::engine {
 
 /// The endpoint settings of a scenario as the simulator's configuration (ports 0 unless set).
-auto make_server_config(const scenario::scenario& s) -> simulator::server_config;
+/// `certs`: the run's certificates (make_run_certificates()); required when an endpoint has TLS.
+auto make_server_config(const scenario::scenario& s,
+                        const simulator::tls::certificate_set* certs = nullptr)
+    -> simulator::server_config;
+
+/// The leaf id of the client certificate in make_run_certificates()'s set.
+inline constexpr const char* client_certificate_id = "client";
+
+/**
+ * A fresh CA and one leaf per TLS endpoint, naming its `fqdn` (a DNS name) and `host` (an IP),
+ * or its `tls_cert_names` when set; plus a client leaf when an endpoint asks for client
+ * certificates. nullopt when no endpoint speaks TLS.
+ */
+auto make_run_certificates(const scenario::scenario& s)
+    -> std::optional<simulator::tls::certificate_set>;
+
+/// The name a client verifies the certificate of `e` against when it connects to it as
+/// configured (its fqdn when it has one, else its host).
+auto tls_server_name(const scenario::endpoint& e) -> std::string;
 
 /// Maps an endpoint state to the simulator's accept mode.
 auto to_accept_mode(scenario::endpoint_state s) -> simulator::accept_mode;

@@ -32,6 +32,18 @@ enum class accept_mode {
   not_accepting  ///< stop calling accept(); connections wait in the listen backlog
 };
 
+/// TLS on an endpoint: its certificate and key (PEM, in memory; see certificates.hpp).
+struct endpoint_tls_config {
+  std::string cert_pem;  ///< the leaf, optionally followed by intermediates
+  std::string key_pem;
+  /// Refuse plaintext connections (recorded as a tls_handshake with tls = false, then closed).
+  /// false: a connection whose first byte is not a TLS record is served in plaintext (and
+  /// recorded so), as a port that takes both would.
+  bool only = false;
+  /// Non-empty: mutual TLS; a client must present a certificate that chains to this CA (PEM).
+  std::string client_ca_pem;
+};
+
 struct endpoint_config {
   std::string name;  ///< node name used in scenarios, e.g. "node-a"
   std::string host = "127.0.0.1";
@@ -42,6 +54,8 @@ struct endpoint_config {
   accept_mode initial_mode = accept_mode::serve;
   /// Cluster mode: the slots this node owns at start (empty: a spare).
   schsim::cluster::slot_set slots{};
+  /// TLS on this endpoint; absent: plaintext (a TLS ClientHello is refused and recorded).
+  std::optional<endpoint_tls_config> tls;
 };
 
 /// Proxy mode's upstream: a real Redis that answers the data commands (upstream.hpp).
@@ -73,6 +87,9 @@ struct server_config {
   /// client's unread bytes do not turn the FIN into a RST; the socket is closed at the client's
   /// own FIN or after this.
   std::chrono::milliseconds fin_linger{2000};
+  /// A TLS endpoint closes a connection whose handshake has not completed by then (recorded as
+  /// a failed tls_handshake), so a stuck or garbage-sending client holds nothing for long.
+  std::chrono::milliseconds tls_handshake_timeout{5000};
 };
 
 struct endpoint_info {
@@ -91,6 +108,7 @@ struct connection_info {
   bool maint_enabled = false;                ///< opted in with CLIENT MAINT_NOTIFICATIONS ON
   std::optional<std::string> endpoint_type;  ///< as requested in the handshake
   time_point opened_at{};
+  bool tls = false;  ///< the connection completed a TLS handshake
 };
 
 /// Which connections a control call applies to.

@@ -26,9 +26,11 @@ enum class broken_mode {
                      ///< map, one slot at a time, so moved slots keep reaching the source node
   sticky_slot_map,   ///< cluster: -MOVED is followed for the one command but the slot map never
                      ///< changes after the first load, so traffic keeps going to a removed node
+  skip_handoff_verification,  ///< TLS: a handoff connection accepts any server certificate (no
+                              ///< chain, no host name check) and sends commands over it
 };
 
-inline constexpr std::size_t broken_mode_count = 10;
+inline constexpr std::size_t broken_mode_count = 11;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;

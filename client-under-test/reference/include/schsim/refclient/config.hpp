@@ -77,11 +77,23 @@ struct maint_config {
   milliseconds relaxed_window_max_duration{60'000};
 };
 
+/// TLS on every connection (driver protocol configure.tls). The server's certificate must chain
+/// to `ca_file` and name the host connected to: `server_name` for the configured endpoint, the
+/// announced host for a MOVING target (an IP literal is checked against the IP entries).
+struct tls_config {
+  std::string ca_file;
+  std::string server_name;
+  std::string cert_file;  ///< client certificate for mutual TLS (PEM); empty: none
+  std::string key_file;   ///< its private key (PEM)
+};
+
 /// Everything the client needs; plain data, validated and resolved by resolve().
 struct client_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   transport_security security = transport_security::plain;
+  /// Set: every connection speaks TLS (and `security` must be tls).
+  std::optional<tls_config> tls;
   /// 3 sends HELLO 3 and falls back to RESP2 if the server refuses; 2 never sends HELLO.
   int protocol = 3;
   std::optional<std::string> username;

@@ -92,6 +92,17 @@ struct endpoint {
   /// Cluster mode: the hash slots this node owns when the run starts. Empty: a spare node (not
   /// in CLUSTER SLOTS until a migration gives it some). Must be empty on a standalone topology.
   schsim::cluster::slot_set slots{};
+  /// Speaks TLS with a certificate made for this run (scenarios/README.md "TLS"). A client
+  /// that connects in plaintext is still served unless `tls_only`; the checks flag it.
+  bool tls = false;
+  /// Refuse plaintext connections (tls only).
+  bool tls_only = false;
+  /// Mutual TLS: require a client certificate from the run's CA (tls only).
+  bool tls_client_auth = false;
+  /// The names (host names and IPs) the endpoint's certificate carries instead of its own
+  /// `fqdn` and `host`: a certificate for the wrong name, which a client must reject. Empty: its
+  /// own names.
+  std::vector<std::string> tls_cert_names{};
 
   friend auto operator==(const endpoint&, const endpoint&) -> bool = default;
 };

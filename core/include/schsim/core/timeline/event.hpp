@@ -92,6 +92,19 @@ struct slot_migration_completed {
   std::string slots;
 };
 /// Free text worth keeping in the record (endpoint up/down, accept mode changes, ...).
+/**
+ * The transport of a connection to an endpoint that speaks TLS, or a TLS ClientHello sent to a
+ * plaintext endpoint: recorded once per such connection, when the handshake ends (or is refused
+ * before it starts). A plaintext connection to a plaintext endpoint records none.
+ */
+struct tls_handshake {
+  bool tls = false;        ///< the client started a TLS handshake (its first byte was 0x16)
+  bool completed = false;  ///< the handshake finished; commands may follow
+  std::string version;     ///< negotiated protocol, e.g. "TLSv1.3" (when completed)
+  std::string sni;         ///< server name the client sent in its ClientHello; empty: none
+  bool client_certificate = false;  ///< the client presented a certificate that verified
+  std::string error;  ///< why it did not complete / was refused (OpenSSL's reason, or ours)
+};
 struct note {
   std::string text;
 };
@@ -99,7 +112,7 @@ struct note {
 using detail =
     std::variant<connection_opened, connection_closed, hello, maint_handshake, command_received,
                  reply_written, push_written, protocol_error, step_executed, note, cluster_redirect,
-                 slot_migration_started, slot_migration_completed>;
+                 slot_migration_started, slot_migration_completed, tls_handshake>;
 
 /// One server-side event. `t_ns` is CLOCK_MONOTONIC nanoseconds (schsim::to_ns).
 struct event {
