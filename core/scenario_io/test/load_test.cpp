@@ -236,7 +236,7 @@ name = "node-c"
 tls_client_auth = true
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(errors_of(r).find("test.toml:34:19: error: tls_client_auth needs a TLS endpoint"),
+  EXPECT_NE(errors_of(r).find("test.toml:18:19: error: tls_client_auth needs a TLS endpoint"),
             std::string::npos)
       << errors_of(r);
 }
