@@ -71,18 +71,24 @@ auto tls_server(const tls_options& o) -> sim::server_config {
 class tls_client {
  public:
   tls_client(std::uint16_t port, const std::string& host, bool with_client_cert = false)
-      : ctx_(ssl::context::tls_client), stream_(io_, ctx_) {
-    const auto& set = run_certificates();
-    ctx_.add_certificate_authority(asio::buffer(set.ca_cert_pem));
-    ctx_.set_verify_mode(ssl::verify_peer);
-    if (with_client_cert) {
-      ctx_.use_certificate_chain(asio::buffer(set.leaf("client").cert_pem));
-      ctx_.use_private_key(asio::buffer(set.leaf("client").key_pem), ssl::context::pem);
-    }
+      : ctx_(make_context(with_client_cert)), stream_(io_, ctx_) {
+    // The stream's SSL object copies the context's settings when it is made: the context is
+    // complete before (make_context), and the verification is set on the stream itself.
+    stream_.set_verify_mode(ssl::verify_peer);
     stream_.set_verify_callback(ssl::host_name_verification(host));
     SSL_set_tlsext_host_name(stream_.native_handle(), host.c_str());
     stream_.lowest_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     local_port_ = stream_.lowest_layer().local_endpoint().port();
+  }
+  static auto make_context(bool with_client_cert) -> ssl::context {
+    const auto& set = run_certificates();
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.add_certificate_authority(asio::buffer(set.ca_cert_pem));
+    if (with_client_cert) {
+      ctx.use_certificate_chain(asio::buffer(set.leaf("client").cert_pem));
+      ctx.use_private_key(asio::buffer(set.leaf("client").key_pem), ssl::context::pem);
+    }
+    return ctx;
   }
   auto handshake() -> boost::system::error_code {
     boost::system::error_code ec;
