@@ -156,9 +156,9 @@ TEST_F(Driver, ConfigErrorsAndConnectFailures) {
   EXPECT_EQ(next(d, "error")["error_class"], "config");
   d.write_line(json{{"type", "configure"},
                     {"endpoint", {{"host", a.host}, {"port", a.port}}},
-                    {"settings", {{"tls", true}}}}
+                    {"tls", {{"ca_file", ""}, {"server_name", "localhost"}}}}
                    .dump());
-  EXPECT_EQ(next(d, "unsupported")["feature"], "tls");
+  EXPECT_EQ(next(d, "error")["error_class"], "config");
   server().stop();
   run_for(50ms);  // let the listeners close
   d.write_line(json{{"type", "configure"},
