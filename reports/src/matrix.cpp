@@ -446,9 +446,10 @@ auto updated_baseline(const matrix_result& m, const baseline& old) -> baseline {
         entry = {"pass", {}};
       } else if (entry.verdict != cell.verdict || entry.reason.empty()) {
         // The old reason explained another verdict; keep it visible but make someone look.
-        entry.reason = entry.reason.empty() || entry.verdict.empty()
-                           ? std::string("TODO: explain")
-                           : fmt::format("TODO: explain (was {}: {})", entry.verdict, entry.reason);
+        entry.reason =
+            entry.reason.empty() || entry.verdict.empty()
+                ? std::string(unexplained_reason)
+                : fmt::format("{} (was {}: {})", unexplained_reason, entry.verdict, entry.reason);
         entry.verdict = cell.verdict;
       }
     }

@@ -126,11 +126,18 @@ TEST(BaselineTest, UpdateKeepsReasonsAndMarksNewFailures) {
   reports::baseline old;
   old["alpha"]["s2"] = {"fail", "bug 1"};
   old["gamma"]["s9"] = {"hung", "kept: did not run"};
-  const auto b = reports::updated_baseline(sample_matrix(), old);
+  old["beta"]["s2"] = {"fail", "bug 3"};  // now passes
+  old["alpha"]["s2"].verdict = "hung";    // now fails: the old reason explained another verdict
+  auto b = reports::updated_baseline(sample_matrix(), old);
+  EXPECT_EQ(b.at("beta").at("s2").verdict, "pass");
+  EXPECT_EQ(b.at("alpha").at("s2").reason,
+            std::string(reports::unexplained_reason) + " (was hung: bug 1)");
+  old["alpha"]["s2"].verdict = "fail";
+  b = reports::updated_baseline(sample_matrix(), old);
   EXPECT_EQ(b.at("alpha").at("s2").reason, "bug 1");
   EXPECT_EQ(b.at("alpha").at("s1").verdict, "pass");
   EXPECT_EQ(b.at("beta").at("s1").verdict, "crashed");
-  EXPECT_EQ(b.at("beta").at("s1").reason, "TODO: explain");
+  EXPECT_EQ(b.at("beta").at("s1").reason, reports::unexplained_reason);
   EXPECT_EQ(b.at("gamma").at("s9").reason, "kept: did not run");
   // The written file reads back to the same baseline.
   const auto again = reports::parse_baseline(reports::to_baseline_json(b));

@@ -103,7 +103,11 @@ auto describe(const baseline_difference& d) -> std::string;
 auto compare_to_baseline(const matrix_result& m, const baseline& b)
     -> std::vector<baseline_difference>;
 
-/// The baseline `m` implies: reasons kept where the verdict is unchanged, "TODO: explain" for
+/// The reason updated_baseline gives a new or changed non-pass cell, so that someone looks at it
+/// before the baseline is committed (a changed cell's old reason follows it in parentheses).
+inline constexpr std::string_view unexplained_reason = "TODO: explain";
+
+/// The baseline `m` implies: reasons kept where the verdict is unchanged, unexplained_reason for
 /// new non-pass cells; entries for cells that did not run are kept as they were.
 auto updated_baseline(const matrix_result& m, const baseline& old) -> baseline;
 
