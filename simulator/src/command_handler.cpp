@@ -522,6 +522,31 @@ void cmd_client_help(context& c) {
 constexpr std::array endpoint_types = {"internal-ip"sv, "internal-fqdn"sv, "external-ip"sv,
                                        "external-fqdn"sv, "none"sv};
 
+/// CLIENT MAINT_NOTIFICATIONS <ON|OFF> [moving-endpoint-type <type>]..., as sent: read once for
+/// both the handshake and the timeline's record of a refused one (SCH off).
+struct maint_request {
+  bool enable = false;
+  bool mode_known = false;                        ///< ON or OFF, any case
+  bool pairs_complete = true;                     ///< every option is `moving-endpoint-type <type>`
+  std::optional<std::string_view> endpoint_type;  ///< the last one before any malformed option
+};
+
+auto parse_maint_request(std::span<const std::string_view> args) -> maint_request {
+  maint_request req;
+  if (args.size() > 2) {
+    req.enable = iequals(args[2], "on");
+    req.mode_known = req.enable || iequals(args[2], "off");
+  }
+  for (std::size_t j = 3; j < args.size(); j += 2) {
+    if (!iequals(args[j], "moving-endpoint-type") || j + 1 >= args.size()) {
+      req.pairs_complete = false;
+      break;
+    }
+    req.endpoint_type = args[j + 1];
+  }
+  return req;
+}
+
 void cmd_client_maint(context& c) {
   timeline::maint_handshake ev;
   ev.protocol = static_cast<int>(c.s.protocol);
@@ -531,21 +556,14 @@ void cmd_client_maint(context& c) {
     ev.reply = std::string(text);
     c.outcome.maint = std::move(ev);
   };
-  const std::string_view mode = c.args[2];
-  const bool on = iequals(mode, "on");
+  const maint_request req = parse_maint_request(c.args);
+  const bool on = req.enable;
   ev.enable = on;
-  if (!on && !iequals(mode, "off")) {
+  if (!req.mode_known || !req.pairs_complete) {
     finish_error(syntax_error);
     return;
   }
-  std::optional<std::string_view> type;
-  for (std::size_t j = 3; j < c.args.size(); j += 2) {
-    if (!iequals(c.args[j], "moving-endpoint-type") || j + 1 >= c.args.size()) {
-      finish_error(syntax_error);
-      return;
-    }
-    type = c.args[j + 1];
-  }
+  const std::optional<std::string_view> type = req.endpoint_type;
   if (type) {
     ev.endpoint_type = std::string(*type);
     const bool known = std::any_of(endpoint_types.begin(), endpoint_types.end(),
@@ -1536,10 +1554,11 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
       outcome.error = true;
       if (sit != subs.end()) {
         // Still a handshake attempt: the timeline shows what the client asked for.
+        const maint_request req = parse_maint_request(args);
         timeline::maint_handshake ev;
-        ev.enable = args.size() > 2 && iequals(args[2], "on");
-        if (args.size() > 4 && iequals(args[3], "moving-endpoint-type")) {
-          ev.endpoint_type = std::string(args[4]);
+        ev.enable = req.enable;
+        if (req.endpoint_type) {
+          ev.endpoint_type = std::string(*req.endpoint_type);
         }
         ev.accepted = false;
         ev.reply = text;

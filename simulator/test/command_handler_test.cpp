@@ -289,6 +289,28 @@ TEST(CommandHandler, SchOffAnswersLikeOpenSourceRedis) {
             "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n");
 }
 
+TEST(CommandHandler, SchOffRecordsWhatAMalformedHandshakeAskedFor) {
+  // The refused handshake is read by the same parser as an accepted one, but its arity is never
+  // checked: a bare subcommand must not read past the arguments, and the type sent before a
+  // malformed option is still what the client asked for.
+  sim::endpoint_profile p;
+  p.sch_supported = false;
+  handler_fixture f(p);
+  f.run("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+  EXPECT_EQ(f.run("*2\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n"),
+            "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n");
+  EXPECT_FALSE(f.outcomes.back().maint->enable);
+  EXPECT_FALSE(f.outcomes.back().maint->endpoint_type.has_value());
+  EXPECT_EQ(f.run("*6\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nOn\r\n$20\r\n"
+                  "MOVING-ENDPOINT-TYPE\r\n$13\r\nexternal-fqdn\r\n$5\r\nextra\r\n"),
+            "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n");
+  const auto& ev = *f.outcomes.back().maint;
+  EXPECT_TRUE(ev.enable);
+  EXPECT_FALSE(ev.accepted);
+  EXPECT_EQ(ev.endpoint_type, "external-fqdn");
+  EXPECT_FALSE(f.s.maint_enabled);
+}
+
 TEST(CommandHandler, ClientNameIdInfoAndSetinfo) {
   handler_fixture f;
   EXPECT_EQ(f.run("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n*2\r\n$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n"
