@@ -13,7 +13,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -43,16 +42,6 @@ struct matrix_options_cli {
   bool verbose = false;
   std::string shard;
 };
-
-auto read_text(const fs::path& p) -> std::string {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    throw std::invalid_argument(fmt::format("cannot read {}", p.string()));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void write_text(const fs::path& p, const std::string& text) {
   if (p.has_parent_path()) {
@@ -181,7 +170,7 @@ auto load_baseline(const std::string& path, bool update, std::string_view comman
     return ok;  // written from scratch
   }
   try {
-    base = reports::parse_baseline(read_text(path));
+    base = reports::parse_baseline(read_text_file(path));
   } catch (const std::exception& e) {
     std::cerr << command << ": " << path << ": " << e.what() << '\n';
     return usage_error;

@@ -12,10 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -37,19 +35,9 @@ struct merge_options_cli {
   bool update_baseline = false;
 };
 
-auto read_file(const fs::path& p) -> std::string {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    throw std::invalid_argument(fmt::format("cannot read {}", p.string()));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 auto read_run(const fs::path& dir) -> verdict::run_result {
   try {
-    return reports::run_from_json(read_file(dir / "report.json"));
+    return reports::run_from_json(read_text_file(dir / "report.json"));
   } catch (const std::runtime_error& e) {
     throw std::invalid_argument(fmt::format("{}: {}", (dir / "report.json").string(), e.what()));
   }
@@ -60,7 +48,7 @@ auto read_matrix_dir(const fs::path& dir) -> reports::matrix_shard {
   reports::matrix_shard shard{dir.string(), {}};
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(read_file(dir / "matrix.json"));
+    doc = nlohmann::json::parse(read_text_file(dir / "matrix.json"));
     for (const auto& client : doc.at("clients")) {
       const auto name = client.at("name").get<std::string>();
       shard.clients.push_back({name, read_run(dir / reports::client_dir_name(name))});
@@ -112,7 +100,7 @@ auto merge_matrices(const merge_options_cli& opt) -> int {
     std::vector<reports::matrix_shard> shards;
     for (const auto& d : opt.dirs) {
       shards.push_back(read_matrix_dir(d));
-      const auto doc = nlohmann::json::parse(read_file(fs::path(d) / "matrix.json"));
+      const auto doc = nlohmann::json::parse(read_text_file(fs::path(d) / "matrix.json"));
       const auto line = doc.value("command_line", std::string{});
       if (std::find(command_lines.begin(), command_lines.end(), line) == command_lines.end()) {
         command_lines.push_back(line);

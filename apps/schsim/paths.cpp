@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <system_error>
 
 #include <unistd.h>
@@ -54,6 +56,16 @@ auto prepare_output_dir(const fs::path& dir) -> std::string {
   }
   fs::remove(probe, ec);
   return {};
+}
+
+auto read_text_file(const fs::path& p) -> std::string {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    throw std::invalid_argument("cannot read " + p.string());
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace schsim::app

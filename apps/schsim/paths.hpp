@@ -22,4 +22,8 @@ auto scenario_path(const std::string& arg) -> std::filesystem::path;
 /// "reports-out exists and is not a directory"), or an empty string when it is usable.
 auto prepare_output_dir(const std::filesystem::path& dir) -> std::string;
 
+/// The whole content of `p` (a baseline, a report.json, a matrix.json); throws
+/// std::invalid_argument "cannot read PATH", which the subcommands report as a usage error.
+auto read_text_file(const std::filesystem::path& p) -> std::string;
+
 }  // namespace schsim::app
