@@ -17,12 +17,10 @@
 #include <thread>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/test_client.hpp"
 #include "support/wire.hpp"
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace {
 
@@ -32,40 +30,16 @@ namespace http = beast::http;
 using json = nlohmann::json;
 using tcp = boost::asio::ip::tcp;
 using namespace std::chrono_literals;
+using schsim::testing::child_process;
 using schsim::testing::test_client;
 namespace wire = schsim::testing::wire;
 
 // `schsim serve` in the background; stopped with SIGTERM (its exit status is kept) or killed.
 class serve_process {
  public:
-  explicit serve_process(std::vector<std::string> args, const fs::path& dir) {
-    fs::create_directories(dir);
-    endpoints_ = dir / "endpoints.json";
-    fs::remove(endpoints_);
-    args.insert(args.begin(), {SCHSIM_EXE, "serve", "--endpoints-json", endpoints_.string()});
-    const auto log = dir / "serve.log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~serve_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  serve_process(const serve_process&) = delete;
-  auto operator=(const serve_process&) -> serve_process& = delete;
+  explicit serve_process(std::vector<std::string> args, const fs::path& dir)
+      : endpoints_(prepared_endpoints_file(dir)),
+        child_(with_serve_command(std::move(args), endpoints_), dir / "serve.log") {}
 
   // The --endpoints-json file, once written (it is renamed into place whole).
   auto endpoints() -> json {
@@ -86,16 +60,24 @@ class serve_process {
   }
   auto control_port() -> std::uint16_t { return endpoints()["control"]["port"]; }
   auto stop() -> int {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    child_.signal(SIGTERM);
+    return child_.wait();
   }
 
  private:
-  pid_t pid_ = -1;
+  static auto prepared_endpoints_file(const fs::path& dir) -> fs::path {
+    fs::create_directories(dir);
+    fs::remove(dir / "endpoints.json");
+    return dir / "endpoints.json";
+  }
+  static auto with_serve_command(std::vector<std::string> args, const fs::path& endpoints)
+      -> std::vector<std::string> {
+    args.insert(args.begin(), {SCHSIM_EXE, "serve", "--endpoints-json", endpoints.string()});
+    return args;
+  }
+
   fs::path endpoints_;
+  child_process child_;
 };
 
 struct http_answer {

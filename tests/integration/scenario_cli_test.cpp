@@ -13,14 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/test_client.hpp"
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
 
 namespace fs = std::filesystem;
+using schsim::testing::child_process;
+using schsim::testing::child_stderr;
 using schsim::testing::test_client;
 using namespace std::chrono_literals;
 
@@ -60,57 +62,6 @@ auto run(const std::string& args) -> result {
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
-
-// schsim running in the background, stdout to a file.
-class background {
- public:
-  explicit background(std::vector<std::string> args, fs::path out) : out_(std::move(out)) {
-    args.insert(args.begin(), SCHSIM_EXE);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~background() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  background(const background&) = delete;
-  auto operator=(const background&) -> background& = delete;
-
-  void signal(int signo) const { ::kill(pid_, signo); }
-  // Exit code, or -1 if it has not exited within `timeout`.
-  auto wait(std::chrono::milliseconds timeout) -> int {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-  [[nodiscard]] auto output() const -> std::string {
-    std::ifstream in(out_);
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
-
- private:
-  fs::path out_;
-  pid_t pid_ = -1;
-};
 
 auto temp_dir() -> fs::path {
   const auto* info = testing::UnitTest::GetInstance()->current_test_info();
@@ -162,10 +113,11 @@ auto step(const std::vector<nlohmann::json>& timeline, const std::string& id) ->
 
 TEST(SchsimServe, MovingScenarioPushOnTimeAndOldEndpointClosesOnSchedule) {
   const auto dir = temp_dir();
-  background serve({"serve", "moving-new-endpoint", "--seed", "11", "--exit-when-done",
-                    "--duration", "10s", "--endpoints-json", (dir / "endpoints.json").string(),
-                    "--timeline-jsonl", (dir / "timeline.jsonl").string()},
-                   dir / "stdout.txt");
+  child_process serve(
+      {SCHSIM_EXE, "serve", "moving-new-endpoint", "--seed", "11", "--exit-when-done", "--duration",
+       "10s", "--endpoints-json", (dir / "endpoints.json").string(), "--timeline-jsonl",
+       (dir / "timeline.jsonl").string()},
+      dir / "stdout.txt", child_stderr::inherited);
   ASSERT_TRUE(wait_for_file(dir / "endpoints.json", 5s));
   const auto endpoints = read_json(dir / "endpoints.json");
   EXPECT_EQ(endpoints["seed"], 11);
@@ -212,7 +164,7 @@ TEST(SchsimServe, MovingScenarioPushOnTimeAndOldEndpointClosesOnSchedule) {
   EXPECT_LT(closed_at - close_scheduled, 5'000'000 + slack_ns())
       << "the old endpoint closes on schedule";
 
-  const auto out = serve.output();
+  const auto out = serve.log_text();
   EXPECT_NE(out.find("node-a 127.0.0.1:" + std::to_string(a_port) + "\n"), std::string::npos)
       << out;
   EXPECT_NE(out.find("node-b " + endpoint + "\n"), std::string::npos) << out;
@@ -221,8 +173,8 @@ TEST(SchsimServe, MovingScenarioPushOnTimeAndOldEndpointClosesOnSchedule) {
 
 TEST(SchsimServe, DefaultEndpointRunsUntilSigterm) {
   const auto dir = temp_dir();
-  background serve({"serve", "--endpoints-json", (dir / "endpoints.json").string()},
-                   dir / "stdout.txt");
+  child_process serve({SCHSIM_EXE, "serve", "--endpoints-json", (dir / "endpoints.json").string()},
+                      dir / "stdout.txt", child_stderr::inherited);
   ASSERT_TRUE(wait_for_file(dir / "endpoints.json", 5s));
   const auto port = port_of(read_json(dir / "endpoints.json"), "node-a");
   {
@@ -232,7 +184,7 @@ TEST(SchsimServe, DefaultEndpointRunsUntilSigterm) {
   EXPECT_EQ(serve.wait(300ms), -1) << "keeps running without --duration";
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(5s), 0);
-  EXPECT_EQ(serve.output(), "node-a 127.0.0.1:" + std::to_string(port) + "\n");
+  EXPECT_EQ(serve.log_text(), "node-a 127.0.0.1:" + std::to_string(port) + "\n");
   fs::remove_all(dir);
 }
 
@@ -254,10 +206,10 @@ endpoint = "node-a"
 window = "100ms"
 )";
   }
-  background serve({"serve", (dir / "short.toml").string(), "--loop", "--loop-pause", "100ms",
-                    "--timeline-jsonl", (dir / "timeline.jsonl").string(), "--endpoints-json",
-                    (dir / "endpoints.json").string()},
-                   dir / "stdout.txt");
+  child_process serve({SCHSIM_EXE, "serve", (dir / "short.toml").string(), "--loop", "--loop-pause",
+                       "100ms", "--timeline-jsonl", (dir / "timeline.jsonl").string(),
+                       "--endpoints-json", (dir / "endpoints.json").string()},
+                      dir / "stdout.txt", child_stderr::inherited);
   ASSERT_TRUE(wait_for_file(dir / "endpoints.json", 5s));
   std::this_thread::sleep_for(1200ms);
   serve.signal(SIGINT);

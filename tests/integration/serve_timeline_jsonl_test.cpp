@@ -14,64 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/test_client.hpp"
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
 
 namespace fs = std::filesystem;
+using schsim::testing::child_process;
 using schsim::testing::test_client;
 using namespace std::chrono_literals;
-
-/// `schsim serve` with `args`, stdout and stderr to `log`; killed if the test leaves it running.
-class serve_process {
- public:
-  serve_process(std::vector<std::string> args, const fs::path& log) {
-    args.insert(args.begin(), {SCHSIM_EXE, "serve"});
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~serve_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  serve_process(const serve_process&) = delete;
-  auto operator=(const serve_process&) -> serve_process& = delete;
-
-  /// Sends `signo` and returns the exit code (-1: killed by a signal, or still running after
-  /// 10 s).
-  auto stop_with(int signo) -> int {
-    ::kill(pid_, signo);
-    const auto end = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 auto test_dir() -> fs::path {
   const auto* info = testing::UnitTest::GetInstance()->current_test_info();
@@ -126,8 +78,8 @@ auto read_timeline(const fs::path& path) -> recorded {
 
 void expect_every_answered_command_recorded(int signo) {
   const auto dir = test_dir();
-  serve_process serve({"--endpoints-json", (dir / "endpoints.json").string(), "--timeline-jsonl",
-                       (dir / "timeline.jsonl").string()},
+  child_process serve({SCHSIM_EXE, "serve", "--endpoints-json", (dir / "endpoints.json").string(),
+                       "--timeline-jsonl", (dir / "timeline.jsonl").string()},
                       dir / "serve.log");
   const auto port = wait_for_port(dir / "endpoints.json");
   constexpr int connections = 3;
@@ -149,7 +101,8 @@ void expect_every_answered_command_recorded(int signo) {
       }
     }
   }
-  ASSERT_EQ(serve.stop_with(signo), 0) << "a clean stop";
+  serve.signal(signo);
+  ASSERT_EQ(serve.wait(10s), 0) << "a clean stop";
 
   const auto timeline = read_timeline(dir / "timeline.jsonl");
   std::size_t missing = 0;
