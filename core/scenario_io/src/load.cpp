@@ -1,4 +1,5 @@
 #include <schsim/core/cluster/slots.hpp>
+#include <schsim/core/overloaded.hpp>
 #include <schsim/core/scenario/limits.hpp>
 #include <schsim/core/scenario/validate.hpp>
 #include <schsim/scenario_io/load.hpp>
@@ -10,8 +11,10 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 #include <utility>
+#include <variant>
 
 #include <toml++/toml.h>
 
@@ -474,6 +477,72 @@ auto read_slot_set(table_reader& r, std::string_view key) -> std::optional<clust
 // ---------------------------------------------------------------------------------------------
 // Sections
 
+/// A string key that must be given, read into a member.
+template <class T>
+struct required_string {
+  std::string T::*into;
+  std::string_view hint;  ///< what to add, e.g. name = "node-a"
+};
+/// A number key read into a member when given, and refused outside [lo, hi].
+template <class T>
+struct number_between {
+  double T::*into;
+  double lo;
+  double hi;
+};
+/// A key that needs more than a plain read (a choice, a range, a nested table).
+template <class T>
+using custom_read = void (*)(table_reader&, T&);
+
+/**
+ * One key of a section and how it is read into `T`: plain keys go into a member of their type
+ * when given (absent keys keep the model's default). Each section lists its keys in one table,
+ * in the order they are read: the order decides which of several mistakes is reported first.
+ */
+template <class T>
+struct section_key {
+  std::string_view key;
+  std::variant<std::string T::*, bool T::*, std::vector<std::string> T::*, milliseconds T::*,
+               std::optional<milliseconds> T::*, required_string<T>, number_between<T>,
+               custom_read<T>>
+      read;
+};
+
+template <class T>
+void read_keys(table_reader& r, T& into, std::span<const section_key<T>> keys) {
+  for (const auto& [key, read] : keys) {
+    std::visit(overloaded{
+                   [&, key = key](std::string T::*m) { assign_if(into.*m, r.string(key)); },
+                   [&, key = key](bool T::*m) { assign_if(into.*m, r.boolean(key)); },
+                   [&, key = key](std::vector<std::string> T::*m) {
+                     assign_if(into.*m, r.string_list(key));
+                   },
+                   [&, key = key](milliseconds T::*m) { assign_if(into.*m, r.duration(key)); },
+                   [&, key = key](std::optional<milliseconds> T::*m) {
+                     assign_if(into.*m, r.duration(key));
+                   },
+                   [&, key = key](const required_string<T>& k) {
+                     assign_if(into.*k.into, r.required_string(key, std::string(k.hint)));
+                   },
+                   [&, key = key](const number_between<T>& k) {
+                     assign_if(into.*k.into, r.number_in(key, k.lo, k.hi));
+                   },
+                   [&](custom_read<T> f) { f(r, into); },
+               },
+               read);
+  }
+}
+
+constexpr std::array<section_key<sc::metadata>, 5> metadata_keys{{
+    {"id",
+     required_string<sc::metadata>{&sc::metadata::id, R"(add id = "my-scenario" (kebab-case))"}},
+    {"title", required_string<sc::metadata>{&sc::metadata::title,
+                                            R"(add title = "one line shown by schsim list")"}},
+    {"description", &sc::metadata::description},
+    {"tags", &sc::metadata::tags},
+    {"suite_version", &sc::metadata::suite_version},
+}};
+
 void read_metadata(context& ctx, const toml::table& root, sc::scenario& s) {
   const auto* n = root.get("scenario");
   if (n == nullptr || !n->is_table()) {
@@ -486,12 +555,7 @@ void read_metadata(context& ctx, const toml::table& root, sc::scenario& s) {
     return;
   }
   table_reader r(*n->as_table(), "[scenario]", ctx);
-  assign_if(s.meta.id, r.required_string("id", "add id = \"my-scenario\" (kebab-case)"));
-  assign_if(s.meta.title,
-            r.required_string("title", "add title = \"one line shown by schsim list\""));
-  assign_if(s.meta.description, r.string("description"));
-  assign_if(s.meta.tags, r.string_list("tags"));
-  assign_if(s.meta.suite_version, r.string("suite_version"));
+  read_keys<sc::metadata>(r, s.meta, metadata_keys);
   assign_if(s.duration, r.duration("duration"));
   if (auto v = r.integer("seed")) {
     if (*v < 0) {
@@ -524,44 +588,62 @@ void read_endpoint_tls(table_reader& r, sc::endpoint& e) {
   }
 }
 
-void read_endpoint(table_reader& r, sc::endpoint& e) {
-  assign_if(e.name, r.required_string("name", "add name = \"node-a\""));
-  assign_if(e.host, r.string("host"));
-  assign_if(e.fqdn, r.string("fqdn"));
-  r.integer_into(e.port, "port", 0, 65535);
-  assign_if(e.same_port_as, r.string("same_port_as"));
-  assign_if(e.sch, r.boolean("sch"));
-  assign_if(e.resp3, r.boolean("resp3"));
-  assign_if(e.requirepass, r.string("requirepass"));
-  if (const auto* users = r.node("users")) {
-    const auto* arr = users->as_array();
-    if (arr == nullptr) {
-      r.wrong_type("users", *users, "an array of { name, password } tables");
-    } else {
-      for (const auto& u : *arr) {
-        const auto* t = u.as_table();
-        if (t == nullptr) {
-          r.error_at(u, "each user must be a table", "write { name = \"app\", password = \"pw\" }");
-          continue;
-        }
-        table_reader ur(*t, "user", r.ctx());
-        sc::user user;
-        assign_if(user.name, ur.required_string("name", "add name = \"app\""));
-        assign_if(user.password, ur.string("password"));
-        ur.finish();
-        e.users.push_back(std::move(user));
-      }
-    }
+constexpr std::array<section_key<sc::user>, 2> user_keys{{
+    {"name", required_string<sc::user>{&sc::user::name, R"(add name = "app")"}},
+    {"password", &sc::user::password},
+}};
+
+void read_users(table_reader& r, sc::endpoint& e) {
+  const auto* users = r.node("users");
+  if (users == nullptr) {
+    return;
   }
-  assign_if(e.server_version, r.string("server_version"));
-  assign_if(e.initial_state,
-            choice<sc::endpoint_state>(r, "state",
-                                       {{"up", sc::endpoint_state::up},
-                                        {"down", sc::endpoint_state::down},
-                                        {"not_accepting", sc::endpoint_state::not_accepting},
-                                        {"blackhole", sc::endpoint_state::blackhole}}));
-  assign_if(e.shards, r.string_list("shards"));
-  assign_if(e.slots, read_slot_set(r, "slots"));
+  const auto* arr = users->as_array();
+  if (arr == nullptr) {
+    r.wrong_type("users", *users, "an array of { name, password } tables");
+    return;
+  }
+  for (const auto& u : *arr) {
+    const auto* t = u.as_table();
+    if (t == nullptr) {
+      r.error_at(u, "each user must be a table", "write { name = \"app\", password = \"pw\" }");
+      continue;
+    }
+    table_reader ur(*t, "user", r.ctx());
+    sc::user user;
+    read_keys<sc::user>(ur, user, user_keys);
+    ur.finish();
+    e.users.push_back(std::move(user));
+  }
+}
+
+constexpr std::array<section_key<sc::endpoint>, 13> endpoint_keys{{
+    {"name", required_string<sc::endpoint>{&sc::endpoint::name, R"(add name = "node-a")"}},
+    {"host", &sc::endpoint::host},
+    {"fqdn", &sc::endpoint::fqdn},
+    {"port", [](table_reader& r, sc::endpoint& e) { r.integer_into(e.port, "port", 0, 65535); }},
+    {"same_port_as", &sc::endpoint::same_port_as},
+    {"sch", &sc::endpoint::sch},
+    {"resp3", &sc::endpoint::resp3},
+    {"requirepass", &sc::endpoint::requirepass},
+    {"users", read_users},
+    {"server_version", &sc::endpoint::server_version},
+    {"state",
+     [](table_reader& r, sc::endpoint& e) {
+       assign_if(e.initial_state,
+                 choice<sc::endpoint_state>(r, "state",
+                                            {{"up", sc::endpoint_state::up},
+                                             {"down", sc::endpoint_state::down},
+                                             {"not_accepting", sc::endpoint_state::not_accepting},
+                                             {"blackhole", sc::endpoint_state::blackhole}}));
+     }},
+    {"shards", &sc::endpoint::shards},
+    {"slots",
+     [](table_reader& r, sc::endpoint& e) { assign_if(e.slots, read_slot_set(r, "slots")); }},
+}};
+
+void read_endpoint(table_reader& r, sc::endpoint& e) {
+  read_keys<sc::endpoint>(r, e, endpoint_keys);
   read_endpoint_tls(r, e);
   r.finish();
 }
@@ -609,90 +691,112 @@ void read_topology(context& ctx, const toml::table& root, sc::scenario& s) {
   r.finish();
 }
 
+constexpr std::array<section_key<sc::client_settings>, 9> client_keys{{
+    {"mode",
+     [](table_reader& r, sc::client_settings& c) {
+       assign_if(c.mode, choice<sc::sch_mode>(r, "mode",
+                                              {{"auto", sc::sch_mode::automatic},
+                                               {"enabled", sc::sch_mode::enabled},
+                                               {"disabled", sc::sch_mode::disabled}}));
+     }},
+    {"endpoint_type",
+     [](table_reader& r, sc::client_settings& c) {
+       assign_if(c.moving_endpoint_type,
+                 choice<sc::endpoint_type>(r, "endpoint_type",
+                                           {{"auto", sc::endpoint_type::automatic},
+                                            {"internal-ip", sc::endpoint_type::internal_ip},
+                                            {"internal-fqdn", sc::endpoint_type::internal_fqdn},
+                                            {"external-ip", sc::endpoint_type::external_ip},
+                                            {"external-fqdn", sc::endpoint_type::external_fqdn},
+                                            {"none", sc::endpoint_type::none}}));
+     }},
+    {"protocol",
+     [](table_reader& r, sc::client_settings& c) { r.integer_into(c.protocol, "protocol", 2, 3); }},
+    {"timeout", &sc::client_settings::timeout},
+    {"relaxed_timeout",
+     [](table_reader& r, sc::client_settings& c) {
+       // "disabled" turns relaxation off (redis-py's relaxed_timeout = -1).
+       if (const auto* n = r.node("relaxed_timeout");
+           n && n->is_string() && n->as_string()->get() == "disabled") {
+         c.relaxed_timeout.reset();
+       } else if (auto v = r.duration("relaxed_timeout")) {
+         c.relaxed_timeout = *v;
+       }
+     }},
+    {"post_handoff_relaxed", &sc::client_settings::post_handoff_relaxed},
+    {"user", &sc::client_settings::user},
+    {"password", &sc::client_settings::password},
+    {"pool_size",
+     [](table_reader& r, sc::client_settings& c) {
+       r.integer_into(c.pool_size, "pool_size", 1, sc::limits::max_pool_size);
+     }},
+}};
+
 void read_client(context& ctx, const toml::table& t, sc::client_settings& c) {
   table_reader r(t, "[client]", ctx);
-  assign_if(c.mode, choice<sc::sch_mode>(r, "mode",
-                                         {{"auto", sc::sch_mode::automatic},
-                                          {"enabled", sc::sch_mode::enabled},
-                                          {"disabled", sc::sch_mode::disabled}}));
-  assign_if(c.moving_endpoint_type,
-            choice<sc::endpoint_type>(r, "endpoint_type",
-                                      {{"auto", sc::endpoint_type::automatic},
-                                       {"internal-ip", sc::endpoint_type::internal_ip},
-                                       {"internal-fqdn", sc::endpoint_type::internal_fqdn},
-                                       {"external-ip", sc::endpoint_type::external_ip},
-                                       {"external-fqdn", sc::endpoint_type::external_fqdn},
-                                       {"none", sc::endpoint_type::none}}));
-  r.integer_into(c.protocol, "protocol", 2, 3);
-  assign_if(c.timeout, r.duration("timeout"));
-  // "disabled" turns relaxation off (redis-py's relaxed_timeout = -1).
-  if (const auto* n = r.node("relaxed_timeout");
-      n && n->is_string() && n->as_string()->get() == "disabled") {
-    c.relaxed_timeout.reset();
-  } else if (auto v = r.duration("relaxed_timeout")) {
-    c.relaxed_timeout = *v;
-  }
-  assign_if(c.post_handoff_relaxed, r.duration("post_handoff_relaxed"));
-  assign_if(c.user, r.string("user"));
-  assign_if(c.password, r.string("password"));
-  r.integer_into(c.pool_size, "pool_size", 1, sc::limits::max_pool_size);
+  read_keys<sc::client_settings>(r, c, client_keys);
   r.finish();
 }
 
-void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
-  table_reader r(t, "[workload]", ctx);
-  assign_if(w.rate, r.number_in("rate", 0, sc::limits::max_rate));
-  assign_if(w.duration, r.duration("duration"));
-  if (const auto* mix = r.subtable("mix")) {
-    w.mix.clear();
-    for (auto&& [key, value] : *mix) {
-      const auto* i = value.as_integer();
-      if (i == nullptr || i->get() < 0 || i->get() > sc::limits::max_weight) {
-        ctx.error(value.source(),
-                  "the weight of '" + std::string(key.str()) +
-                      "' must be a whole number between 0 and " +
-                      std::to_string(sc::limits::max_weight),
-                  "e.g. mix = { set = 1, get = 3 }");
-        continue;
-      }
-      w.mix.push_back(
-          sc::command_weight{std::string(key.str()), static_cast<std::uint32_t>(i->get())});
-    }
+void read_mix(table_reader& r, sc::workload& w) {
+  const auto* mix = r.subtable("mix");
+  if (mix == nullptr) {
+    return;
   }
-  r.integer_into(w.keys, "keys", 1, sc::limits::max_keys);
-  assign_if(w.key_prefix, r.string("key_prefix"));
-  r.integer_into(w.value_size, "value_size", 0, sc::limits::max_value_size);
+  w.mix.clear();
+  for (auto&& [key, value] : *mix) {
+    const auto* i = value.as_integer();
+    if (i == nullptr || i->get() < 0 || i->get() > sc::limits::max_weight) {
+      r.ctx().error(value.source(),
+                    "the weight of '" + std::string(key.str()) +
+                        "' must be a whole number between 0 and " +
+                        std::to_string(sc::limits::max_weight),
+                    "e.g. mix = { set = 1, get = 3 }");
+      continue;
+    }
+    w.mix.push_back(
+        sc::command_weight{std::string(key.str()), static_cast<std::uint32_t>(i->get())});
+  }
+}
+
+constexpr std::array<section_key<sc::latency_probe>, 2> probe_keys{{
+    {"interval", &sc::latency_probe::interval},
+    {"command", &sc::latency_probe::command},
+}};
+
+void read_probe(table_reader& r, sc::workload& w) {
   if (const auto* probe = r.subtable("probe")) {
-    table_reader pr(*probe, "workload.probe", ctx);
+    table_reader pr(*probe, "workload.probe", r.ctx());
     sc::latency_probe p;
-    assign_if(p.interval, pr.duration("interval"));
-    assign_if(p.command, pr.string("command"));
+    read_keys<sc::latency_probe>(pr, p, probe_keys);
     pr.finish();
     w.probe = p;
   }
+}
+
+constexpr std::array<section_key<sc::workload>, 7> workload_keys{{
+    {"rate", number_between<sc::workload>{&sc::workload::rate, 0, sc::limits::max_rate}},
+    {"duration", &sc::workload::duration},
+    {"mix", read_mix},
+    {"keys", [](table_reader& r,
+                sc::workload& w) { r.integer_into(w.keys, "keys", 1, sc::limits::max_keys); }},
+    {"key_prefix", &sc::workload::key_prefix},
+    {"value_size",
+     [](table_reader& r, sc::workload& w) {
+       r.integer_into(w.value_size, "value_size", 0, sc::limits::max_value_size);
+     }},
+    {"probe", read_probe},
+}};
+
+void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
+  table_reader r(t, "[workload]", ctx);
+  read_keys<sc::workload>(r, w, workload_keys);
   r.finish();
 }
 
-void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
-  table_reader r(t, "[expect]", ctx);
-  assign_if(x.checks, r.string_list("checks"));
-  assign_if(x.handshake,
-            choice<sc::handshake_outcome>(r, "handshake",
-                                          {{"any", sc::handshake_outcome::any},
-                                           {"accepted", sc::handshake_outcome::accepted},
-                                           {"rejected", sc::handshake_outcome::rejected},
-                                           {"not_sent", sc::handshake_outcome::not_sent}}));
-  assign_if(x.connect, choice<sc::connect_outcome>(r, "connect",
-                                                   {{"any", sc::connect_outcome::any},
-                                                    {"succeeds", sc::connect_outcome::succeeds},
-                                                    {"fails", sc::connect_outcome::fails}}));
-  assign_if(x.handoff_within, r.duration("handoff_within"));
-  assign_if(x.topology_refresh_within, r.duration("topology_refresh_within"));
-  assign_if(x.timeout_tolerance, r.number_in("timeout_tolerance", 0, 1));
-  assign_if(x.max_latency, r.duration("max_latency"));
-  assign_if(x.max_error_rate, r.number_in("max_error_rate", 0, 1));
+void read_reconnects(table_reader& r, sc::expectations& x) {
   if (const auto* band = r.subtable("reconnects")) {
-    table_reader br(*band, "expect.reconnects", ctx);
+    table_reader br(*band, "expect.reconnects", r.ctx());
     sc::count_band b;
     br.integer_into(b.min, "min", 0, sc::limits::max_count);
     if (br.has("max")) {
@@ -701,8 +805,41 @@ void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
     br.finish();
     x.reconnects = b;
   }
-  assign_if(x.final_endpoint, r.string("final_endpoint"));
-  assign_if(x.client_may_exit, r.boolean("client_may_exit"));
+}
+
+constexpr std::array<section_key<sc::expectations>, 11> expect_keys{{
+    {"checks", &sc::expectations::checks},
+    {"handshake",
+     [](table_reader& r, sc::expectations& x) {
+       assign_if(x.handshake,
+                 choice<sc::handshake_outcome>(r, "handshake",
+                                               {{"any", sc::handshake_outcome::any},
+                                                {"accepted", sc::handshake_outcome::accepted},
+                                                {"rejected", sc::handshake_outcome::rejected},
+                                                {"not_sent", sc::handshake_outcome::not_sent}}));
+     }},
+    {"connect",
+     [](table_reader& r, sc::expectations& x) {
+       assign_if(x.connect,
+                 choice<sc::connect_outcome>(r, "connect",
+                                             {{"any", sc::connect_outcome::any},
+                                              {"succeeds", sc::connect_outcome::succeeds},
+                                              {"fails", sc::connect_outcome::fails}}));
+     }},
+    {"handoff_within", &sc::expectations::handoff_within},
+    {"topology_refresh_within", &sc::expectations::topology_refresh_within},
+    {"timeout_tolerance",
+     number_between<sc::expectations>{&sc::expectations::timeout_tolerance, 0, 1}},
+    {"max_latency", &sc::expectations::max_latency},
+    {"max_error_rate", number_between<sc::expectations>{&sc::expectations::max_error_rate, 0, 1}},
+    {"reconnects", read_reconnects},
+    {"final_endpoint", &sc::expectations::final_endpoint},
+    {"client_may_exit", &sc::expectations::client_may_exit},
+}};
+
+void read_expect(context& ctx, const toml::table& t, sc::expectations& x) {
+  table_reader r(t, "[expect]", ctx);
+  read_keys<sc::expectations>(r, x, expect_keys);
   r.finish();
 }
 

@@ -486,6 +486,25 @@ keys = "y"
   EXPECT_EQ(r.errors[1].line, 18u);
 }
 
+TEST(Load, ErrorsOfOneSectionComeInTheOrderItsKeysAreRead) {
+  // A section's key table decides the order, not the file: mode is read before password, name
+  // before port (and [topology] before [client]).
+  const auto r = load(R"(
+[client]
+password = 1
+mode = "sometimes"
+[[topology.endpoint]]
+port = 70000
+name = 3
+)");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 4u) << errors_of(r);
+  EXPECT_EQ(r.errors[0].line, 21u) << errors_of(r);
+  EXPECT_EQ(r.errors[1].line, 20u) << errors_of(r);
+  EXPECT_EQ(r.errors[2].line, 18u) << errors_of(r);
+  EXPECT_EQ(r.errors[3].line, 17u) << errors_of(r);
+}
+
 TEST(Load, MissingFile) {
   const auto r = io::load_file("/nonexistent/x.toml");
   ASSERT_EQ(r.errors.size(), 1u);
