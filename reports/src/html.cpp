@@ -229,6 +229,151 @@ auto endpoint_color(const v::case_result& c, const std::string& endpoint) -> std
   return endpoint_colors.at(std::hash<std::string>{}(endpoint) % endpoint_colors.size());
 }
 
+/// Scenario steps: dashed lines across every lane, labels staggered on two rows.
+auto steps_svg(const v::case_result& c, const time_axis& axis, double lanes_bottom) -> std::string {
+  std::string out;
+  int row = 0;
+  for (const auto& e : c.timeline) {
+    const auto* step = std::get_if<tl::step_executed>(&e.what);
+    if (step == nullptr) {
+      continue;
+    }
+    const double x = axis.x(e.t_ns);
+    const double late_ms =
+        step->scheduled_ns > 0 ? static_cast<double>(e.t_ns - step->scheduled_ns) / 1e6 : 0.0;
+    out += fmt::format(
+        "<g><title>step {} ({}) at {}, {:.1f} ms after its schedule{}</title>"
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" "
+        "stroke-dasharray=\"3,3\"/>"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\">{} {}</text></g>\n",
+        escape_xml(step->step), escape_xml(step->action), detail::format_offset(e.t_ns, axis.t0),
+        late_ms, step->detail.empty() ? "" : ": " + escape_xml(step->detail), x, 14.0 + 16 * row, x,
+        lanes_bottom, x + 2, 12.0 + 16 * row, escape_xml(step->step), escape_xml(step->action));
+    row = (row + 1) % 2;
+  }
+  return out;
+}
+
+/// The mark of one handshake, HELLO, push, TLS handshake or protocol error on a lane at `x`
+/// (empty for the other events).
+auto event_mark_svg(const tl::event& e, double x, double mid, std::int64_t t0) -> std::string {
+  const auto when = detail::format_offset(e.t_ns, t0);
+  if (const auto* hs = std::get_if<tl::maint_handshake>(&e.what)) {
+    return fmt::format(
+        "<path d=\"M{0:.1f} {1:.1f} l5 5 l-5 5 l-5 -5 z\" fill=\"{2}\"><title>{3}: {4}</title>"
+        "</path>\n",
+        x, mid - 5, hs->accepted ? "#2e8540" : "#d98200", when,
+        escape_xml(detail::describe_event(e)));
+  }
+  if (const auto* h = std::get_if<tl::hello>(&e.what)) {
+    return fmt::format(
+        "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"><title>{}: {}</title>"
+        "</circle>\n",
+        x, mid, h->accepted ? "#555" : "#c62828", when, escape_xml(detail::describe_event(e)));
+  }
+  if (const auto* p = std::get_if<tl::push_written>(&e.what)) {
+    return fmt::format(
+        "<path d=\"M{0:.1f} {1:.1f} l-5 -8 h10 z\" fill=\"{2}\"><title>{3}: {4}</title>"
+        "</path>\n",
+        x, mid - 3, push_color(p->name), when, escape_xml(detail::describe_event(e)));
+  }
+  if (const auto* tls = std::get_if<tl::tls_handshake>(&e.what)) {
+    // A small square: green for a completed TLS handshake, red for a failed or refused one,
+    // grey for plaintext on a TLS endpoint.
+    return fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"6\" height=\"6\" fill=\"{}\">"
+        "<title>{}: {}</title></rect>\n",
+        x - 3, mid - 12,
+        tls->completed                    ? "#2e8540"
+        : tls->tls || !tls->error.empty() ? "#c62828"
+                                          : "#8a8a8a",
+        when, escape_xml(detail::describe_event(e)));
+  }
+  if (std::holds_alternative<tl::protocol_error>(e.what)) {
+    return fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#c62828\">!<title>{}</title></text>\n", x - 2,
+        mid + 4, escape_xml(detail::describe_event(e)));
+  }
+  return {};
+}
+
+/// A lane's events; commands and redirects (thousands of them) only where they add a pixel.
+auto lane_events_svg(const lane& l, const time_axis& axis, double mid, std::string_view color)
+    -> std::string {
+  std::string out;
+  double last_tick = -10;
+  double last_redirect = -10;
+  for (const auto* e : l.events) {
+    const double x = axis.x(e->t_ns);
+    if (std::holds_alternative<tl::command_received>(e->what)) {
+      if (x - last_tick >= 1.0) {
+        out += fmt::format(
+            "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+            "stroke=\"{3}\" stroke-width=\"1\"/>\n",
+            x, mid - 3, mid + 3, color);
+        last_tick = x;
+      }
+    } else if (const auto* redirect = std::get_if<tl::cluster_redirect>(&e->what)) {
+      // Below the lane, so the command ticks stay visible.
+      if (x - last_redirect >= 1.0) {
+        out += fmt::format(
+            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"2\" height=\"4\" fill=\"{}\">"
+            "<title>{}: {}</title></rect>\n",
+            x - 1, mid + 4,
+            redirect->what == tl::cluster_redirect::kind::moved ? "#c62828" : "#d98200",
+            detail::format_offset(e->t_ns, axis.t0), escape_xml(detail::describe_event(*e)));
+        last_redirect = x;
+      }
+    } else {
+      out += event_mark_svg(*e, x, mid, axis.t0);
+    }
+  }
+  return out;
+}
+
+/// How the lane's connection ended: a bar for a FIN, a cross for a reset; red when the server
+/// closed it.
+auto lane_close_svg(const tl::event& closed_event, double x_close, double mid, std::int64_t t0)
+    -> std::string {
+  const auto& closed = std::get<tl::connection_closed>(closed_event.what);
+  const bool by_server = closed.by == tl::close_initiator::server;
+  const std::string_view stroke = by_server ? "#c62828" : "#1d2330";
+  const std::string title = fmt::format("{}: {}", detail::format_offset(closed_event.t_ns, t0),
+                                        detail::describe_event(closed_event));
+  if (closed.how == tl::close_how::fin) {
+    return fmt::format(
+        "<g><title>{0}</title><line x1=\"{1:.1f}\" y1=\"{2:.1f}\" x2=\"{1:.1f}\" "
+        "y2=\"{3:.1f}\" stroke=\"{4}\" stroke-width=\"2.5\"/></g>\n",
+        escape_xml(title), x_close, mid - 7, mid + 7, stroke);
+  }
+  return fmt::format(
+      "<g><title>{0}</title><path d=\"M{1:.1f} {2:.1f} l8 8 m0 -8 l-8 8\" stroke=\"{3}\" "
+      "stroke-width=\"2.5\"/></g>\n",
+      escape_xml(title), x_close - 4, mid - 4, stroke);
+}
+
+/// One connection's lane centred on `mid`: its label, its open bar, its events and its close.
+auto lane_svg(const v::case_result& c, const lane& l, const time_axis& axis, double mid)
+    -> std::string {
+  const auto color = endpoint_color(c, l.endpoint);
+  std::string out = fmt::format(
+      "<text x=\"6\" y=\"{:.1f}\"><title>connection {} to {} from {}</title>#{} {}</text>\n",
+      mid + 4, l.conn, escape_xml(l.endpoint), escape_xml(l.peer), l.conn, escape_xml(l.endpoint));
+  const double x_open = axis.x(l.opened);
+  const double x_close = l.closed ? axis.x(l.closed->t_ns) : axis.right;
+  out += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"8\" rx=\"2\" fill=\"{}\" "
+      "fill-opacity=\"0.35\"><title>#{} {} open {} .. {}</title></rect>\n",
+      x_open, mid - 4, std::max(x_close - x_open, 1.0), color, l.conn, escape_xml(l.endpoint),
+      detail::format_offset(l.opened, axis.t0),
+      l.closed ? detail::format_offset(l.closed->t_ns, axis.t0) : std::string("end"));
+  out += lane_events_svg(l, axis, mid, color);
+  if (l.closed) {
+    out += lane_close_svg(*l.closed, x_close, mid, axis.t0);
+  }
+  return out;
+}
+
 auto timeline_svg(const v::case_result& c) -> std::string {
   const auto lanes = build_lanes(c);
   const auto [t0, t1] = time_range(c);
@@ -249,122 +394,10 @@ auto timeline_svg(const v::case_result& c) -> std::string {
       width, height);
   out += windows_svg(c, axis, lanes_top, lanes_bottom, false);
   out += x_ticks(axis, lanes_top, lanes_bottom);
-
-  // Scenario steps: dashed lines across every lane, labels staggered on two rows.
-  int row = 0;
-  for (const auto& e : c.timeline) {
-    const auto* step = std::get_if<tl::step_executed>(&e.what);
-    if (step == nullptr) {
-      continue;
-    }
-    const double x = axis.x(e.t_ns);
-    const double late_ms =
-        step->scheduled_ns > 0 ? static_cast<double>(e.t_ns - step->scheduled_ns) / 1e6 : 0.0;
-    out += fmt::format(
-        "<g><title>step {} ({}) at {}, {:.1f} ms after its schedule{}</title>"
-        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" "
-        "stroke-dasharray=\"3,3\"/>"
-        "<text x=\"{:.1f}\" y=\"{:.1f}\">{} {}</text></g>\n",
-        escape_xml(step->step), escape_xml(step->action), detail::format_offset(e.t_ns, t0),
-        late_ms, step->detail.empty() ? "" : ": " + escape_xml(step->detail), x, 14.0 + 16 * row, x,
-        lanes_bottom, x + 2, 12.0 + 16 * row, escape_xml(step->step), escape_xml(step->action));
-    row = (row + 1) % 2;
-  }
-
+  out += steps_svg(c, axis, lanes_bottom);
   double y = lanes_top;
   for (const auto& l : lanes) {
-    const double mid = y + lane_height / 2;
-    const auto color = endpoint_color(c, l.endpoint);
-    out += fmt::format(
-        "<text x=\"6\" y=\"{:.1f}\"><title>connection {} to {} from {}</title>#{} {}</text>\n",
-        mid + 4, l.conn, escape_xml(l.endpoint), escape_xml(l.peer), l.conn,
-        escape_xml(l.endpoint));
-    const double x_open = axis.x(l.opened);
-    const double x_close = l.closed ? axis.x(l.closed->t_ns) : axis.right;
-    out += fmt::format(
-        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"8\" rx=\"2\" fill=\"{}\" "
-        "fill-opacity=\"0.35\"><title>#{} {} open {} .. {}</title></rect>\n",
-        x_open, mid - 4, std::max(x_close - x_open, 1.0), color, l.conn, escape_xml(l.endpoint),
-        detail::format_offset(l.opened, t0),
-        l.closed ? detail::format_offset(l.closed->t_ns, t0) : std::string("end"));
-
-    double last_tick = -10;
-    double last_redirect = -10;
-    for (const auto* e : l.events) {
-      const double x = axis.x(e->t_ns);
-      if (const auto* hs = std::get_if<tl::maint_handshake>(&e->what)) {
-        out += fmt::format(
-            "<path d=\"M{0:.1f} {1:.1f} l5 5 l-5 5 l-5 -5 z\" fill=\"{2}\"><title>{3}: {4}</title>"
-            "</path>\n",
-            x, mid - 5, hs->accepted ? "#2e8540" : "#d98200", detail::format_offset(e->t_ns, t0),
-            escape_xml(detail::describe_event(*e)));
-      } else if (const auto* h = std::get_if<tl::hello>(&e->what)) {
-        out += fmt::format(
-            "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"><title>{}: {}</title>"
-            "</circle>\n",
-            x, mid, h->accepted ? "#555" : "#c62828", detail::format_offset(e->t_ns, t0),
-            escape_xml(detail::describe_event(*e)));
-      } else if (const auto* p = std::get_if<tl::push_written>(&e->what)) {
-        out += fmt::format(
-            "<path d=\"M{0:.1f} {1:.1f} l-5 -8 h10 z\" fill=\"{2}\"><title>{3}: {4}</title>"
-            "</path>\n",
-            x, mid - 3, push_color(p->name), detail::format_offset(e->t_ns, t0),
-            escape_xml(detail::describe_event(*e)));
-      } else if (std::holds_alternative<tl::command_received>(e->what)) {
-        // Thousands of commands: draw a tick only where it adds a visible pixel.
-        if (x - last_tick >= 1.0) {
-          out += fmt::format(
-              "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-              "stroke=\"{3}\" stroke-width=\"1\"/>\n",
-              x, mid - 3, mid + 3, color);
-          last_tick = x;
-        }
-      } else if (const auto* redirect = std::get_if<tl::cluster_redirect>(&e->what)) {
-        // Below the lane, so the command ticks stay visible; one per pixel like them.
-        if (x - last_redirect >= 1.0) {
-          out += fmt::format(
-              "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"2\" height=\"4\" fill=\"{}\">"
-              "<title>{}: {}</title></rect>\n",
-              x - 1, mid + 4,
-              redirect->what == tl::cluster_redirect::kind::moved ? "#c62828" : "#d98200",
-              detail::format_offset(e->t_ns, t0), escape_xml(detail::describe_event(*e)));
-          last_redirect = x;
-        }
-      } else if (const auto* tls = std::get_if<tl::tls_handshake>(&e->what)) {
-        // A small square: green for a completed TLS handshake, red for a failed or refused one,
-        // grey for plaintext on a TLS endpoint.
-        out += fmt::format(
-            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"6\" height=\"6\" fill=\"{}\">"
-            "<title>{}: {}</title></rect>\n",
-            x - 3, mid - 12,
-            tls->completed                    ? "#2e8540"
-            : tls->tls || !tls->error.empty() ? "#c62828"
-                                              : "#8a8a8a",
-            detail::format_offset(e->t_ns, t0), escape_xml(detail::describe_event(*e)));
-      } else if (std::holds_alternative<tl::protocol_error>(e->what)) {
-        out += fmt::format(
-            "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#c62828\">!<title>{}</title></text>\n", x - 2,
-            mid + 4, escape_xml(detail::describe_event(*e)));
-      }
-    }
-    if (l.closed) {
-      const auto& closed = std::get<tl::connection_closed>(l.closed->what);
-      const bool by_server = closed.by == tl::close_initiator::server;
-      const std::string_view stroke = by_server ? "#c62828" : "#1d2330";
-      const std::string title = fmt::format("{}: {}", detail::format_offset(l.closed->t_ns, t0),
-                                            detail::describe_event(*l.closed));
-      if (closed.how == tl::close_how::fin) {
-        out += fmt::format(
-            "<g><title>{0}</title><line x1=\"{1:.1f}\" y1=\"{2:.1f}\" x2=\"{1:.1f}\" "
-            "y2=\"{3:.1f}\" stroke=\"{4}\" stroke-width=\"2.5\"/></g>\n",
-            escape_xml(title), x_close, mid - 7, mid + 7, stroke);
-      } else {
-        out += fmt::format(
-            "<g><title>{0}</title><path d=\"M{1:.1f} {2:.1f} l8 8 m0 -8 l-8 8\" stroke=\"{3}\" "
-            "stroke-width=\"2.5\"/></g>\n",
-            escape_xml(title), x_close - 4, mid - 4, stroke);
-      }
-    }
+    out += lane_svg(c, l, axis, y + lane_height / 2);
     y += lane_height;
   }
   if (lanes.empty()) {
