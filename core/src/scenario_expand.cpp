@@ -131,13 +131,12 @@ struct cluster_parts {
   std::optional<maint::dialect> dialect = std::nullopt;
 };
 
-void add_cluster_moves(builder& b, const cluster_parts& c) {
-  if (c.bring_up) {
-    b.add(c.id + ".up", c.start, accept_action{*c.bring_up, endpoint_state::up});
-  }
-  // Sources in order of first appearance, each with every slot it gives away.
-  std::vector<std::pair<std::string, slot_set>> sources;
-  for (const auto& mv : c.moves) {
+using source_slots = std::vector<std::pair<std::string, slot_set>>;
+
+/// The moves' sources in order of first appearance, each with every slot it gives away.
+auto slots_by_source(const std::vector<slot_move>& moves) -> source_slots {
+  source_slots sources;
+  for (const auto& mv : moves) {
     auto it = std::ranges::find(sources, mv.from, &std::pair<std::string, slot_set>::first);
     if (it == sources.end()) {
       sources.emplace_back(mv.from, slot_set{});
@@ -145,18 +144,17 @@ void add_cluster_moves(builder& b, const cluster_parts& c) {
     }
     it->second.add(mv.slots);
   }
-  if (sources.empty()) {
-    return;
-  }
-  const bool several_sources = sources.size() > 1;
-  const bool several_moves = c.moves.size() > 1;
-  auto per_source = [&](const std::string& base, const std::string& node) {
-    return several_sources ? base + "." + node : base;
-  };
-  auto per_move = [&](const std::string& base, std::size_t n) {
-    return several_moves ? base + "." + std::to_string(n + 1) : base;
-  };
+  return sources;
+}
 
+/// The step id of move `n`: the base alone when there is one move.
+auto per_move_id(const cluster_parts& c, const std::string& base, std::size_t n) -> std::string {
+  return c.moves.size() > 1 ? base + "." + std::to_string(n + 1) : base;
+}
+
+/// One SMIGRATING per source (the first is the composite's own step, the others share its seq),
+/// the migrations' begin steps, the latency while they run, and their complete steps.
+void add_migration_window(builder& b, const cluster_parts& c, const source_slots& sources) {
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const auto& [node, slots] = sources[i];
     auto smigrating = notify(maint::smigrating{.slots = to_wire_ranges(slots)}, node, c.dialect);
@@ -169,30 +167,35 @@ void add_cluster_moves(builder& b, const cluster_parts& c) {
   }
   for (std::size_t n = 0; n < c.moves.size(); ++n) {
     const auto& mv = c.moves[n];
-    b.add_after(per_move(c.id + ".begin", n), c.id, milliseconds{0},
+    b.add_after(per_move_id(c, c.id + ".begin", n), c.id, milliseconds{0},
                 begin_slot_migration_action{mv.from, mv.to, mv.slots, c.migrate_for});
   }
   if (c.latency.count() > 0) {
+    const bool several_sources = sources.size() > 1;
     for (const auto& [node, slots] : sources) {
-      b.add_after(per_source(c.id + ".latency", node), c.id, milliseconds{0},
+      const std::string suffix = several_sources ? "." + node : "";
+      b.add_after(c.id + ".latency" + suffix, c.id, milliseconds{0},
                   latency_action{node, c.latency, {}});
-      b.add_after(per_source(c.id + ".latency_end", node), c.id, c.migrate_for,
+      b.add_after(c.id + ".latency_end" + suffix, c.id, c.migrate_for,
                   latency_action{node, milliseconds{0}, {}});
     }
   }
   for (std::size_t n = 0; n < c.moves.size(); ++n) {
     const auto& mv = c.moves[n];
-    b.add_after(per_move(c.id + ".complete", n), c.id, c.migrate_for,
+    b.add_after(per_move_id(c, c.id + ".complete", n), c.id, c.migrate_for,
                 complete_slot_migration_action{mv.from, mv.to, mv.slots});
   }
+}
 
-  // The SMIGRATED waits for the last complete step, so ownership has flipped before any
-  // client can read the push.
+/// The SMIGRATED with every move, to everyone or to each source (the later ones sharing the
+/// first one's seq), and its redeliveries. It waits for the last complete step, so ownership
+/// has flipped before any client can read the push.
+void add_smigrated(builder& b, const cluster_parts& c, const source_slots& sources) {
   maint::smigrated delta;
   for (const auto& mv : c.moves) {
     delta.entries.push_back(maint::smigrated_entry{mv.from, mv.to, to_wire_ranges(mv.slots)});
   }
-  const auto last_complete = per_move(c.id + ".complete", c.moves.size() - 1);
+  const auto last_complete = per_move_id(c, c.id + ".complete", c.moves.size() - 1);
   const auto smigrated = c.id + ".smigrated";
   std::vector<std::pair<std::string, target>> recipients;  // step id, who
   if (c.smigrated_to == smigrated_scope::all) {
@@ -203,32 +206,43 @@ void add_cluster_moves(builder& b, const cluster_parts& c) {
                               endpoint_target(sources[i].first));
     }
   }
-  for (std::size_t i = 0; i < recipients.size(); ++i) {
+  auto send_to = [&](const target& who, bool same_seq) {
     send_action a;
     a.notification = delta;
-    a.to = recipients[i].second;
+    a.to = who;
     a.dialect = c.dialect;
-    if (i > 0) {
+    if (same_seq) {
       a.same_seq_as = smigrated;
     }
-    b.add_after(recipients[i].first, i == 0 ? last_complete : smigrated, milliseconds{0}, a);
+    return a;
+  };
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    b.add_after(recipients[i].first, i == 0 ? last_complete : smigrated, milliseconds{0},
+                send_to(recipients[i].second, i > 0));
   }
   if (c.redeliver_after) {
     const auto redeliver = c.id + ".redeliver";
-    for (std::size_t i = 0; i < recipients.size(); ++i) {
-      send_action a;
-      a.notification = delta;
-      a.to = recipients[i].second;
-      a.dialect = c.dialect;
-      a.same_seq_as = smigrated;
-      const auto suffix = recipients[i].first.substr(smigrated.size());
-      b.add_after(redeliver + suffix, smigrated, *c.redeliver_after, a);
+    for (const auto& [id, who] : recipients) {
+      b.add_after(redeliver + id.substr(smigrated.size()), smigrated, *c.redeliver_after,
+                  send_to(who, true));
     }
   }
+}
+
+void add_cluster_moves(builder& b, const cluster_parts& c) {
+  if (c.bring_up) {
+    b.add(c.id + ".up", c.start, accept_action{*c.bring_up, endpoint_state::up});
+  }
+  const auto sources = slots_by_source(c.moves);
+  if (sources.empty()) {
+    return;
+  }
+  add_migration_window(b, c, sources);
+  add_smigrated(b, c, sources);
   if (c.retire) {
     auto everyone = endpoint_target(*c.retire);
     everyone.filter = opt_in_filter::any;
-    b.add_after(c.id + ".retire.close", smigrated, c.retire_after,
+    b.add_after(c.id + ".retire.close", c.id + ".smigrated", c.retire_after,
                 close_action{everyone, close_mode::fin, close_point::between_frames,
                              "node removed from the cluster"});
     b.add_after(c.id + ".retire", c.id + ".retire.close", milliseconds{0},
@@ -244,170 +258,212 @@ void apply_moves(ownership& owned, const std::vector<slot_move>& moves) {
   }
 }
 
+/// What expanding one step works on: the scenario (for shard defaults), the step, the slot
+/// ownership the cluster steps so far have left, and where its steps go.
+struct expansion {
+  const scenario& s;
+  const step& st;
+  ownership& owned;
+  builder& b;
+};
+
+/// A primitive action stays one step.
+template <class A>
+void expand(const A& a, expansion& e) {
+  e.b.add(e.st.id, e.st.start, a);
+}
+
+// A fault with a window gets an ".end" step that lifts it.
+void expand(const latency_action& a, expansion& e) {
+  e.b.add(e.st.id, e.st.start, latency_action{a.endpoint, a.delay, {}});
+  if (a.window) {
+    e.b.add_after(e.st.id + ".end", e.st.id, *a.window,
+                  latency_action{a.endpoint, milliseconds{0}, {}});
+  }
+}
+
+void expand(const stall_action& a, expansion& e) {
+  e.b.add(e.st.id, e.st.start, stall_action{a.endpoint, {}});
+  if (a.window) {
+    e.b.add_after(e.st.id + ".end", e.st.id, *a.window, release_action{a.endpoint});
+  }
+}
+
+void expand(const fragment_action& a, expansion& e) {
+  e.b.add(e.st.id, e.st.start, fragment_action{a.endpoint, a.chunk_bytes, a.pause, {}});
+  if (a.window) {
+    e.b.add_after(e.st.id + ".end", e.st.id, *a.window,
+                  fragment_action{a.endpoint, 0, milliseconds{0}, {}});
+  }
+}
+
+void expand(const moving_lifecycle_action& a, expansion& e) {
+  add_moving(e.b, moving_parts{.id = e.st.id,
+                               .start = e.st.start,
+                               .from = a.from,
+                               .to = a.to,
+                               .time_s = a.time_s,
+                               .late_close = a.late_close,
+                               .close_how = a.close_how,
+                               .retire_old = a.retire_old,
+                               .seq = a.seq,
+                               .dialect = a.dialect});
+}
+
+/// The MOVING that ends a rolling upgrade or maintenance mode, once `after` (its MIGRATED) is out.
+template <class A>
+void add_final_moving(expansion& e, const A& a, const std::string& after) {
+  add_moving(e.b, moving_parts{.id = e.st.id + ".moving",
+                               .start = after_step{after, milliseconds{0}},
+                               .from = a.from,
+                               .to = a.to,
+                               .time_s = a.moving_time_s,
+                               .late_close = a.late_close,
+                               .close_how = a.close_how,
+                               .bring_up = false,
+                               .dialect = a.dialect});
+}
+
+void expand(const rolling_upgrade_action& a, expansion& e) {
+  const auto& id = e.st.id;
+  const auto shards = shards_or_default(e.s, a.shards, a.from);
+  e.b.add(id + ".up", e.st.start, accept_action{a.to, endpoint_state::up});
+  e.b.add(id, e.st.start,
+          notify(maint::migrating{.time_s = a.migrating_time_s, .shard_ids = shards}, a.from,
+                 a.dialect));
+  add_latency(e.b, id, a.from, a.latency, a.migrate_for);
+  e.b.add_after(id + ".migrated", id, a.migrate_for,
+                notify(maint::migrated{.shard_ids = shards}, a.from, a.dialect));
+  add_final_moving(e, a, id + ".migrated");
+}
+
+void expand(const maintenance_mode_action& a, expansion& e) {
+  const auto& id = e.st.id;
+  const auto shards = shards_or_default(e.s, a.shards, a.from);
+  e.b.add(id + ".up", e.st.start, accept_action{a.to, endpoint_state::up});
+  e.b.add(id, e.st.start,
+          notify(maint::failing_over{.time_s = a.time_s, .shard_ids = shards}, a.from, a.dialect));
+  add_latency(e.b, id, a.from, a.latency, a.failover_for + a.migrate_for);
+  e.b.add_after(id + ".failed_over", id, a.failover_for,
+                notify(maint::failed_over{.shard_ids = shards}, a.from, a.dialect));
+  e.b.add_after(
+      id + ".migrating", id + ".failed_over", milliseconds{0},
+      notify(maint::migrating{.time_s = a.time_s, .shard_ids = shards}, a.from, a.dialect));
+  e.b.add_after(id + ".migrated", id + ".migrating", a.migrate_for,
+                notify(maint::migrated{.shard_ids = shards}, a.from, a.dialect));
+  add_final_moving(e, a, id + ".migrated");
+}
+
+/// The opening and closing notifications of a window: MIGRATING/MIGRATED, or
+/// FAILING_OVER/FAILED_OVER when `failover`.
+auto window_pair(bool failover, std::int64_t time_s, const std::vector<std::string>& shards)
+    -> std::pair<maint::notification, maint::notification> {
+  if (failover) {
+    return {maint::failing_over{.time_s = time_s, .shard_ids = shards},
+            maint::failed_over{.shard_ids = shards}};
+  }
+  return {maint::migrating{.time_s = time_s, .shard_ids = shards},
+          maint::migrated{.shard_ids = shards}};
+}
+
+void expand(const in_place_upgrade_action& a, expansion& e) {
+  const auto& id = e.st.id;
+  const auto shards = shards_or_default(e.s, a.shards, a.endpoint);
+  auto [opener, closer] = window_pair(a.opener == maint::kind::failing_over, a.time_s, shards);
+  e.b.add(id, e.st.start, notify(opener, a.endpoint, a.dialect));
+  add_latency(e.b, id, a.endpoint, a.latency, a.window);
+  auto everyone = endpoint_target(a.endpoint);
+  everyone.filter = opt_in_filter::any;
+  e.b.add_after(id + ".restart", id, a.restart_after,
+                close_action{everyone, a.close_how, close_point::between_frames,
+                             "process replaced (in-place upgrade)"});
+  e.b.add_after(id + ".down", id + ".restart", milliseconds{0},
+                accept_action{a.endpoint, endpoint_state::down});
+  e.b.add_after(id + ".up", id + ".restart", a.downtime,
+                accept_action{a.endpoint, endpoint_state::up});
+  e.b.add_after(id + ".end", id, a.window, notify(closer, a.endpoint, a.dialect));
+}
+
+template <class A>
+void expand_window(const A& a, expansion& e, bool failover) {
+  const auto shards = shards_or_default(e.s, a.shards, a.endpoint);
+  auto [opener, closer] = window_pair(failover, a.time_s, shards);
+  e.b.add(e.st.id, e.st.start, notify(opener, a.endpoint, a.dialect));
+  add_latency(e.b, e.st.id, a.endpoint, a.latency, a.duration);
+  e.b.add_after(e.st.id + ".end", e.st.id, a.duration, notify(closer, a.endpoint, a.dialect));
+}
+
+void expand(const migrate_action& a, expansion& e) { expand_window(a, e, false); }
+void expand(const failover_action& a, expansion& e) { expand_window(a, e, true); }
+
+/// A cluster composite's moves become steps, and the ownership later cluster steps see.
+void expand_moves(expansion& e, cluster_parts parts) {
+  apply_moves(e.owned, parts.moves);
+  add_cluster_moves(e.b, parts);
+}
+
+void expand(const slot_migration_action& a, expansion& e) {
+  expand_moves(e, cluster_parts{.id = e.st.id,
+                                .start = e.st.start,
+                                .moves = {{a.from, a.to, a.slots}},
+                                .migrate_for = a.migrate_for,
+                                .latency = a.latency,
+                                .smigrated_to = a.smigrated_to,
+                                .redeliver_after = a.redeliver_after,
+                                .dialect = a.dialect});
+}
+
+void expand(const remove_node_action& a, expansion& e) {
+  std::vector<slot_move> moves;
+  for (auto& [dest, share] : split_evenly(e.owned[a.node], a.to)) {
+    moves.push_back(slot_move{a.node, dest, share});
+  }
+  expand_moves(e, cluster_parts{.id = e.st.id,
+                                .start = e.st.start,
+                                .moves = std::move(moves),
+                                .migrate_for = a.migrate_for,
+                                .latency = a.latency,
+                                .smigrated_to = a.smigrated_to,
+                                .retire = a.node,
+                                .retire_after = a.retire_after,
+                                .dialect = a.dialect});
+}
+
+void expand(const add_node_action& a, expansion& e) {
+  std::vector<slot_move> moves;
+  for (const auto& donor : a.from) {
+    if (auto share = a.slots.intersection(e.owned[donor]); !share.empty()) {
+      moves.push_back(slot_move{donor, a.node, share});
+    }
+  }
+  expand_moves(e, cluster_parts{.id = e.st.id,
+                                .start = e.st.start,
+                                .moves = std::move(moves),
+                                .migrate_for = a.migrate_for,
+                                .latency = a.latency,
+                                .smigrated_to = a.smigrated_to,
+                                .bring_up = a.node,
+                                .dialect = a.dialect});
+}
+
+void expand(const slot_shuffle_action& a, expansion& e) {
+  expand_moves(e, cluster_parts{.id = e.st.id,
+                                .start = e.st.start,
+                                .moves = a.moves,
+                                .migrate_for = a.migrate_for,
+                                .smigrated_to = a.smigrated_to,
+                                .dialect = a.dialect});
+}
+
+void expand(const complete_slot_migration_action& a, expansion& e) {
+  apply_moves(e.owned, {slot_move{a.from, a.to, a.slots}});
+  e.b.add(e.st.id, e.st.start, a);
+}
+
 void expand_step(const scenario& s, const step& st, ownership& owned, std::vector<step>& out) {
   builder b(out, st.origin);
-  std::visit(
-      [&](const auto& a) {
-        using T = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<T, latency_action>) {
-          b.add(st.id, st.start, latency_action{a.endpoint, a.delay, {}});
-          if (a.window) {
-            b.add_after(st.id + ".end", st.id, *a.window,
-                        latency_action{a.endpoint, milliseconds{0}, {}});
-          }
-        } else if constexpr (std::is_same_v<T, stall_action>) {
-          b.add(st.id, st.start, stall_action{a.endpoint, {}});
-          if (a.window) {
-            b.add_after(st.id + ".end", st.id, *a.window, release_action{a.endpoint});
-          }
-        } else if constexpr (std::is_same_v<T, fragment_action>) {
-          b.add(st.id, st.start, fragment_action{a.endpoint, a.chunk_bytes, a.pause, {}});
-          if (a.window) {
-            b.add_after(st.id + ".end", st.id, *a.window,
-                        fragment_action{a.endpoint, 0, milliseconds{0}, {}});
-          }
-        } else if constexpr (std::is_same_v<T, moving_lifecycle_action>) {
-          add_moving(b, moving_parts{.id = st.id,
-                                     .start = st.start,
-                                     .from = a.from,
-                                     .to = a.to,
-                                     .time_s = a.time_s,
-                                     .late_close = a.late_close,
-                                     .close_how = a.close_how,
-                                     .retire_old = a.retire_old,
-                                     .seq = a.seq,
-                                     .dialect = a.dialect});
-        } else if constexpr (std::is_same_v<T, rolling_upgrade_action>) {
-          const auto shards = shards_or_default(s, a.shards, a.from);
-          b.add(st.id + ".up", st.start, accept_action{a.to, endpoint_state::up});
-          b.add(st.id, st.start,
-                notify(maint::migrating{.time_s = a.migrating_time_s, .shard_ids = shards}, a.from,
-                       a.dialect));
-          add_latency(b, st.id, a.from, a.latency, a.migrate_for);
-          b.add_after(st.id + ".migrated", st.id, a.migrate_for,
-                      notify(maint::migrated{.shard_ids = shards}, a.from, a.dialect));
-          add_moving(b, moving_parts{.id = st.id + ".moving",
-                                     .start = after_step{st.id + ".migrated", milliseconds{0}},
-                                     .from = a.from,
-                                     .to = a.to,
-                                     .time_s = a.moving_time_s,
-                                     .late_close = a.late_close,
-                                     .close_how = a.close_how,
-                                     .bring_up = false,
-                                     .dialect = a.dialect});
-        } else if constexpr (std::is_same_v<T, maintenance_mode_action>) {
-          const auto shards = shards_or_default(s, a.shards, a.from);
-          b.add(st.id + ".up", st.start, accept_action{a.to, endpoint_state::up});
-          b.add(st.id, st.start,
-                notify(maint::failing_over{.time_s = a.time_s, .shard_ids = shards}, a.from,
-                       a.dialect));
-          add_latency(b, st.id, a.from, a.latency, a.failover_for + a.migrate_for);
-          b.add_after(st.id + ".failed_over", st.id, a.failover_for,
-                      notify(maint::failed_over{.shard_ids = shards}, a.from, a.dialect));
-          b.add_after(
-              st.id + ".migrating", st.id + ".failed_over", milliseconds{0},
-              notify(maint::migrating{.time_s = a.time_s, .shard_ids = shards}, a.from, a.dialect));
-          b.add_after(st.id + ".migrated", st.id + ".migrating", a.migrate_for,
-                      notify(maint::migrated{.shard_ids = shards}, a.from, a.dialect));
-          add_moving(b, moving_parts{.id = st.id + ".moving",
-                                     .start = after_step{st.id + ".migrated", milliseconds{0}},
-                                     .from = a.from,
-                                     .to = a.to,
-                                     .time_s = a.moving_time_s,
-                                     .late_close = a.late_close,
-                                     .close_how = a.close_how,
-                                     .bring_up = false,
-                                     .dialect = a.dialect});
-        } else if constexpr (std::is_same_v<T, in_place_upgrade_action>) {
-          const auto shards = shards_or_default(s, a.shards, a.endpoint);
-          maint::notification opener = maint::migrating{.time_s = a.time_s, .shard_ids = shards};
-          maint::notification closer = maint::migrated{.shard_ids = shards};
-          if (a.opener == maint::kind::failing_over) {
-            opener = maint::failing_over{.time_s = a.time_s, .shard_ids = shards};
-            closer = maint::failed_over{.shard_ids = shards};
-          }
-          b.add(st.id, st.start, notify(opener, a.endpoint, a.dialect));
-          add_latency(b, st.id, a.endpoint, a.latency, a.window);
-          auto everyone = endpoint_target(a.endpoint);
-          everyone.filter = opt_in_filter::any;
-          b.add_after(st.id + ".restart", st.id, a.restart_after,
-                      close_action{everyone, a.close_how, close_point::between_frames,
-                                   "process replaced (in-place upgrade)"});
-          b.add_after(st.id + ".down", st.id + ".restart", milliseconds{0},
-                      accept_action{a.endpoint, endpoint_state::down});
-          b.add_after(st.id + ".up", st.id + ".restart", a.downtime,
-                      accept_action{a.endpoint, endpoint_state::up});
-          b.add_after(st.id + ".end", st.id, a.window, notify(closer, a.endpoint, a.dialect));
-        } else if constexpr (std::is_same_v<T, migrate_action> ||
-                             std::is_same_v<T, failover_action>) {
-          const auto shards = shards_or_default(s, a.shards, a.endpoint);
-          maint::notification opener = maint::migrating{.time_s = a.time_s, .shard_ids = shards};
-          maint::notification closer = maint::migrated{.shard_ids = shards};
-          if constexpr (std::is_same_v<T, failover_action>) {
-            opener = maint::failing_over{.time_s = a.time_s, .shard_ids = shards};
-            closer = maint::failed_over{.shard_ids = shards};
-          }
-          b.add(st.id, st.start, notify(opener, a.endpoint, a.dialect));
-          add_latency(b, st.id, a.endpoint, a.latency, a.duration);
-          b.add_after(st.id + ".end", st.id, a.duration, notify(closer, a.endpoint, a.dialect));
-        } else if constexpr (std::is_same_v<T, slot_migration_action>) {
-          const std::vector<slot_move> moves = {{a.from, a.to, a.slots}};
-          add_cluster_moves(b, cluster_parts{.id = st.id,
-                                             .start = st.start,
-                                             .moves = moves,
-                                             .migrate_for = a.migrate_for,
-                                             .latency = a.latency,
-                                             .smigrated_to = a.smigrated_to,
-                                             .redeliver_after = a.redeliver_after,
-                                             .dialect = a.dialect});
-          apply_moves(owned, moves);
-        } else if constexpr (std::is_same_v<T, remove_node_action>) {
-          std::vector<slot_move> moves;
-          for (auto& [dest, share] : split_evenly(owned[a.node], a.to)) {
-            moves.push_back(slot_move{a.node, dest, share});
-          }
-          add_cluster_moves(b, cluster_parts{.id = st.id,
-                                             .start = st.start,
-                                             .moves = moves,
-                                             .migrate_for = a.migrate_for,
-                                             .latency = a.latency,
-                                             .smigrated_to = a.smigrated_to,
-                                             .retire = a.node,
-                                             .retire_after = a.retire_after,
-                                             .dialect = a.dialect});
-          apply_moves(owned, moves);
-        } else if constexpr (std::is_same_v<T, add_node_action>) {
-          std::vector<slot_move> moves;
-          for (const auto& donor : a.from) {
-            if (auto share = a.slots.intersection(owned[donor]); !share.empty()) {
-              moves.push_back(slot_move{donor, a.node, share});
-            }
-          }
-          add_cluster_moves(b, cluster_parts{.id = st.id,
-                                             .start = st.start,
-                                             .moves = moves,
-                                             .migrate_for = a.migrate_for,
-                                             .latency = a.latency,
-                                             .smigrated_to = a.smigrated_to,
-                                             .bring_up = a.node,
-                                             .dialect = a.dialect});
-          apply_moves(owned, moves);
-        } else if constexpr (std::is_same_v<T, slot_shuffle_action>) {
-          add_cluster_moves(b, cluster_parts{.id = st.id,
-                                             .start = st.start,
-                                             .moves = a.moves,
-                                             .migrate_for = a.migrate_for,
-                                             .smigrated_to = a.smigrated_to,
-                                             .dialect = a.dialect});
-          apply_moves(owned, a.moves);
-        } else if constexpr (std::is_same_v<T, complete_slot_migration_action>) {
-          apply_moves(owned, {slot_move{a.from, a.to, a.slots}});
-          b.add(st.id, st.start, a);
-        } else {
-          b.add(st.id, st.start, a);
-        }
-      },
-      st.what);
+  expansion e{s, st, owned, b};
+  std::visit([&](const auto& a) { expand(a, e); }, st.what);
 }
 
 auto has_window(const action& a) -> bool {
