@@ -487,137 +487,179 @@ class checker {
     }
   }
 
-  template <class T>
-  void check_action(const T& a, const std::string& path) {
-    if constexpr (std::is_same_v<T, send_action>) {
-      check_send(a, path);
-    } else if constexpr (std::is_same_v<T, raw_action>) {
-      check_target(a.to, path + ".to", target_use::other);
-      if (a.bytes.empty()) {
-        add(path + ".bytes", "no bytes to send", "give bytes = \"...\" or hex = \"...\"");
-      }
-    } else if constexpr (std::is_same_v<T, latency_action>) {
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-      check_non_negative(a.delay, path + ".delay");
-      check_window(a.window, path);
-    } else if constexpr (std::is_same_v<T, stall_action>) {
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-      check_window(a.window, path);
-    } else if constexpr (std::is_same_v<T, release_action>) {
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-    } else if constexpr (std::is_same_v<T, fragment_action>) {
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-      check_non_negative(a.pause, path + ".pause");
-      check_window(a.window, path);
-    } else if constexpr (std::is_same_v<T, close_action>) {
-      check_target(a.to, path + ".to", target_use::other);
-    } else if constexpr (std::is_same_v<T, accept_action>) {
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-    } else if constexpr (std::is_same_v<T, clear_active_action>) {
-      if (!a.endpoint.empty()) {
-        check_endpoint_ref(a.endpoint, path + ".endpoint");
-      }
-    } else if constexpr (std::is_same_v<T, moving_lifecycle_action>) {
-      check_endpoint_ref(a.from, path + ".from");
-      if (a.to) {
-        check_pair(a.from, *a.to, path);
-      }
-      check_time_s(a.time_s, path + ".time");
-      check_non_negative(a.late_close, path + ".late_close");
-    } else if constexpr (std::is_same_v<T, rolling_upgrade_action>) {
-      check_pair(a.from, a.to, path);
-      check_time_s(a.migrating_time_s, path + ".migrating_time");
-      check_time_s(a.moving_time_s, path + ".moving_time");
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-      check_non_negative(a.latency, path + ".latency");
-      check_non_negative(a.late_close, path + ".late_close");
-    } else if constexpr (std::is_same_v<T, maintenance_mode_action>) {
-      check_pair(a.from, a.to, path);
-      check_time_s(a.time_s, path + ".time");
-      check_time_s(a.moving_time_s, path + ".moving_time");
-      check_non_negative(a.failover_for, path + ".failover_for");
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-      check_non_negative(a.latency, path + ".latency");
-      check_non_negative(a.late_close, path + ".late_close");
-    } else if constexpr (std::is_same_v<T, in_place_upgrade_action>) {
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-      check_time_s(a.time_s, path + ".time");
-      if (a.opener != maint::kind::migrating && a.opener != maint::kind::failing_over) {
-        add(path + ".notification",
-            "an in-place upgrade opens its window with migrating or failing_over",
-            "notification = \"migrating\"");
-      }
-      check_non_negative(a.restart_after, path + ".restart_after");
-      check_non_negative(a.downtime, path + ".downtime");
-      if (a.window <= a.restart_after + a.downtime) {
-        add(path + ".window",
-            "the window (" + format_duration(a.window) + ") ends before the endpoint is back (" +
-                format_duration(a.restart_after + a.downtime) + ")",
-            "make window longer than restart_after + downtime");
-      }
-    } else if constexpr (std::is_same_v<T, begin_slot_migration_action>) {
-      check_slot_move(a.from, a.to, a.slots, path);
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-    } else if constexpr (std::is_same_v<T, complete_slot_migration_action>) {
-      check_slot_move(a.from, a.to, a.slots, path);
-    } else if constexpr (std::is_same_v<T, slot_migration_action>) {
-      check_slot_move(a.from, a.to, a.slots, path);
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-      check_non_negative(a.latency, path + ".latency");
-      if (a.redeliver_after) {
-        check_non_negative(*a.redeliver_after, path + ".redeliver_after");
-      }
-    } else if constexpr (std::is_same_v<T, remove_node_action>) {
-      check_cluster_mode(path);
-      check_endpoint_ref(a.node, path + ".node", "node");
-      if (a.to.empty()) {
-        add(path + ".to", "no node to receive the slots", "to = [\"node-b\"]");
-      }
-      for (std::size_t j = 0; j < a.to.size(); ++j) {
-        check_endpoint_ref(a.to[j], path + ".to[" + std::to_string(j) + "]", "node");
-        if (a.to[j] == a.node) {
-          add(path + ".to[" + std::to_string(j) + "]", "the node gives its slots to itself",
-              "name the nodes that take over");
-        }
-      }
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-      check_non_negative(a.retire_after, path + ".retire_after");
-      check_non_negative(a.latency, path + ".latency");
-    } else if constexpr (std::is_same_v<T, add_node_action>) {
-      check_cluster_mode(path);
-      check_endpoint_ref(a.node, path + ".node", "node");
-      if (a.from.empty()) {
-        add(path + ".from", "no donor node", "from = [\"node-a\"]");
-      }
-      for (std::size_t j = 0; j < a.from.size(); ++j) {
-        check_endpoint_ref(a.from[j], path + ".from[" + std::to_string(j) + "]", "node");
-        if (a.from[j] == a.node) {
-          add(path + ".from[" + std::to_string(j) + "]", "the new node cannot be its own donor",
-              "list the nodes that give slots");
-        }
-      }
-      if (a.slots.empty()) {
-        add(path + ".slots", "no slots to move", "slots = \"0-99\"");
-      }
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-      check_non_negative(a.latency, path + ".latency");
-    } else if constexpr (std::is_same_v<T, slot_shuffle_action>) {
-      check_cluster_mode(path);
-      if (a.moves.empty()) {
-        add(path + ".moves", "no moves",
-            "moves = [{ from = \"node-a\", to = \"node-b\", slots = \"0-99\" }]");
-      }
-      for (std::size_t j = 0; j < a.moves.size(); ++j) {
-        check_slot_move(a.moves[j].from, a.moves[j].to, a.moves[j].slots,
-                        path + ".moves[" + std::to_string(j) + "]", false);
-      }
-      check_non_negative(a.migrate_for, path + ".migrate_for");
-    } else {
-      static_assert(std::is_same_v<T, migrate_action> || std::is_same_v<T, failover_action>);
-      check_endpoint_ref(a.endpoint, path + ".endpoint");
-      check_non_negative(a.duration, path + ".duration");
-      check_non_negative(a.latency, path + ".latency");
+  // One overload per action type: a new action without its checks does not compile.
+  void check_action(const send_action& a, const std::string& path) { check_send(a, path); }
+
+  void check_action(const raw_action& a, const std::string& path) {
+    check_target(a.to, path + ".to", target_use::other);
+    if (a.bytes.empty()) {
+      add(path + ".bytes", "no bytes to send", "give bytes = \"...\" or hex = \"...\"");
     }
+  }
+
+  void check_action(const latency_action& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+    check_non_negative(a.delay, path + ".delay");
+    check_window(a.window, path);
+  }
+
+  void check_action(const stall_action& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+    check_window(a.window, path);
+  }
+
+  void check_action(const release_action& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+  }
+
+  void check_action(const fragment_action& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+    check_non_negative(a.pause, path + ".pause");
+    check_window(a.window, path);
+  }
+
+  void check_action(const close_action& a, const std::string& path) {
+    check_target(a.to, path + ".to", target_use::other);
+  }
+
+  void check_action(const accept_action& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+  }
+
+  void check_action(const clear_active_action& a, const std::string& path) {
+    if (!a.endpoint.empty()) {
+      check_endpoint_ref(a.endpoint, path + ".endpoint");
+    }
+  }
+
+  void check_action(const moving_lifecycle_action& a, const std::string& path) {
+    check_endpoint_ref(a.from, path + ".from");
+    if (a.to) {
+      check_pair(a.from, *a.to, path);
+    }
+    check_time_s(a.time_s, path + ".time");
+    check_non_negative(a.late_close, path + ".late_close");
+  }
+
+  void check_action(const rolling_upgrade_action& a, const std::string& path) {
+    check_pair(a.from, a.to, path);
+    check_time_s(a.migrating_time_s, path + ".migrating_time");
+    check_time_s(a.moving_time_s, path + ".moving_time");
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+    check_non_negative(a.latency, path + ".latency");
+    check_non_negative(a.late_close, path + ".late_close");
+  }
+
+  void check_action(const maintenance_mode_action& a, const std::string& path) {
+    check_pair(a.from, a.to, path);
+    check_time_s(a.time_s, path + ".time");
+    check_time_s(a.moving_time_s, path + ".moving_time");
+    check_non_negative(a.failover_for, path + ".failover_for");
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+    check_non_negative(a.latency, path + ".latency");
+    check_non_negative(a.late_close, path + ".late_close");
+  }
+
+  void check_action(const in_place_upgrade_action& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+    check_time_s(a.time_s, path + ".time");
+    if (a.opener != maint::kind::migrating && a.opener != maint::kind::failing_over) {
+      add(path + ".notification",
+          "an in-place upgrade opens its window with migrating or failing_over",
+          "notification = \"migrating\"");
+    }
+    check_non_negative(a.restart_after, path + ".restart_after");
+    check_non_negative(a.downtime, path + ".downtime");
+    if (a.window <= a.restart_after + a.downtime) {
+      add(path + ".window",
+          "the window (" + format_duration(a.window) + ") ends before the endpoint is back (" +
+              format_duration(a.restart_after + a.downtime) + ")",
+          "make window longer than restart_after + downtime");
+    }
+  }
+
+  void check_action(const begin_slot_migration_action& a, const std::string& path) {
+    check_slot_move(a.from, a.to, a.slots, path);
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+  }
+
+  void check_action(const complete_slot_migration_action& a, const std::string& path) {
+    check_slot_move(a.from, a.to, a.slots, path);
+  }
+
+  void check_action(const slot_migration_action& a, const std::string& path) {
+    check_slot_move(a.from, a.to, a.slots, path);
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+    check_non_negative(a.latency, path + ".latency");
+    if (a.redeliver_after) {
+      check_non_negative(*a.redeliver_after, path + ".redeliver_after");
+    }
+  }
+
+  void check_action(const remove_node_action& a, const std::string& path) {
+    check_cluster_mode(path);
+    check_endpoint_ref(a.node, path + ".node", "node");
+    if (a.to.empty()) {
+      add(path + ".to", "no node to receive the slots", "to = [\"node-b\"]");
+    }
+    for (std::size_t j = 0; j < a.to.size(); ++j) {
+      check_endpoint_ref(a.to[j], path + ".to[" + std::to_string(j) + "]", "node");
+      if (a.to[j] == a.node) {
+        add(path + ".to[" + std::to_string(j) + "]", "the node gives its slots to itself",
+            "name the nodes that take over");
+      }
+    }
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+    check_non_negative(a.retire_after, path + ".retire_after");
+    check_non_negative(a.latency, path + ".latency");
+  }
+
+  void check_action(const add_node_action& a, const std::string& path) {
+    check_cluster_mode(path);
+    check_endpoint_ref(a.node, path + ".node", "node");
+    if (a.from.empty()) {
+      add(path + ".from", "no donor node", "from = [\"node-a\"]");
+    }
+    for (std::size_t j = 0; j < a.from.size(); ++j) {
+      check_endpoint_ref(a.from[j], path + ".from[" + std::to_string(j) + "]", "node");
+      if (a.from[j] == a.node) {
+        add(path + ".from[" + std::to_string(j) + "]", "the new node cannot be its own donor",
+            "list the nodes that give slots");
+      }
+    }
+    if (a.slots.empty()) {
+      add(path + ".slots", "no slots to move", "slots = \"0-99\"");
+    }
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+    check_non_negative(a.latency, path + ".latency");
+  }
+
+  void check_action(const slot_shuffle_action& a, const std::string& path) {
+    check_cluster_mode(path);
+    if (a.moves.empty()) {
+      add(path + ".moves", "no moves",
+          "moves = [{ from = \"node-a\", to = \"node-b\", slots = \"0-99\" }]");
+    }
+    for (std::size_t j = 0; j < a.moves.size(); ++j) {
+      check_slot_move(a.moves[j].from, a.moves[j].to, a.moves[j].slots,
+                      path + ".moves[" + std::to_string(j) + "]", false);
+    }
+    check_non_negative(a.migrate_for, path + ".migrate_for");
+  }
+
+  template <class A>
+  void check_window_action(const A& a, const std::string& path) {
+    check_endpoint_ref(a.endpoint, path + ".endpoint");
+    check_non_negative(a.duration, path + ".duration");
+    check_non_negative(a.latency, path + ".latency");
+  }
+
+  void check_action(const migrate_action& a, const std::string& path) {
+    check_window_action(a, path);
+  }
+
+  void check_action(const failover_action& a, const std::string& path) {
+    check_window_action(a, path);
   }
 
   void check_cluster_mode(const std::string& path) {
