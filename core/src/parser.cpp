@@ -121,6 +121,25 @@ auto is_c_space(char c) noexcept -> bool {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/// What a backslash escape inside double quotes stands for: \n, \r, \t, \b and \a as in C, any
+/// other character for itself.
+auto escaped_char(char c) noexcept -> char {
+  switch (c) {
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'b':
+      return '\b';
+    case 'a':
+      return '\a';
+    default:
+      return c;
+  }
+}
+
 /**
  * Splits an inline command line the way Redis's sdssplitargs does, including its quirks: the
  * line is a C string (it ends at the first NUL); a quote may open in the middle of a word
@@ -152,26 +171,7 @@ auto split_inline(std::string_view line, std::vector<std::string>& args) -> bool
           p += 3;
         } else if (c == '\\' && at(p + 1) != '\0') {
           ++p;
-          switch (at(p)) {
-            case 'n':
-              current += '\n';
-              break;
-            case 'r':
-              current += '\r';
-              break;
-            case 't':
-              current += '\t';
-              break;
-            case 'b':
-              current += '\b';
-              break;
-            case 'a':
-              current += '\a';
-              break;
-            default:
-              current += at(p);
-              break;
-          }
+          current += escaped_char(at(p));
         } else if (c == '"') {
           if (at(p + 1) != '\0' && !is_c_space(at(p + 1))) {
             return false;
