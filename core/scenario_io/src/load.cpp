@@ -977,9 +977,8 @@ auto read_slots(step_ctx& c, std::string_view key, const toml::node* n)
   return *slots;
 }
 
-auto read_send(step_ctx& c) -> std::optional<sc::action> {
-  sc::send_action a;
-  a.to = read_target(c, sc::opt_in_filter::opted_in);
+// `notification`: the kind of push a send step writes.
+auto read_notification_kind(step_ctx& c) -> std::optional<maint::kind> {
   const auto kind_name =
       c.r.required_string("notification",
                           "name the notification: moving, migrating, migrated, failing_over, "
@@ -998,82 +997,97 @@ auto read_send(step_ctx& c) -> std::optional<sc::action> {
     c.r.error_at(*c.r.node("notification"), "unknown notification \"" + *kind_name + "\"",
                  suggest(*kind_name, known, "use one of: ") +
                      " (anything else can be sent with action = \"raw\")");
+  }
+  return kind;
+}
+
+auto read_moving(step_ctx& c) -> maint::moving {
+  maint::moving m;
+  m.time_s = read_time_s(c, "time", presence::required, 0);
+  if (auto e = c.r.required_string(
+          "endpoint", "name the new endpoint, give \"host:port\", or \"none\" for null")) {
+    if (*e != "none") {
+      m.endpoint = *e;
+    }
+  }
+  return m;
+}
+
+// `slots` of a SMIGRATING or of a SMIGRATED entry, which both require it.
+auto read_push_slots(step_ctx& c) -> std::vector<maint::slot_range> {
+  if (const auto* n = c.r.node("slots")) {
+    return read_slots(c, "slots", n);
+  }
+  c.r.missing("slots", "e.g. slots = \"0-8191\"");
+  return {};
+}
+
+auto read_smigrated_entry(step_ctx& c, const toml::table& t) -> maint::smigrated_entry {
+  table_reader er(t, "SMIGRATED entry", c.r.ctx());
+  step_ctx ec{er, c.s};
+  maint::smigrated_entry e;
+  e.source = er.required_string("source", "endpoint name or host:port").value_or("");
+  e.destination = er.required_string("destination", "endpoint name or host:port").value_or("");
+  e.slots = read_push_slots(ec);
+  er.finish();
+  return e;
+}
+
+auto read_smigrated(step_ctx& c) -> maint::smigrated {
+  maint::smigrated m;
+  const auto* n = c.r.node("entries");
+  const auto* arr = n != nullptr ? n->as_array() : nullptr;
+  if (n == nullptr) {
+    c.r.missing("entries",
+                "e.g. entries = [{ source = \"node-a\", destination = "
+                "\"node-b\", slots = \"0-8191\" }]");
+  } else if (arr == nullptr) {
+    c.r.wrong_type("entries", *n, "an array of { source, destination, slots } tables");
+  } else {
+    for (const auto& item : *arr) {
+      if (const auto* t = item.as_table()) {
+        m.entries.push_back(read_smigrated_entry(c, *t));
+      } else {
+        c.r.error_at(item, "each entry must be a table",
+                     "{ source = \"node-a\", destination = \"node-b\", slots = \"0-8191\" }");
+      }
+    }
+  }
+  return m;
+}
+
+// The keys of the notification `kind` sent to `to`.
+auto read_notification(step_ctx& c, maint::kind kind, const std::string& to)
+    -> maint::notification {
+  switch (kind) {
+    case maint::kind::moving:
+      return read_moving(c);
+    case maint::kind::migrating:
+      return maint::migrating{.time_s = read_time_s(c, "time", presence::required, 0),
+                              .shard_ids = read_shards(c, to)};
+    case maint::kind::migrated:
+      return maint::migrated{.shard_ids = read_shards(c, to)};
+    case maint::kind::failing_over:
+      return maint::failing_over{.time_s = read_time_s(c, "time", presence::required, 0),
+                                 .shard_ids = read_shards(c, to)};
+    case maint::kind::failed_over:
+      return maint::failed_over{.shard_ids = read_shards(c, to)};
+    case maint::kind::smigrating:
+      return maint::smigrating{.slots = read_push_slots(c)};
+    case maint::kind::smigrated:
+      return read_smigrated(c);
+  }
+  return {};
+}
+
+auto read_send(step_ctx& c) -> std::optional<sc::action> {
+  sc::send_action a;
+  a.to = read_target(c, sc::opt_in_filter::opted_in);
+  const auto kind = read_notification_kind(c);
+  if (!kind) {
     return std::nullopt;
   }
-  switch (*kind) {
-    case maint::kind::moving: {
-      maint::moving m;
-      m.time_s = read_time_s(c, "time", presence::required, 0);
-      if (auto e = c.r.required_string(
-              "endpoint", "name the new endpoint, give \"host:port\", or \"none\" for null")) {
-        if (*e != "none") {
-          m.endpoint = *e;
-        }
-      }
-      a.notification = m;
-      break;
-    }
-    case maint::kind::migrating:
-      a.notification = maint::migrating{.time_s = read_time_s(c, "time", presence::required, 0),
-                                        .shard_ids = read_shards(c, a.to.endpoint)};
-      break;
-    case maint::kind::migrated:
-      a.notification = maint::migrated{.shard_ids = read_shards(c, a.to.endpoint)};
-      break;
-    case maint::kind::failing_over:
-      a.notification = maint::failing_over{.time_s = read_time_s(c, "time", presence::required, 0),
-                                           .shard_ids = read_shards(c, a.to.endpoint)};
-      break;
-    case maint::kind::failed_over:
-      a.notification = maint::failed_over{.shard_ids = read_shards(c, a.to.endpoint)};
-      break;
-    case maint::kind::smigrating: {
-      maint::smigrating m;
-      if (const auto* n = c.r.node("slots")) {
-        m.slots = read_slots(c, "slots", n);
-      } else {
-        c.r.missing("slots", "e.g. slots = \"0-8191\"");
-      }
-      a.notification = m;
-      break;
-    }
-    case maint::kind::smigrated: {
-      maint::smigrated m;
-      const auto* n = c.r.node("entries");
-      const auto* arr = n != nullptr ? n->as_array() : nullptr;
-      if (n == nullptr) {
-        c.r.missing("entries",
-                    "e.g. entries = [{ source = \"node-a\", destination = "
-                    "\"node-b\", slots = \"0-8191\" }]");
-      } else if (arr == nullptr) {
-        c.r.wrong_type("entries", *n, "an array of { source, destination, slots } tables");
-      } else {
-        for (const auto& item : *arr) {
-          const auto* t = item.as_table();
-          if (t == nullptr) {
-            c.r.error_at(item, "each entry must be a table",
-                         "{ source = \"node-a\", destination = \"node-b\", slots = \"0-8191\" }");
-            continue;
-          }
-          table_reader er(*t, "SMIGRATED entry", c.r.ctx());
-          step_ctx ec{er, c.s};
-          maint::smigrated_entry e;
-          e.source = er.required_string("source", "endpoint name or host:port").value_or("");
-          e.destination =
-              er.required_string("destination", "endpoint name or host:port").value_or("");
-          if (const auto* slots = er.node("slots")) {
-            e.slots = read_slots(ec, "slots", slots);
-          } else {
-            er.missing("slots", "e.g. slots = \"0-8191\"");
-          }
-          er.finish();
-          m.entries.push_back(std::move(e));
-        }
-      }
-      a.notification = m;
-      break;
-    }
-  }
+  a.notification = read_notification(c, *kind, a.to.endpoint);
   assign_if(a.seq, c.r.integer("seq"));
   assign_if(a.same_seq_as, c.r.string("same_seq_as"));
   if (auto v = c.r.boolean("replay")) {
