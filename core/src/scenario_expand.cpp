@@ -402,15 +402,27 @@ void expand_moves(expansion& e, cluster_parts parts) {
   add_cluster_moves(e.b, parts);
 }
 
+/// What every cluster composite gives its moves: timing, latency (where it has one), the
+/// SMIGRATED's recipients and the dialect.
+template <class A>
+auto cluster_parts_of(const A& a, const expansion& e, std::vector<slot_move> moves)
+    -> cluster_parts {
+  cluster_parts parts{.id = e.st.id,
+                      .start = e.st.start,
+                      .moves = std::move(moves),
+                      .migrate_for = a.migrate_for,
+                      .smigrated_to = a.smigrated_to,
+                      .dialect = a.dialect};
+  if constexpr (requires { a.latency; }) {
+    parts.latency = a.latency;
+  }
+  return parts;
+}
+
 void expand(const slot_migration_action& a, expansion& e) {
-  expand_moves(e, cluster_parts{.id = e.st.id,
-                                .start = e.st.start,
-                                .moves = {{a.from, a.to, a.slots}},
-                                .migrate_for = a.migrate_for,
-                                .latency = a.latency,
-                                .smigrated_to = a.smigrated_to,
-                                .redeliver_after = a.redeliver_after,
-                                .dialect = a.dialect});
+  auto parts = cluster_parts_of(a, e, {{a.from, a.to, a.slots}});
+  parts.redeliver_after = a.redeliver_after;
+  expand_moves(e, std::move(parts));
 }
 
 void expand(const remove_node_action& a, expansion& e) {
@@ -418,15 +430,10 @@ void expand(const remove_node_action& a, expansion& e) {
   for (auto& [dest, share] : split_evenly(e.owned[a.node], a.to)) {
     moves.push_back(slot_move{a.node, dest, share});
   }
-  expand_moves(e, cluster_parts{.id = e.st.id,
-                                .start = e.st.start,
-                                .moves = std::move(moves),
-                                .migrate_for = a.migrate_for,
-                                .latency = a.latency,
-                                .smigrated_to = a.smigrated_to,
-                                .retire = a.node,
-                                .retire_after = a.retire_after,
-                                .dialect = a.dialect});
+  auto parts = cluster_parts_of(a, e, std::move(moves));
+  parts.retire = a.node;
+  parts.retire_after = a.retire_after;
+  expand_moves(e, std::move(parts));
 }
 
 void expand(const add_node_action& a, expansion& e) {
@@ -436,23 +443,13 @@ void expand(const add_node_action& a, expansion& e) {
       moves.push_back(slot_move{donor, a.node, share});
     }
   }
-  expand_moves(e, cluster_parts{.id = e.st.id,
-                                .start = e.st.start,
-                                .moves = std::move(moves),
-                                .migrate_for = a.migrate_for,
-                                .latency = a.latency,
-                                .smigrated_to = a.smigrated_to,
-                                .bring_up = a.node,
-                                .dialect = a.dialect});
+  auto parts = cluster_parts_of(a, e, std::move(moves));
+  parts.bring_up = a.node;
+  expand_moves(e, std::move(parts));
 }
 
 void expand(const slot_shuffle_action& a, expansion& e) {
-  expand_moves(e, cluster_parts{.id = e.st.id,
-                                .start = e.st.start,
-                                .moves = a.moves,
-                                .migrate_for = a.migrate_for,
-                                .smigrated_to = a.smigrated_to,
-                                .dialect = a.dialect});
+  expand_moves(e, cluster_parts_of(a, e, a.moves));
 }
 
 void expand(const complete_slot_migration_action& a, expansion& e) {
