@@ -293,6 +293,91 @@ auto pick(const compose_context& c, std::string_view key, const std::vector<std:
   return last ? among.back() : among.front();
 }
 
+/// One slot_migrate effect being planned: its request, the cluster as it stands, what it adds.
+struct slot_migrate_plan {
+  const compose_context& c;
+  const cluster_view& v;
+  const std::string& effect;
+  composed& out;
+
+  /// The error when the cluster cannot give the effect what it needs (`ok` false).
+  [[nodiscard]] auto need(bool ok, const std::string& what) const -> std::optional<plan_error> {
+    if (ok) {
+      return std::nullopt;
+    }
+    return failed("slot_migrate " + effect + ": " + what + " (scenario " + c.d.scenario_id +
+                  " has " + std::to_string(v.owners.size()) + " slot owners and " +
+                  std::to_string(v.spares.size()) + " spare nodes)");
+  }
+};
+
+auto plan_remove(const slot_migrate_plan& p) -> std::optional<plan_error> {
+  const auto node = pick(p.c, "source_node", p.v.owners, true);
+  if (auto e = p.need(p.v.owners.size() >= 2 && node, "needs two slot owners, one to remove")) {
+    return e;
+  }
+  sc::remove_node_action a;
+  a.node = *node;
+  std::ranges::copy_if(p.v.owners, std::back_inserter(a.to),
+                       [&](const auto& n) { return n != *node; });
+  a.migrate_for = p.c.timing.slot_migrate_for;
+  p.out.composites.push_back(at_now(p.c.id, a));
+  p.out.summary = "slot_migrate remove " + a.node;
+  return std::nullopt;
+}
+
+auto plan_add(const slot_migrate_plan& p) -> std::optional<plan_error> {
+  const auto node = pick(p.c, "target_node", p.v.spares, false);
+  if (auto e = p.need(!p.v.owners.empty() && node, "needs a spare node to add")) {
+    return e;
+  }
+  sc::add_node_action a;
+  a.node = *node;
+  a.from = p.v.owners;
+  for (const auto& owner : p.v.owners) {
+    const auto& slots = p.c.state.owned.at(owner);
+    a.slots.add(first_slots(slots, slots.size() / (p.v.owners.size() + 1)));
+  }
+  a.migrate_for = p.c.timing.slot_migrate_for;
+  p.out.composites.push_back(at_now(p.c.id, a));
+  p.out.summary = "slot_migrate add " + a.node;
+  return std::nullopt;
+}
+
+auto plan_remove_add(const slot_migrate_plan& p) -> std::optional<plan_error> {
+  const auto node = pick(p.c, "source_node", p.v.owners, true);
+  const auto spare = pick(p.c, "target_node", p.v.spares, false);
+  if (auto e = p.need(node && spare, "needs a slot owner to remove and a spare node to add")) {
+    return e;
+  }
+  p.out.composites.push_back(
+      at_now(p.c.id + ".bring_up", sc::accept_action{*spare, sc::endpoint_state::up}));
+  sc::remove_node_action a;
+  a.node = *node;
+  a.to = {*spare};
+  a.migrate_for = p.c.timing.slot_migrate_for;
+  p.out.composites.push_back(at_now(p.c.id, a));
+  p.out.summary = "slot_migrate remove-add " + *node + " -> " + *spare;
+  return std::nullopt;
+}
+
+auto plan_slot_shuffle(const slot_migrate_plan& p) -> std::optional<plan_error> {
+  if (auto e = p.need(p.v.owners.size() >= 2, "needs two slot owners")) {
+    return e;
+  }
+  const auto& x = p.v.owners[0];
+  const auto& y = p.v.owners[1];
+  const auto& xs = p.c.state.owned.at(x);
+  const auto& ys = p.c.state.owned.at(y);
+  sc::slot_shuffle_action a;
+  a.moves.push_back(sc::slot_move{x, y, first_slots(xs, std::max<std::size_t>(1, xs.size() / 4))});
+  a.moves.push_back(sc::slot_move{y, x, first_slots(ys, std::max<std::size_t>(1, ys.size() / 4))});
+  a.migrate_for = p.c.timing.slot_migrate_for;
+  p.out.composites.push_back(at_now(p.c.id, a));
+  p.out.summary = "slot_migrate slot-shuffle " + x + " <-> " + y;
+  return std::nullopt;
+}
+
 auto compose_slot_migrate(const compose_context& c) -> compose_result {
   const auto effect = field(c.params, "effect") ? text_of(*field(c.params, "effect")) : "";
   const auto& effects = known_slot_migrate_effects();
@@ -309,71 +394,13 @@ auto compose_slot_migrate(const compose_context& c) -> compose_result {
   }
   const auto v = view_of(c.d, c.state);
   composed out;
-  const auto need = [&](bool ok, const std::string& what) -> std::optional<plan_error> {
-    if (ok) {
-      return std::nullopt;
-    }
-    return failed("slot_migrate " + effect + ": " + what + " (scenario " + c.d.scenario_id +
-                  " has " + std::to_string(v.owners.size()) + " slot owners and " +
-                  std::to_string(v.spares.size()) + " spare nodes)");
-  };
-  if (effect == "remove") {
-    const auto node = pick(c, "source_node", v.owners, true);
-    if (auto e = need(v.owners.size() >= 2 && node, "needs two slot owners, one to remove")) {
-      return *e;
-    }
-    sc::remove_node_action a;
-    a.node = *node;
-    std::ranges::copy_if(v.owners, std::back_inserter(a.to),
-                         [&](const auto& n) { return n != *node; });
-    a.migrate_for = c.timing.slot_migrate_for;
-    out.composites.push_back(at_now(c.id, a));
-    out.summary = "slot_migrate remove " + a.node;
-  } else if (effect == "add") {
-    const auto node = pick(c, "target_node", v.spares, false);
-    if (auto e = need(!v.owners.empty() && node, "needs a spare node to add")) {
-      return *e;
-    }
-    sc::add_node_action a;
-    a.node = *node;
-    a.from = v.owners;
-    for (const auto& owner : v.owners) {
-      const auto& slots = c.state.owned.at(owner);
-      a.slots.add(first_slots(slots, slots.size() / (v.owners.size() + 1)));
-    }
-    a.migrate_for = c.timing.slot_migrate_for;
-    out.composites.push_back(at_now(c.id, a));
-    out.summary = "slot_migrate add " + a.node;
-  } else if (effect == "remove-add") {
-    const auto node = pick(c, "source_node", v.owners, true);
-    const auto spare = pick(c, "target_node", v.spares, false);
-    if (auto e = need(node && spare, "needs a slot owner to remove and a spare node to add")) {
-      return *e;
-    }
-    out.composites.push_back(
-        at_now(c.id + ".bring_up", sc::accept_action{*spare, sc::endpoint_state::up}));
-    sc::remove_node_action a;
-    a.node = *node;
-    a.to = {*spare};
-    a.migrate_for = c.timing.slot_migrate_for;
-    out.composites.push_back(at_now(c.id, a));
-    out.summary = "slot_migrate remove-add " + *node + " -> " + *spare;
-  } else {  // slot-shuffle
-    if (auto e = need(v.owners.size() >= 2, "needs two slot owners")) {
-      return *e;
-    }
-    const auto& x = v.owners[0];
-    const auto& y = v.owners[1];
-    const auto& xs = c.state.owned.at(x);
-    const auto& ys = c.state.owned.at(y);
-    sc::slot_shuffle_action a;
-    a.moves.push_back(
-        sc::slot_move{x, y, first_slots(xs, std::max<std::size_t>(1, xs.size() / 4))});
-    a.moves.push_back(
-        sc::slot_move{y, x, first_slots(ys, std::max<std::size_t>(1, ys.size() / 4))});
-    a.migrate_for = c.timing.slot_migrate_for;
-    out.composites.push_back(at_now(c.id, a));
-    out.summary = "slot_migrate slot-shuffle " + x + " <-> " + y;
+  const slot_migrate_plan plan{c, v, effect, out};
+  const auto error = effect == "remove"       ? plan_remove(plan)
+                     : effect == "add"        ? plan_add(plan)
+                     : effect == "remove-add" ? plan_remove_add(plan)
+                                              : plan_slot_shuffle(plan);
+  if (error) {
+    return *error;
   }
   out.output = {{"effect", effect},
                 {"trigger", field(c.params, "trigger") ? text_of(*field(c.params, "trigger"))
