@@ -58,14 +58,35 @@ auto verbatim_format(const value& v) -> std::string {
   return f;
 }
 
+void serialize_into(const value& v, std::string& out, protocol proto);
+
+// The attribute frame RESP3 writes before a value that carries attributes.
+void serialize_attributes(const value& v, std::string& out, protocol proto) {
+  append_header(out, '|', static_cast<std::int64_t>(v.attributes.size() / 2));
+  for (std::size_t i = 0; i + 1 < v.attributes.size(); i += 2) {
+    serialize_into(v.attributes[i], out, proto);
+    serialize_into(v.attributes[i + 1], out, proto);
+  }
+}
+
+// A map or attribute: RESP2 writes it as a flat array of keys and values. A trailing key without
+// a value cannot be written as a pair; it is left out.
+void serialize_pairs(const value& v, std::string& out, protocol proto) {
+  const std::size_t pairs = v.elements.size() / 2;
+  if (proto == protocol::resp3) {
+    append_header(out, v.kind == type::map ? '%' : '|', static_cast<std::int64_t>(pairs));
+  } else {
+    append_header(out, '*', static_cast<std::int64_t>(pairs * 2));
+  }
+  for (std::size_t i = 0; i < pairs * 2; ++i) {
+    serialize_into(v.elements[i], out, proto);
+  }
+}
+
 void serialize_into(const value& v, std::string& out, protocol proto) {
   const bool resp3 = proto == protocol::resp3;
   if (resp3 && !v.attributes.empty()) {
-    append_header(out, '|', static_cast<std::int64_t>(v.attributes.size() / 2));
-    for (std::size_t i = 0; i + 1 < v.attributes.size(); i += 2) {
-      serialize_into(v.attributes[i], out, proto);
-      serialize_into(v.attributes[i + 1], out, proto);
-    }
+    serialize_attributes(v, out, proto);
   }
   switch (v.kind) {
     case type::simple_string:
@@ -121,19 +142,9 @@ void serialize_into(const value& v, std::string& out, protocol proto) {
       }
       return;
     case type::map:
-    case type::attribute: {
-      // A trailing key without a value cannot be written as a pair; it is left out.
-      const std::size_t pairs = v.elements.size() / 2;
-      if (resp3) {
-        append_header(out, v.kind == type::map ? '%' : '|', static_cast<std::int64_t>(pairs));
-      } else {
-        append_header(out, '*', static_cast<std::int64_t>(pairs * 2));
-      }
-      for (std::size_t i = 0; i < pairs * 2; ++i) {
-        serialize_into(v.elements[i], out, proto);
-      }
+    case type::attribute:
+      serialize_pairs(v, out, proto);
       return;
-    }
     case type::array:
     case type::set:
     case type::push:
