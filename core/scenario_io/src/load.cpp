@@ -1477,54 +1477,33 @@ constexpr std::array action_table{
                  &read_slot_shuffle},
 };
 
-auto read_trigger(table_reader& r) -> std::optional<sc::trigger> {
-  const bool has_at = r.has("at") || r.has("at_ms") || r.has("at_s");
-  const bool has_after = r.has("after");
-  const bool has_when = r.has("when");
-  const int given = int{has_at} + int{has_after} + int{has_when};
-  if (given == 0) {
-    r.error_here("step has no start time",
-                 "add at = \"1s\", after = { step = \"id\", delay = \"500ms\" } or when = { "
-                 "handshakes = 1 }");
+// after = "id" or after = { step = "id", delay = "500ms" }
+auto read_after(table_reader& r) -> std::optional<sc::trigger> {
+  const auto* n = r.node("after");
+  if (const auto* s = n->as_string()) {
+    return sc::after_step{s->get(), milliseconds{0}};
+  }
+  const auto* t = n->as_table();
+  if (t == nullptr) {
+    r.wrong_type("after", *n, "a table", "after = { step = \"id\", delay = \"500ms\" }");
     return std::nullopt;
   }
-  if (given > 1) {
-    const auto* second = has_after && has_at ? r.node("after") : r.node("when");
-    r.error_at(*second,
-               "a step starts either at a time, after a step or when something is "
-               "observed, not several",
-               "keep one of at, after and when");
+  table_reader ar(*t, "'after'", r.ctx());
+  sc::after_step a;
+  auto ref = ar.required_string("step", "name the step to wait for: step = \"id\"");
+  if (auto d = ar.duration("delay")) {
+    a.delay = *d;
+  }
+  ar.finish();
+  if (!ref) {
     return std::nullopt;
   }
-  if (has_at) {
-    if (auto d = r.duration("at")) {
-      return sc::at_time{*d};
-    }
-    return std::nullopt;
-  }
-  if (has_after) {
-    const auto* n = r.node("after");
-    if (const auto* s = n->as_string()) {
-      return sc::after_step{s->get(), milliseconds{0}};
-    }
-    const auto* t = n->as_table();
-    if (t == nullptr) {
-      r.wrong_type("after", *n, "a table", "after = { step = \"id\", delay = \"500ms\" }");
-      return std::nullopt;
-    }
-    table_reader ar(*t, "'after'", r.ctx());
-    sc::after_step a;
-    auto ref = ar.required_string("step", "name the step to wait for: step = \"id\"");
-    if (auto d = ar.duration("delay")) {
-      a.delay = *d;
-    }
-    ar.finish();
-    if (!ref) {
-      return std::nullopt;
-    }
-    a.step = *ref;
-    return a;
-  }
+  a.step = *ref;
+  return a;
+}
+
+// when = { handshakes|connections|commands = N, endpoint = "...", delay = "..." }
+auto read_when(table_reader& r) -> std::optional<sc::trigger> {
   const auto* n = r.node("when");
   const auto* t = n->as_table();
   if (t == nullptr) {
@@ -1558,6 +1537,34 @@ auto read_trigger(table_reader& r) -> std::optional<sc::trigger> {
     return std::nullopt;
   }
   return w;
+}
+
+auto read_trigger(table_reader& r) -> std::optional<sc::trigger> {
+  const bool has_at = r.has("at") || r.has("at_ms") || r.has("at_s");
+  const bool has_after = r.has("after");
+  const bool has_when = r.has("when");
+  const int given = int{has_at} + int{has_after} + int{has_when};
+  if (given == 0) {
+    r.error_here("step has no start time",
+                 "add at = \"1s\", after = { step = \"id\", delay = \"500ms\" } or when = { "
+                 "handshakes = 1 }");
+    return std::nullopt;
+  }
+  if (given > 1) {
+    const auto* second = has_after && has_at ? r.node("after") : r.node("when");
+    r.error_at(*second,
+               "a step starts either at a time, after a step or when something is "
+               "observed, not several",
+               "keep one of at, after and when");
+    return std::nullopt;
+  }
+  if (has_at) {
+    if (auto d = r.duration("at")) {
+      return sc::at_time{*d};
+    }
+    return std::nullopt;
+  }
+  return has_after ? read_after(r) : read_when(r);
 }
 
 void read_steps(context& ctx, const toml::table& root, sc::scenario& s) {
