@@ -177,6 +177,8 @@ class reply_writer {
     out_->append("\r\n");
   }
   void null() { out_->append(proto_ == resp3::protocol::resp3 ? "_\r\n" : "$-1\r\n"); }
+  /// EXEC of a transaction whose watched key changed: RESP2's null array.
+  void null_array() { out_->append(proto_ == resp3::protocol::resp3 ? "_\r\n" : "*-1\r\n"); }
   void array(std::size_t n) { header('*', static_cast<std::int64_t>(n)); }
   void set(std::size_t n) {
     header(proto_ == resp3::protocol::resp3 ? '~' : '*', static_cast<std::int64_t>(n));
@@ -201,6 +203,8 @@ class reply_writer {
   }
 
   [[nodiscard]] auto errored() const -> bool { return error_; }
+  [[nodiscard]] auto buffer() const -> std::string& { return *out_; }
+  [[nodiscard]] auto protocol() const -> resp3::protocol { return proto_; }
   void set_protocol(resp3::protocol p) { proto_ = p; }
 
  private:
@@ -261,12 +265,14 @@ auto arity_ok(int arity, std::size_t argc) -> bool {
   return arity < 0 ? argc >= n : argc == n;
 }
 
-void wrong_arity(context& c, std::string_view fullname) {
+auto arity_error(std::string_view fullname) -> std::string {
   std::string msg = "ERR wrong number of arguments for '";
   msg.append(fullname);
   msg.append("' command");
-  c.r.error(msg);
+  return msg;
 }
+
+void wrong_arity(context& c, std::string_view fullname) { c.r.error(arity_error(fullname)); }
 
 // -- connection --------------------------------------------------------------------------------
 
@@ -428,6 +434,8 @@ void cmd_hello(context& c) {
 }
 
 void cmd_reset(context& c) {
+  c.s.multi = {};
+  c.data.unwatch(c.s.id);
   c.s.protocol = resp3::protocol::resp2;
   c.r.set_protocol(c.s.protocol);
   c.s.db = 0;
@@ -589,6 +597,21 @@ void cmd_client_maint(context& c) {
   ev.accepted = true;
   ev.reply = "OK";
   c.outcome.maint = std::move(ev);
+}
+
+/// The timeline's record of a MAINT_NOTIFICATIONS attempt refused as an unknown subcommand.
+auto refused_maint_handshake(std::span<const std::string_view> args, const std::string& text,
+                             resp3::protocol protocol) -> timeline::maint_handshake {
+  const maint_request req = parse_maint_request(args);
+  timeline::maint_handshake ev;
+  ev.enable = req.enable;
+  if (req.endpoint_type) {
+    ev.endpoint_type = std::string(*req.endpoint_type);
+  }
+  ev.accepted = false;
+  ev.reply = text;
+  ev.protocol = static_cast<int>(protocol);
+  return ev;
 }
 
 // -- COMMAND, INFO, CONFIG ---------------------------------------------------------------------
@@ -1372,6 +1395,81 @@ auto route_by_slot(context& c, const command_spec& spec, bool asking,
   return true;
 }
 
+// -- transactions ------------------------------------------------------------------------------
+
+auto find_command(std::span<const std::string_view> args) -> const command_spec*;
+
+void cmd_multi(context& c) {
+  if (c.s.multi.active) {
+    c.r.error("ERR MULTI calls can not be nested");
+    return;
+  }
+  c.s.multi = {};
+  c.s.multi.active = true;
+  c.r.ok();
+}
+
+void cmd_discard(context& c) {
+  if (!c.s.multi.active) {
+    c.r.error("ERR DISCARD without MULTI");
+    return;
+  }
+  c.s.multi = {};
+  c.data.unwatch(c.s.id);
+  c.r.ok();
+}
+
+void cmd_watch(context& c) {
+  if (c.s.multi.active) {
+    c.r.error("ERR WATCH inside MULTI is not allowed");
+    return;
+  }
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
+    c.data.watch(c.s.id, c.s.db, c.args[i], c.now);
+  }
+  c.r.ok();
+}
+
+void cmd_unwatch(context& c) {
+  c.data.unwatch(c.s.id);
+  c.r.ok();
+}
+
+// Runs the queued commands as Redis's EXEC does: no arity, auth or routing checks again (they
+// ran while queuing), each reply appended to the array in the protocol of the moment.
+void cmd_exec(context& c) {
+  if (!c.s.multi.active) {
+    c.r.error("ERR EXEC without MULTI");
+    return;
+  }
+  const transaction_state tx = std::move(c.s.multi);
+  c.s.multi = {};
+  const bool watch_broken = c.data.watch_broken(c.s.id, c.now);
+  c.data.unwatch(c.s.id);
+  if (tx.refused) {
+    c.r.error("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  if (watch_broken) {
+    c.r.null_array();
+    return;
+  }
+  c.r.array(tx.queued.size());
+  std::vector<std::string_view> views;
+  for (const auto& queued : tx.queued) {
+    views.assign(queued.begin(), queued.end());
+    reply_writer inner(c.r.buffer(), c.s.protocol);
+    context ic{c.s, views, c.now, inner, c.outcome, c.data, c.profile, c.stats, c.cluster, c.node};
+    find_command(views)->fn(ic);
+  }
+}
+
+/// Commands that run at once inside MULTI instead of being queued (Redis's processCommand).
+auto runs_inside_multi(const command_spec& spec) -> bool {
+  return spec.fn == cmd_exec || spec.fn == cmd_discard || spec.fn == cmd_multi ||
+         spec.fn == cmd_watch || spec.fn == cmd_quit || spec.fn == cmd_reset;
+}
+
 // -- tables ------------------------------------------------------------------------------------
 
 auto command_table() -> const std::unordered_map<std::string_view, command_spec>& {
@@ -1419,6 +1517,11 @@ auto command_table() -> const std::unordered_map<std::string_view, command_spec>
         command_spec{"readonly", 1, cmd_readonly},
         command_spec{"readwrite", 1, cmd_readwrite},
         command_spec{"asking", 1, cmd_asking},
+        command_spec{"multi", 1, cmd_multi},
+        command_spec{"exec", 1, cmd_exec},
+        command_spec{"discard", 1, cmd_discard},
+        command_spec{"watch", -2, cmd_watch, false, 1, -1, 1},
+        command_spec{"unwatch", 1, cmd_unwatch},
     };
     std::unordered_map<std::string_view, command_spec> m;
     for (const auto& s : specs) {
@@ -1459,7 +1562,7 @@ auto lower_name(std::string_view name, std::array<char, 32>& buf) -> std::string
   return {buf.data(), name.size()};
 }
 
-void unknown_command(reply_writer& r, std::span<const std::string_view> args) {
+auto unknown_command_error(std::span<const std::string_view> args) -> std::string {
   // Redis 7: name and each argument cut so the argument list stays under 128 bytes.
   std::string msg = "ERR unknown command '";
   msg.append(args[0].substr(0, 128));
@@ -1471,7 +1574,20 @@ void unknown_command(reply_writer& r, std::span<const std::string_view> args) {
     listed.append("' ");
   }
   msg.append(listed);
-  r.error(msg);
+  return msg;
+}
+
+auto find_command(std::span<const std::string_view> args) -> const command_spec* {
+  std::array<char, 32> buf{};
+  const auto it = command_table().find(lower_name(args[0], buf));
+  if (it == command_table().end()) {
+    return nullptr;
+  }
+  if (it->second.fn != nullptr) {
+    return &it->second;
+  }
+  const auto sit = client_table().find(lower_name(args[1], buf));
+  return sit == client_table().end() ? nullptr : &sit->second;
 }
 
 }  // namespace
@@ -1514,6 +1630,11 @@ void command_handler::init_session(session_state& s) const {
   s.db = 0;
 }
 
+void command_handler::end_session(session_state& s) {
+  s.multi = {};
+  data_->unwatch(s.id);
+}
+
 auto command_handler::execute(session_state& s, std::span<const std::string_view> args,
                               time_point now, std::string& out) -> command_outcome {
   command_outcome outcome;
@@ -1521,23 +1642,34 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   if (args.empty()) {
     return outcome;
   }
-  // ASKING holds for exactly the next command, whatever it is (ASKING itself sets it again).
+  // ASKING holds for exactly the next command, whatever it is (ASKING itself sets it again),
+  // and inside MULTI until EXEC (Redis's resetClient keeps CLIENT_ASKING there).
   const bool asking = cluster_ != nullptr && cluster_->take_asking(s.id);
   std::array<char, 32> buf{};
   const std::string_view name = lower_name(args[0], buf);
+  const bool is_exec = name == "exec";
+  // A command refused before it runs: inside MULTI it makes EXEC fail; EXEC itself refused
+  // discards the transaction (Redis's rejectCommand / execCommandAbort).
+  auto reject = [&](std::string_view text) {
+    outcome.error = true;
+    if (is_exec) {
+      end_session(s);
+      const std::string_view why = text.starts_with("ERR ") ? text.substr(4) : text;
+      r.error("EXECABORT Transaction discarded because of: " + std::string(why));
+      return outcome;
+    }
+    s.multi.refused = s.multi.active;
+    r.error(text);
+    return outcome;
+  };
   const auto& table = command_table();
   const auto it = table.find(name);
   if (it == table.end()) {
-    unknown_command(r, args);
-    outcome.error = true;
-    return outcome;
+    return reject(unknown_command_error(args));
   }
   const command_spec* spec = &it->second;
   if (!arity_ok(spec->arity, args.size())) {
-    context c{s, args, now, r, outcome, *data_, *profile_, stats_};
-    wrong_arity(c, spec->name);
-    outcome.error = true;
-    return outcome;
+    return reject(arity_error(spec->name));
   }
   bool no_auth = spec->no_auth;
   if (spec->fn == nullptr) {
@@ -1550,44 +1682,37 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
     if (sit == subs.end() || (!profile_->sch_supported && sit->second.fn == cmd_client_maint)) {
       const std::string text = "ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
                                "'. Try " + to_upper(args[0]) + " HELP.";
-      r.error(text);
-      outcome.error = true;
+      reject(text);
       if (sit != subs.end()) {
-        // Still a handshake attempt: the timeline shows what the client asked for.
-        const maint_request req = parse_maint_request(args);
-        timeline::maint_handshake ev;
-        ev.enable = req.enable;
-        if (req.endpoint_type) {
-          ev.endpoint_type = std::string(*req.endpoint_type);
-        }
-        ev.accepted = false;
-        ev.reply = text;
-        ev.protocol = static_cast<int>(s.protocol);
-        outcome.maint = std::move(ev);
+        outcome.maint = refused_maint_handshake(args, text, s.protocol);
       }
       return outcome;
     }
     spec = &sit->second;
     if (!arity_ok(spec->arity, args.size())) {
-      context c{s, args, now, r, outcome, *data_, *profile_, stats_};
-      wrong_arity(c, spec->name);
-      outcome.error = true;
-      return outcome;
+      return reject(arity_error(spec->name));
     }
     no_auth = false;
   }
   if (!s.authenticated && !no_auth) {
-    r.error("NOAUTH Authentication required.");
-    outcome.error = true;
-    return outcome;
+    return reject("NOAUTH Authentication required.");
   }
   context c{s, args, now, r, outcome, *data_, *profile_, stats_, cluster_, node_};
   if (cluster_ != nullptr && spec->first_key > 0 &&
       !route_by_slot(c, *spec, asking, on_redirect_)) {
     outcome.error = true;
+    s.multi.refused = s.multi.active;
     return outcome;
   }
-  spec->fn(c);
+  if (s.multi.active && !runs_inside_multi(*spec)) {
+    s.multi.queued.emplace_back(args.begin(), args.end());
+    r.simple("QUEUED");
+  } else {
+    spec->fn(c);
+  }
+  if (asking && s.multi.active && spec->fn != cmd_asking) {
+    cluster_->set_asking(s.id);
+  }
   outcome.error = r.errored();
   return outcome;
 }

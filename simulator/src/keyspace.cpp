@@ -1,5 +1,6 @@
 #include <schsim/simulator/keyspace.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <limits>
@@ -35,6 +36,7 @@ auto keyspace::find_live(int db, std::string_view key, time_point now) -> entry*
   }
   if (it->second.expires_at && *it->second.expires_at <= now) {
     t.erase(it);
+    touch(db, key);
     return nullptr;
   }
   return &it->second;
@@ -72,6 +74,7 @@ auto keyspace::set(int db, std::string_view key, std::string_view value, const s
       break;
   }
   result.written = true;
+  touch(db, key);
   return result;
 }
 
@@ -83,6 +86,7 @@ auto keyspace::del(int db, std::string_view key, time_point now) -> bool {
   }
   const bool live = !(it->second.expires_at && *it->second.expires_at <= now);
   t.erase(it);
+  touch(db, key);
   return live;
 }
 
@@ -112,6 +116,7 @@ auto keyspace::incr_by(int db, std::string_view key, std::int64_t delta, time_po
   std::array<char, 24> digits{};
   const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), updated);
   e->value.assign(digits.data(), written.ptr);
+  touch(db, key);
   return {arith_error::none, updated};
 }
 
@@ -126,6 +131,7 @@ auto keyspace::expire_at(int db, std::string_view key, time_point deadline, time
     return true;
   }
   e->expires_at = deadline;
+  touch(db, key);
   return true;
 }
 
@@ -139,8 +145,12 @@ auto keyspace::deadline(int db, std::string_view key, time_point now)
 }
 
 void keyspace::purge_expired(int db, time_point now) {
-  boost::unordered::erase_if(dbs_.at(static_cast<std::size_t>(db)), [now](const auto& kv) {
-    return kv.second.expires_at && *kv.second.expires_at <= now;
+  boost::unordered::erase_if(dbs_.at(static_cast<std::size_t>(db)), [&](const auto& kv) {
+    const bool expired = kv.second.expires_at && *kv.second.expires_at <= now;
+    if (expired) {
+      touch(db, view_of(kv.first));
+    }
+    return expired;
   });
 }
 
@@ -158,12 +168,84 @@ auto keyspace::expiring(int db, time_point now) -> std::size_t {
   return n;
 }
 
-void keyspace::flush(int db) { dbs_.at(static_cast<std::size_t>(db)).clear(); }
+void keyspace::flush(int db) {
+  touch_flushed(db);
+  dbs_.at(static_cast<std::size_t>(db)).clear();
+}
 
 void keyspace::flush_all() {
+  touch_flushed(-1);
   for (auto& t : dbs_) {
     t.clear();
   }
+}
+
+void keyspace::touch(int db, std::string_view key) {
+  if (watchers_.empty()) {
+    return;  // the common case: one branch per write
+  }
+  const auto it = watchers_.find(watched_key{db, std::string(key)});
+  if (it == watchers_.end()) {
+    return;
+  }
+  for (const auto conn : it->second) {
+    watches_[conn].broken = true;
+  }
+}
+
+void keyspace::touch_flushed(int db) {
+  for (const auto& [key, conns] : watchers_) {
+    const auto& t = dbs_.at(static_cast<std::size_t>(key.first));
+    if ((db == -1 || key.first == db) && t.find(std::string_view(key.second)) != t.end()) {
+      for (const auto conn : conns) {
+        watches_[conn].broken = true;
+      }
+    }
+  }
+}
+
+void keyspace::watch(std::uint64_t conn, int db, std::string_view key, time_point now) {
+  // An already expired key is removed first: its removal is no change the watcher missed.
+  find_live(db, key, now);
+  auto& state = watches_[conn];
+  watched_key wk{db, std::string(key)};
+  if (std::find(state.keys.begin(), state.keys.end(), wk) != state.keys.end()) {
+    return;
+  }
+  watchers_[wk].push_back(conn);
+  state.keys.push_back(std::move(wk));
+}
+
+void keyspace::unwatch(std::uint64_t conn) {
+  const auto it = watches_.find(conn);
+  if (it == watches_.end()) {
+    return;
+  }
+  for (const auto& wk : it->second.keys) {
+    const auto w = watchers_.find(wk);
+    if (w == watchers_.end()) {
+      continue;
+    }
+    std::erase(w->second, conn);
+    if (w->second.empty()) {
+      watchers_.erase(w);
+    }
+  }
+  watches_.erase(it);
+}
+
+auto keyspace::watch_broken(std::uint64_t conn, time_point now) -> bool {
+  const auto it = watches_.find(conn);
+  if (it == watches_.end()) {
+    return false;
+  }
+  // A watched key that expired since is a change too (Redis 7: isWatchedKeyExpired); looking
+  // it up removes it, which breaks the watch.
+  const auto keys = it->second.keys;
+  for (const auto& [db, key] : keys) {
+    find_live(db, key, now);
+  }
+  return watches_[conn].broken;
 }
 
 }  // namespace schsim::simulator

@@ -1049,6 +1049,8 @@ void session::finish(close_initiator by, close_how how, const std::string& reaso
     return;
   }
   done_ = true;
+  // A transaction open at the close is discarded; the connection's watches go with it.
+  ep_->handler.end_session(state_);
   if (record && !close_recorded_) {
     close_recorded_ = true;
     core_->record(ep_->config.name, state_.id, timeline::connection_closed{by, how, reason});

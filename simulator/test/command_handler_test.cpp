@@ -404,3 +404,132 @@ TEST(CommandHandler, InfoAndCommand) {
 }
 
 }  // namespace
+
+namespace {
+
+// -- transactions ------------------------------------------------------------------------------
+
+constexpr std::string_view multi = "*1\r\n$5\r\nMULTI\r\n";
+constexpr std::string_view exec = "*1\r\n$4\r\nEXEC\r\n";
+constexpr std::string_view discard = "*1\r\n$7\r\nDISCARD\r\n";
+
+TEST(Transactions, QueuedCommandsRunAtExecAndAnswerInOneArray) {
+  handler_fixture f;
+  EXPECT_EQ(f.run(multi), "+OK\r\n");
+  EXPECT_EQ(f.run("*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n*3\r\n$3\r\nSET\r\n$1\r\ns\r\n$1\r\nv\r\n"
+                  "*2\r\n$4\r\nINCR\r\n$1\r\ns\r\n"),
+            "+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n");
+  EXPECT_EQ(f.data.get(0, "k", f.now), nullptr);  // nothing ran yet
+  // A command's own error inside EXEC does not stop the others (Redis runs them all).
+  EXPECT_EQ(f.run(exec), "*3\r\n:1\r\n+OK\r\n-ERR value is not an integer or out of range\r\n");
+  EXPECT_FALSE(f.outcomes.back().error);
+  EXPECT_EQ(f.run("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), "$1\r\n1\r\n");
+}
+
+TEST(Transactions, ExecAndDiscardWithoutMultiAndNestedMulti) {
+  handler_fixture f;
+  EXPECT_EQ(f.run(exec), "-ERR EXEC without MULTI\r\n");
+  EXPECT_TRUE(f.outcomes.back().error);
+  EXPECT_EQ(f.run(discard), "-ERR DISCARD without MULTI\r\n");
+  EXPECT_EQ(f.run(multi), "+OK\r\n");
+  // Nested MULTI is an error that does not abort the transaction.
+  EXPECT_EQ(f.run(multi), "-ERR MULTI calls can not be nested\r\n");
+  EXPECT_EQ(f.run("*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n"), "+QUEUED\r\n");
+  EXPECT_EQ(f.run(exec), "*1\r\n:1\r\n");
+  EXPECT_EQ(f.run(multi), "+OK\r\n");
+  EXPECT_EQ(f.run("*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n"), "+QUEUED\r\n");
+  EXPECT_EQ(f.run(discard), "+OK\r\n");
+  EXPECT_EQ(f.run(exec), "-ERR EXEC without MULTI\r\n");
+  EXPECT_EQ(f.run("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), "$1\r\n1\r\n");
+}
+
+TEST(Transactions, AnErrorWhileQueuingAbortsExec) {
+  handler_fixture f;
+  f.run(multi);
+  EXPECT_EQ(f.run("*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n"), "+QUEUED\r\n");
+  EXPECT_EQ(f.run("*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n"),
+            "-ERR unknown command 'FOO', with args beginning with: 'x' \r\n");
+  EXPECT_EQ(f.run(exec), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+  EXPECT_EQ(f.data.get(0, "k", f.now), nullptr);
+  f.run(multi);
+  EXPECT_EQ(f.run("*1\r\n$4\r\nINCR\r\n"), "-ERR wrong number of arguments for 'incr' command\r\n");
+  EXPECT_EQ(f.run(exec), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+  // The transaction is over either way.
+  EXPECT_EQ(f.run(exec), "-ERR EXEC without MULTI\r\n");
+}
+
+TEST(Transactions, ExecRefusedBeforeItRunsIsAnExecAbortWithTheReason) {
+  handler_fixture f;
+  f.run(multi);
+  EXPECT_EQ(f.run("*2\r\n$4\r\nEXEC\r\n$1\r\nx\r\n"),
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+            "command\r\n");
+  EXPECT_EQ(f.run(exec), "-ERR EXEC without MULTI\r\n");
+}
+
+TEST(Transactions, WatchInsideMultiIsAnErrorThatKeepsTheTransaction) {
+  handler_fixture f;
+  f.run(multi);
+  EXPECT_EQ(f.run("*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n"),
+            "-ERR WATCH inside MULTI is not allowed\r\n");
+  EXPECT_EQ(f.run("*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n"), "+QUEUED\r\n");
+  EXPECT_EQ(f.run(exec), "*1\r\n:1\r\n");
+}
+
+TEST(Transactions, WatchedKeyModifiedByAnotherConnectionNullsExec) {
+  handler_fixture f;
+  sim::session_state other;
+  other.id = 8;
+  f.handler.init_session(other);
+  std::string other_out;
+  const std::array<std::string_view, 3> set_k = {"SET", "k", "x"};
+
+  // RESP2: a null array.
+  EXPECT_EQ(f.run("*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n"), "+OK\r\n");
+  f.run(multi);
+  f.run("*2\r\n$4\r\nINCR\r\n$1\r\nj\r\n");
+  f.handler.execute(other, set_k, f.now, other_out);
+  EXPECT_EQ(f.run(exec), "*-1\r\n");
+  EXPECT_EQ(f.data.get(0, "j", f.now), nullptr);
+
+  // RESP3: `_`. EXEC unwatched, so this time the write before WATCH does not count.
+  f.run("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+  f.handler.execute(other, set_k, f.now, other_out);
+  f.run("*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n");
+  f.run(multi);
+  f.run("*2\r\n$4\r\nINCR\r\n$1\r\nj\r\n");
+  f.handler.execute(other, set_k, f.now, other_out);
+  EXPECT_EQ(f.run(exec), "_\r\n");
+
+  // Untouched: runs. UNWATCH forgets a broken watch.
+  f.run("*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n");
+  f.handler.execute(other, set_k, f.now, other_out);
+  EXPECT_EQ(f.run("*1\r\n$7\r\nUNWATCH\r\n"), "+OK\r\n");
+  f.run(multi);
+  f.run("*2\r\n$4\r\nINCR\r\n$1\r\nj\r\n");
+  EXPECT_EQ(f.run(exec), "*1\r\n:1\r\n");
+}
+
+TEST(Transactions, ClosedConnectionDiscardsItsTransactionAndWatches) {
+  handler_fixture f;
+  f.run("*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n");
+  f.run(multi);
+  f.run("*2\r\n$4\r\nINCR\r\n$1\r\nj\r\n");
+  f.handler.end_session(f.s);
+  EXPECT_FALSE(f.s.multi.active);
+  EXPECT_FALSE(f.data.watch_broken(f.s.id, f.now));
+  EXPECT_EQ(f.data.get(0, "j", f.now), nullptr);
+}
+
+TEST(Transactions, QuitAndResetInsideMultiRunAtOnce) {
+  handler_fixture f;
+  f.run(multi);
+  f.run("*2\r\n$4\r\nINCR\r\n$1\r\nj\r\n");
+  EXPECT_EQ(f.run("*1\r\n$5\r\nRESET\r\n"), "+RESET\r\n");
+  EXPECT_EQ(f.run(exec), "-ERR EXEC without MULTI\r\n");
+  f.run(multi);
+  EXPECT_EQ(f.run("*1\r\n$4\r\nQUIT\r\n"), "+OK\r\n");
+  EXPECT_EQ(f.outcomes.back().then, sim::after_reply::close);
+}
+
+}  // namespace

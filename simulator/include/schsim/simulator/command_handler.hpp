@@ -18,6 +18,15 @@
 
 namespace schsim::simulator {
 
+/// MULTI ... EXEC: the commands queued so far (owned copies: the parser's buffer moves on).
+struct transaction_state {
+  bool active = false;
+  /// A command was refused while queuing (unknown, wrong arity, NOAUTH, a redirect): EXEC
+  /// answers -EXECABORT (Redis's CLIENT_DIRTY_EXEC).
+  bool refused = false;
+  std::vector<std::vector<std::string>> queued;
+};
+
 /// Everything the handler knows about one connection; the session owns it.
 struct session_state {
   std::uint64_t id = 0;
@@ -33,6 +42,7 @@ struct session_state {
   bool maint_enabled = false;
   std::optional<std::string> endpoint_type;  ///< as sent in the last accepted handshake
   time_point opened_at{};
+  transaction_state multi;
 };
 
 /// What the connection does once the reply is written.
@@ -91,6 +101,8 @@ class command_handler {
   [[nodiscard]] auto auth_required() const -> bool { return !profile_->requirepass.empty(); }
   /// Puts a fresh connection's session into its initial state.
   void init_session(session_state& s) const;
+  /// The connection is gone: its transaction is discarded and its watches forgotten.
+  void end_session(session_state& s);
 
   /// Counters INFO reports, maintained by the server.
   struct stats {

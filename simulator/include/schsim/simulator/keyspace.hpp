@@ -9,9 +9,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace schsim::simulator {
 
@@ -77,6 +81,14 @@ class keyspace {
   void flush_all();
   void purge_expired(int db, time_point now);
 
+  /// WATCH: connection `conn` watches `key` in `db`. Any later write, delete, flush or expiry of
+  /// it breaks the watch (Redis's CLIENT_DIRTY_CAS), whichever connection or endpoint does it.
+  void watch(std::uint64_t conn, int db, std::string_view key, time_point now);
+  /// UNWATCH, EXEC, DISCARD, RESET and a closed connection: forgets `conn`'s watches.
+  void unwatch(std::uint64_t conn);
+  /// Whether a key `conn` watches changed or expired since it was watched.
+  auto watch_broken(std::uint64_t conn, time_point now) -> bool;
+
  private:
   struct entry {
     std::string value;
@@ -118,7 +130,19 @@ class keyspace {
   /// The live entry for `key`, erasing it first if it has expired.
   auto find_live(int db, std::string_view key, time_point now) -> entry*;
 
+  /// Marks every connection watching `key` broken (a no-op while nobody watches anything).
+  void touch(int db, std::string_view key);
+  /// A flush of `db` (-1: every database): breaks the watches of keys that exist there.
+  void touch_flushed(int db);
+
   std::array<table, database_count> dbs_;
+  using watched_key = std::pair<int, std::string>;
+  std::map<watched_key, std::vector<std::uint64_t>> watchers_;  // key -> watching connections
+  struct watch_state {
+    std::vector<watched_key> keys;
+    bool broken = false;
+  };
+  std::unordered_map<std::uint64_t, watch_state> watches_;  // connection -> its watches
 };
 
 }  // namespace schsim::simulator
