@@ -412,27 +412,6 @@ void describe_minimal(shrunk_failure& s, const explore_plan& plan, const fs::pat
 // ---------------------------------------------------------------------------------------------
 // Outputs
 
-auto utc_now() -> std::string {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::array<char, 32> buf{};
-  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf.data();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  const auto tmp = fs::path(path.string() + ".tmp");
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << text;
-    if (!f.flush()) {
-      throw std::runtime_error("cannot write " + tmp.string());
-    }
-  }
-  fs::rename(tmp, path);
-}
-
 // Writes the scenario and proves the file is what `schsim check` accepts and `schsim run`
 // loads back as the same scenario.
 void write_scenario(const fs::path& path, const sc::scenario& s) {
@@ -443,7 +422,7 @@ void write_scenario(const fs::path& path, const sc::scenario& s) {
                            " does not load back as itself" +
                            (back.errors.empty() ? "" : ": " + to_string(back.errors.front())));
   }
-  write_text(path, text);
+  write_text_file(path, text);
 }
 
 auto to_report(const shrunk_failure& s, const explore_plan& plan) -> reports::explore_failure {
@@ -505,7 +484,7 @@ void write_outputs(const explore_plan& plan, std::vector<shrunk_failure>& shrunk
     run.cases.push_back(s.minimal_run);
   }
   reports::write_reports(run, plan.out);
-  write_text(plan.out / "explore.html", reports::to_html_explore(summary));
+  write_text_file(plan.out / "explore.html", reports::to_html_explore(summary));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,21 +43,6 @@ struct matrix_options_cli {
   std::string shard;
 };
 
-void write_text(const fs::path& p, const std::string& text) {
-  if (p.has_parent_path()) {
-    fs::create_directories(p.parent_path());
-  }
-  const auto tmp = fs::path(p).concat(".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) {
-      throw std::runtime_error(fmt::format("cannot write {}", tmp.string()));
-    }
-  }
-  fs::rename(tmp, p);
-}
-
 auto run_matrix(const matrix_options_cli& opt) -> int {
   std::vector<client_arg> clients;
   try {
@@ -184,9 +169,9 @@ auto finish_matrix(const std::vector<reports::matrix_input>& runs, const std::st
   m.command_line = command_line;
   m.shard = outcome.shard;
   try {
-    write_text(fs::path(outcome.out) / "matrix.json", reports::to_matrix_json(m));
-    write_text(fs::path(outcome.out) / "matrix.xml", reports::to_matrix_junit(m));
-    write_text(fs::path(outcome.out) / "index.html", reports::to_matrix_html(m));
+    write_text_file(fs::path(outcome.out) / "matrix.json", reports::to_matrix_json(m));
+    write_text_file(fs::path(outcome.out) / "matrix.xml", reports::to_matrix_junit(m));
+    write_text_file(fs::path(outcome.out) / "index.html", reports::to_matrix_html(m));
   } catch (const std::exception& e) {
     std::cerr << outcome.command << ": cannot write the matrix to " << outcome.out << ": "
               << e.what() << '\n';
@@ -196,7 +181,8 @@ auto finish_matrix(const std::vector<reports::matrix_input>& runs, const std::st
   std::cout << fmt::format("reports: {}/index.html, matrix.json, matrix.xml\n", outcome.out);
   if (outcome.update_baseline) {
     try {
-      write_text(outcome.baseline, reports::to_baseline_json(reports::updated_baseline(m, base)));
+      write_text_file(outcome.baseline,
+                      reports::to_baseline_json(reports::updated_baseline(m, base)));
     } catch (const std::exception& e) {
       std::cerr << outcome.command << ": " << e.what() << '\n';
       return internal_error;

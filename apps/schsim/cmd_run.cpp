@@ -32,18 +32,7 @@ namespace schsim::app {
 namespace fs = std::filesystem;
 namespace v = schsim::verdict;
 
-namespace {
-
-auto utc_now() -> std::string {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::array<char, 32> buf{};
-  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf.data();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 auto run_exit_code(const std::vector<v::case_result>& results) -> int {
   bool crashed = false;

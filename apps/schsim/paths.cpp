@@ -1,8 +1,10 @@
 #include "paths.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -66,6 +68,30 @@ auto read_text_file(const fs::path& p) -> std::string {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void write_text_file(const fs::path& p, const std::string& text) {
+  if (p.has_parent_path()) {
+    fs::create_directories(p.parent_path());
+  }
+  const auto tmp = fs::path(p).concat(".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      throw std::runtime_error("cannot write " + tmp.string());
+    }
+  }
+  fs::rename(tmp, p);
+}
+
+auto utc_now() -> std::string {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf.data();
 }
 
 }  // namespace schsim::app

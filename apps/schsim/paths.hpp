@@ -26,4 +26,11 @@ auto prepare_output_dir(const std::filesystem::path& dir) -> std::string;
 /// std::invalid_argument "cannot read PATH", which the subcommands report as a usage error.
 auto read_text_file(const std::filesystem::path& p) -> std::string;
 
+/// Writes `text` to `p` through a temporary file renamed into place, so a reader never sees a
+/// half-written report; throws std::runtime_error "cannot write PATH".
+void write_text_file(const std::filesystem::path& p, const std::string& text);
+
+/// The current UTC time as ISO 8601 to the second ("2026-12-05T05:23:18Z"), for reports.
+auto utc_now() -> std::string;
+
 }  // namespace schsim::app

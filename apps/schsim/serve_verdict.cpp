@@ -2,24 +2,9 @@
 
 #include <schsim/harness/checks.hpp>
 
-#include <chrono>
-#include <ctime>
-#include <iomanip>
-#include <sstream>
+#include "paths.hpp"
 
 namespace schsim::app {
-namespace {
-
-auto utc_now() -> std::string {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
-  return out.str();
-}
-
-}  // namespace
 
 auto serve_verdict(const served_record& r) -> verdict::run_result {
   verdict::case_result c;

@@ -10,8 +10,6 @@ namespace {
 using resp3::type;
 using resp3::value;
 
-constexpr std::int64_t max_slot = 16383;
-
 struct flag_entry {
   std::string_view name;
   bool dialect::*flag;

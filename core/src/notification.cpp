@@ -9,8 +9,6 @@ namespace schsim::maint {
 
 namespace {
 
-constexpr std::uint16_t max_slot = 16383;
-
 struct kind_names {
   kind k;
   std::string_view wire;

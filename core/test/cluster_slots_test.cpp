@@ -8,7 +8,7 @@ using schsim::cluster::crc16;
 using schsim::cluster::key_slot;
 using schsim::cluster::parse_slot_set;
 using schsim::cluster::slot_parse_error;
-using schsim::cluster::slot_range;
+using cluster_range = schsim::cluster::slot_range;
 using schsim::cluster::slot_set;
 
 TEST(ClusterCrc16, MatchesTheXmodemCheckValue) {
@@ -48,7 +48,7 @@ TEST(ClusterSlotSet, ParsesSlotsAndRanges) {
   EXPECT_TRUE(set.contains(789));
   EXPECT_TRUE(set.contains(1000));
   EXPECT_FALSE(set.contains(1001));
-  EXPECT_EQ(set.ranges(), (std::vector<slot_range>{{123, 123}, {789, 1000}}));
+  EXPECT_EQ(set.ranges(), (std::vector<cluster_range>{{123, 123}, {789, 1000}}));
   EXPECT_EQ(set.to_string(), "123,789-1000");
 }
 
@@ -100,7 +100,7 @@ TEST(ClusterSlotSet, SetAlgebra) {
   a.remove(std::uint16_t{5});
   EXPECT_EQ(a.to_string(), "0-4,6-9000");
   EXPECT_EQ(slot_set::of(0, 16383).size(), 16384U);
-  EXPECT_EQ(slot_set::of(0, 16383).ranges(), (std::vector<slot_range>{{0, 16383}}));
+  EXPECT_EQ(slot_set::of(0, 16383).ranges(), (std::vector<cluster_range>{{0, 16383}}));
 }
 
 }  // namespace

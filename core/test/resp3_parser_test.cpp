@@ -12,8 +12,12 @@
 #include <vector>
 
 #include "support/split_parse.hpp"
+#include "support/values.hpp"
 
 namespace {
+
+using schsim::test::num;
+using schsim::test::with_attributes;
 
 using schsim::resp3::inline_mode;
 using schsim::resp3::parse_error;
@@ -29,12 +33,6 @@ using std::string_view_literals::operator""sv;
 
 auto bulk(std::string s) -> value { return value::bulk(std::move(s)); }
 auto simple(std::string s) -> value { return value::simple(std::move(s)); }
-auto num(std::int64_t n) -> value { return value::number_of(n); }
-
-auto with_attributes(value v, std::vector<value> attributes) -> value {
-  v.attributes = std::move(attributes);
-  return v;
-}
 
 // ---------------------------------------------------------------------------------------------
 // One value per RESP3 type, each at every split.

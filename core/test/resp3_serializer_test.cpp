@@ -9,14 +9,17 @@
 #include <string_view>
 #include <vector>
 
+#include "support/values.hpp"
+
 namespace {
+
+using schsim::test::num;
+using schsim::test::with_attributes;
 
 using schsim::resp3::protocol;
 using schsim::resp3::serialize;
 using schsim::resp3::value;
 using std::string_view_literals::operator""sv;
-
-auto num(std::int64_t n) -> value { return value::number_of(n); }
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 
@@ -28,11 +31,6 @@ struct serializer_case {
 };
 
 auto PrintTo(const serializer_case& c, std::ostream* os) -> void { *os << c.name; }
-
-auto with_attributes(value v, std::vector<value> attributes) -> value {
-  v.attributes = std::move(attributes);
-  return v;
-}
 
 auto spelled_double(double d, std::string text) -> value {
   value v = value::double_of(d);

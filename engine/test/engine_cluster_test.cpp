@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace engine_cluster_test {
 namespace {
 
 namespace sc = schsim::scenario;
@@ -179,3 +182,4 @@ TEST(EngineClusterCommands, ClusterHousekeepingIsNotAWorkloadCommand) {
 }
 
 }  // namespace
+}  // namespace engine_cluster_test

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace engine_test {
 namespace {
 
 namespace sc = schsim::scenario;
@@ -548,3 +551,4 @@ TEST(EngineAddSteps, RefusesDuplicatesCompositesCountersAndUnknownReferences) {
 }
 
 }  // namespace
+}  // namespace engine_test

@@ -14,14 +14,15 @@ namespace schsim::harness::detail {
 
 namespace tl = schsim::timeline;
 
-namespace {
-
 auto is_opening(std::string_view name) -> bool {
   return name == "MIGRATING" || name == "FAILING_OVER" || name == "SMIGRATING";
 }
 auto is_closing(std::string_view name) -> bool {
   return name == "MIGRATED" || name == "FAILED_OVER" || name == "SMIGRATED";
 }
+
+namespace {
+
 // The opening notification a closing one ends: MIGRATED ends MIGRATING, and so on.
 auto opener_of(std::string_view closing) -> std::string {
   if (closing == "MIGRATED") {

@@ -111,6 +111,10 @@ auto analyze(const check_input& in) -> analysis;
 /// True for commands a client sends while setting a connection up or reading the cluster's
 /// topology (HELLO, AUTH, CLIENT, CLUSTER, ASKING, ...), as opposed to the workload's.
 auto is_setup_command(const std::vector<std::string>& args) -> bool;
+/// A notification that opens a relaxation window (MIGRATING, FAILING_OVER, SMIGRATING).
+auto is_opening(std::string_view name) -> bool;
+/// A notification that closes one (MIGRATED, FAILED_OVER, SMIGRATED).
+auto is_closing(std::string_view name) -> bool;
 
 auto parse_redirection(std::string_view reply_summary) -> std::optional<redirection>;
 

@@ -12,13 +12,6 @@ namespace tl = schsim::timeline;
 
 namespace {
 
-auto is_opening(std::string_view name) -> bool {
-  return name == "MIGRATING" || name == "FAILING_OVER" || name == "SMIGRATING";
-}
-auto is_closing(std::string_view name) -> bool {
-  return name == "MIGRATED" || name == "FAILED_OVER" || name == "SMIGRATED";
-}
-
 auto find_commands(const check_input& in, const analysis& an) -> std::vector<command_episode> {
   std::vector<command_episode> out;
   out.reserve(in.driver.commands.size());

@@ -9,7 +9,7 @@ namespace {
 
 using detail::escape_xml;
 
-constexpr std::string_view style =
+constexpr std::string_view explore_style =
     "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}"
     "main{max-width:1100px;margin:0 auto;padding:16px 24px 48px}h1{font-size:22px}"
     "h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d8dce3}"
@@ -89,7 +89,7 @@ auto to_html_explore(const explore_summary& s) -> std::string {
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<title>schsim explore</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n"
       "<h1>schsim explore</h1>\n",
-      style);
+      explore_style);
   out += meta_table(s);
   if (s.failures.empty()) {
     out += "<p class=\"none\">No generated case failed.</p>\n";

@@ -1,5 +1,7 @@
 #include <schsim/simulator/upstream.hpp>
 
+#include <boost/algorithm/string/predicate.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -7,14 +9,9 @@
 namespace schsim::simulator {
 namespace {
 
-using namespace std::string_view_literals;
+using boost::algorithm::iequals;
 
-auto iequals(std::string_view a, std::string_view b) -> bool {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using namespace std::string_view_literals;
 
 // CLIENT subcommands about the connection itself, which schsim answers: the handshake
 // (MAINT_NOTIFICATIONS, SETINFO, SETNAME) and what reads it back. The others (TRACKING,

@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace keyspace_test {
 namespace {
 
 using schsim::seconds;
@@ -191,3 +194,4 @@ TEST(Keyspace, IncrRewritesTheValueAndKeepsTheTtl) {
 }
 
 }  // namespace
+}  // namespace keyspace_test

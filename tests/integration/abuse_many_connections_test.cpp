@@ -27,6 +27,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace abuse_many_connections_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -204,3 +207,4 @@ TEST(AbuseManyConnections, TenThousandAtOnce) {
 }
 
 }  // namespace
+}  // namespace abuse_many_connections_test

@@ -10,6 +10,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace abuse_never_reads_test {
 namespace {
 
 using schsim::testing::events_of;
@@ -119,3 +122,4 @@ TEST(AbuseNeverReads, PipelinedRepliesToANonReaderHitTheOutputLimit) {
 }
 
 }  // namespace
+}  // namespace abuse_never_reads_test

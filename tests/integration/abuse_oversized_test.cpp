@@ -12,6 +12,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace abuse_oversized_test {
 namespace {
 
 using schsim::testing::events_of;
@@ -146,3 +149,4 @@ TEST(AbuseOversized, DeepNestingIsRejectedWithoutRecursion) {
 }
 
 }  // namespace
+}  // namespace abuse_oversized_test

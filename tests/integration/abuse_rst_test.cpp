@@ -11,6 +11,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace abuse_rst_test {
 namespace {
 
 using schsim::testing::events_of;
@@ -86,3 +89,4 @@ TEST(AbuseRst, ResetWhileRepliesAreBeingWritten) {
 }
 
 }  // namespace
+}  // namespace abuse_rst_test

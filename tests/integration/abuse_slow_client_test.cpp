@@ -12,6 +12,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace abuse_slow_client_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -96,3 +99,4 @@ TEST(AbuseSlowClient, AbandonedHalfFrameIsAClientClose) {
 }
 
 }  // namespace
+}  // namespace abuse_slow_client_test

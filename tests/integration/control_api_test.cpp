@@ -22,6 +22,9 @@
 #include "support/wire.hpp"
 #include <signal.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace control_api_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -246,3 +249,4 @@ TEST(ControlApiServe, ReportIsWrittenOnSigterm) {
 }
 
 }  // namespace
+}  // namespace control_api_test

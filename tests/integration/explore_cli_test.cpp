@@ -8,6 +8,9 @@
 
 #include "harness_support.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace explore_cli_test {
 namespace {
 
 using namespace schsim::harness_test;
@@ -108,3 +111,4 @@ TEST(ExploreCli, BrokenClientIsCaughtAndShrunkToAReproducibleFile) {
 }
 
 }  // namespace
+}  // namespace explore_cli_test

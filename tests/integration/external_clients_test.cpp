@@ -9,6 +9,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/tools.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace external_clients_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -141,3 +144,4 @@ TEST(NodeRedis, Resp3MaintEnabledSetGetIncr) {
 }
 
 }  // namespace
+}  // namespace external_clients_test

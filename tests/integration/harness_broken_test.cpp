@@ -9,6 +9,9 @@
 
 #include "harness_support.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace harness_broken_test {
 namespace {
 
 using namespace schsim::harness_test;
@@ -120,8 +123,8 @@ INSTANTIATE_TEST_SUITE_P(
         broken_case{"sticky-slot-map", "cluster-slot-migration", {"topology_refresh"}, {}},
         // TLS: the handoff connection accepts node-b's certificate for another name and sends
         // commands over it.
-        broken_case{"skip-handoff-verification", "tls-moving-wrong-certificate", {"handshake"},
-                    {}}),
+        broken_case{
+            "skip-handoff-verification", "tls-moving-wrong-certificate", {"handshake"}, {}}),
     [](const ::testing::TestParamInfo<broken_case>& param_info) {
       // Mode and scenario: one mode may be shown failing in several scenarios.
       std::string name = param_info.param.mode + "_" + param_info.param.scenario;
@@ -131,3 +134,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
+}  // namespace harness_broken_test

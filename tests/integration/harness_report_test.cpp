@@ -6,6 +6,9 @@
 
 #include "harness_support.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace harness_report_test {
 namespace {
 
 using namespace schsim::harness_test;
@@ -66,3 +69,4 @@ TEST(HarnessReport, HtmlRendersInHeadlessChromium) {
 }
 
 }  // namespace
+}  // namespace harness_report_test

@@ -7,6 +7,9 @@
 
 #include "harness_support.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace harness_run_test {
 namespace {
 
 using namespace schsim::harness_test;
@@ -403,3 +406,4 @@ TEST(HarnessSuite, FiltersByTagAndRepeats) {
 }
 
 }  // namespace
+}  // namespace harness_run_test

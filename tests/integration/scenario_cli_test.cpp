@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace scenario_cli_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -275,3 +278,4 @@ TEST(SchsimList, ShowsEveryBuiltinWithItsTitle) {
 }
 
 }  // namespace
+}  // namespace scenario_cli_test

@@ -25,6 +25,9 @@
 
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace scenario_suite_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -517,3 +520,4 @@ TEST(ScenarioRun, NullMovingSparesConnectionsThatCameBack) {
 }
 
 }  // namespace
+}  // namespace scenario_suite_test

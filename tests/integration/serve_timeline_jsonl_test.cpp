@@ -18,6 +18,9 @@
 #include "support/test_client.hpp"
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace serve_timeline_jsonl_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -131,3 +134,4 @@ TEST(ServeTimelineJsonl, SigintLosesNoAnsweredCommand) {
 }
 
 }  // namespace
+}  // namespace serve_timeline_jsonl_test

@@ -7,6 +7,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_bad_input_test {
 namespace {
 
 using schsim::testing::events_of;
@@ -104,3 +107,4 @@ TEST(BadInputSplit, ErrorIsFoundWhenTheBadBytesArriveInPieces) {
 }
 
 }  // namespace
+}  // namespace simulator_bad_input_test

@@ -20,6 +20,9 @@
 
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_cluster_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -208,3 +211,4 @@ TEST(SimulatorCluster, SlotMigrationRedirectsAndSmigratedMatchesClusterSlots) {
 }
 
 }  // namespace
+}  // namespace simulator_cluster_test

@@ -16,6 +16,9 @@
 #include "support/test_client.hpp"
 #include "support/wire.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_fanout_test {
 namespace {
 
 using schsim::testing::events_of;
@@ -131,3 +134,4 @@ TEST(SimulatorOutputParallelFlush, ASocketThatWouldBlockGetsTheRestAsynchronousl
 }
 
 }  // namespace
+}  // namespace simulator_fanout_test

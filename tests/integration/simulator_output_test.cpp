@@ -10,6 +10,9 @@
 #include "support/test_client.hpp"
 #include "support/wire.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_output_test {
 namespace {
 
 using schsim::testing::sim_fixture;
@@ -89,3 +92,4 @@ TEST(SimulatorOutput, CommandsLargerThanTheReadChunkArriveWhole) {
 }
 
 }  // namespace
+}  // namespace simulator_output_test

@@ -24,6 +24,9 @@
 
 extern char** environ;
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_proxy_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -239,3 +242,4 @@ TEST(SimulatorProxy, AnUpstreamThatIsGoneClosesTheClientWithTheReason) {
 }
 
 }  // namespace
+}  // namespace simulator_proxy_test

@@ -9,6 +9,9 @@
 #include "support/test_client.hpp"
 #include "support/wire.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_server_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -501,3 +504,4 @@ TEST(SimulatorServer, CommandRecordingCanBeSwitchedOff) {
 }
 
 }  // namespace
+}  // namespace simulator_server_test

@@ -19,6 +19,9 @@
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace simulator_tls_test {
 namespace {
 
 namespace asio = boost::asio;
@@ -290,3 +293,4 @@ TEST(SimulatorTls, MutualTlsRequiresAClientCertificateFromTheRunsCa) {
 }
 
 }  // namespace
+}  // namespace simulator_tls_test

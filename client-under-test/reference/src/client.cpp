@@ -51,9 +51,6 @@ constexpr std::size_t max_batch = 1024;
 
 auto now() -> time_point { return mono_clock::now(); }
 auto ms_text(milliseconds d) -> std::string { return std::to_string(d.count()) + " ms"; }
-auto ms_between(time_point from, time_point to) -> std::int64_t {
-  return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
 
 struct request {
   std::uint64_t id = 0;

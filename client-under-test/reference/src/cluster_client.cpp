@@ -17,12 +17,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-auto now() -> time_point { return mono_clock::now(); }
-
-auto ms_between(time_point from, time_point to) -> std::int64_t {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
-}
-
 void add_stats(client_stats& into, const client_stats& s) {
   into.connections_opened += s.connections_opened;
   into.moving_received += s.moving_received;
@@ -203,7 +197,8 @@ void cluster_client::impl::on_result(const routed_ptr& op, const address& from,
     const bool news = map.owner(r.slot) != r.target;
     map.assign(r.slot, r.target);
     // ignore-smigrated keeps only the per-slot repair (no reload), the bug it exists to show.
-    if (news && !broken(broken_mode::ignore_smigrated)) perform(refresher.on_moved(now()));
+    if (news && !broken(broken_mode::ignore_smigrated))
+      perform(refresher.on_moved(mono_clock::now()));
   }
   send(op, r.target, !moved);
   retire_idle();
@@ -226,7 +221,7 @@ void cluster_client::impl::on_smigrated(const address& receiver, const maint::sm
     return;
   }
   std::vector<topology_action> actions;
-  const auto verdict = refresher.on_smigrated(sm.seq, now(), actions);
+  const auto verdict = refresher.on_smigrated(sm.seq, mono_clock::now(), actions);
   emit("smigrated", {{"node", receiver.to_string()},
                      {"seq", sm.seq},
                      {"entries", static_cast<std::int64_t>(sm.entries.size())},
@@ -280,7 +275,7 @@ void cluster_client::impl::reload(int attempt) {
       }
     }
   }
-  const auto started = now();
+  const auto started = mono_clock::now();
   emit("topology_reload", {{"node", target.to_string()}, {"attempt", attempt}});
   node_for(target).execute(
       {"CLUSTER", "SLOTS"}, [weak = weak_from_this(), target, started](command_result r) {
@@ -293,9 +288,9 @@ void cluster_client::impl::reload(int attempt) {
             ++self->stats.topology_reloads;
             self->emit("topology_loaded", {{"node", target.to_string()},
                                            {"nodes", static_cast<std::int64_t>(m->nodes().size())},
-                                           {"took_ms", ms_between(started, now())}});
+                                           {"took_ms", ms_between(started, mono_clock::now())}});
             self->install(std::move(*m), "reload");
-            self->perform(self->refresher.on_reload_done(true, now()));
+            self->perform(self->refresher.on_reload_done(true, mono_clock::now()));
             return;
           }
           why = std::get<cluster_slots_error>(parsed).message;
@@ -304,7 +299,7 @@ void cluster_client::impl::reload(int attempt) {
         }
         ++self->stats.topology_reload_failures;
         self->emit("topology_reload_failed", {{"node", target.to_string()}, {"message", why}});
-        self->perform(self->refresher.on_reload_done(false, now()));
+        self->perform(self->refresher.on_reload_done(false, mono_clock::now()));
         self->retire_idle();
       });
 }
@@ -354,7 +349,7 @@ void cluster_client::impl::topology_suspect() {
   // A node that cannot be reached may have left the cluster: reload lazily (cooldown applies),
   // as after a -MOVED. sticky-slot-map never changes its map, so it never asks.
   if (shut_down || !map_loaded || broken(broken_mode::sticky_slot_map)) return;
-  perform(refresher.on_moved(now()));
+  perform(refresher.on_moved(mono_clock::now()));
 }
 
 void cluster_client::impl::retire_idle() {
@@ -385,7 +380,7 @@ void cluster_client::impl::arm_refresh_timer() {
   refresh_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->shut_down) return;
-    self->perform(self->refresher.on_timer(now()));
+    self->perform(self->refresher.on_timer(mono_clock::now()));
   });
 }
 
@@ -406,7 +401,7 @@ void cluster_client::connect(std::function<void(std::optional<command_error>)> d
     });
     return;
   }
-  const auto started = now();
+  const auto started = mono_clock::now();
   const auto seed = self->seed;
   self->emit("topology_reload", {{"node", seed.to_string()}, {"attempt", std::int64_t{1}}});
   // Queued behind the seed's first connection; if that fails, this fails with its reason.
@@ -431,7 +426,7 @@ void cluster_client::connect(std::function<void(std::optional<command_error>)> d
         ++s->stats.topology_reloads;
         s->emit("topology_loaded", {{"node", seed.to_string()},
                                     {"nodes", static_cast<std::int64_t>(m.nodes().size())},
-                                    {"took_ms", ms_between(started, now())}});
+                                    {"took_ms", ms_between(started, mono_clock::now())}});
         s->install(std::move(m), "initial");
         done(std::nullopt);
       });

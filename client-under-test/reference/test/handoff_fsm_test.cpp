@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::handoff_fsm_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -129,4 +131,4 @@ TEST(HandoffFsm, BrokenModesShowInTheActions) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::handoff_fsm_test

@@ -4,7 +4,9 @@
 
 #include "support/wire.hpp"
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::handoff_planner_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -195,4 +197,4 @@ TEST(HandoffPlanner, ForgetDropsAConnection) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::handoff_planner_test

@@ -4,7 +4,9 @@
 
 #include "support/wire.hpp"
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::handshake_test {
 namespace {
 
 using test::from_wire;
@@ -170,4 +172,4 @@ TEST(Handshake, UnexpectedReplyAfterDoneFails) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::handshake_test

@@ -4,7 +4,9 @@
 
 #include "support/wire.hpp"
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::relaxation_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -132,4 +134,4 @@ TEST(Relaxation, BrokenRelaxForever) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::relaxation_test

@@ -9,7 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_helpers.hpp"
+
 namespace {
+
+using schsim::test::add_step;
+using schsim::test::find;
+using schsim::test::ids;
 
 namespace sc = schsim::scenario;
 namespace maint = schsim::maint;
@@ -33,31 +39,12 @@ auto three_nodes() -> sc::scenario {
   return s;
 }
 
-void add_step(sc::scenario& s, std::string id, sc::trigger t, sc::action a) {
-  const auto origin = s.steps.size();
-  s.steps.push_back(sc::step{std::move(id), std::move(t), std::move(a), origin});
-}
-
-auto ids(const sc::scenario& s) -> std::vector<std::string> {
-  std::vector<std::string> out;
-  for (const auto& st : s.steps) {
-    out.push_back(st.id);
-  }
-  return out;
-}
-
 auto problems(const sc::scenario& s) -> std::string {
   std::string out;
   for (const auto& p : sc::validate(s)) {
     out += p.path + ": " + p.message + "\n";
   }
   return out;
-}
-
-auto find(const sc::scenario& s, std::string_view id) -> const sc::step& {
-  const auto* st = s.find_step(id);
-  EXPECT_NE(st, nullptr) << id;
-  return *st;
 }
 
 auto after(const sc::step& st) -> sc::after_step { return std::get<sc::after_step>(st.start); }

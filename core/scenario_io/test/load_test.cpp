@@ -9,7 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_helpers.hpp"
+
 namespace {
+
+using schsim::test::errors_of;
 
 namespace sc = schsim::scenario;
 namespace io = schsim::scenario_io;
@@ -33,14 +37,6 @@ name = "node-b"
 
 auto load(std::string_view body) -> io::load_result {
   return io::load_string(std::string(header) + std::string(body), "test.toml");
-}
-
-auto errors_of(const io::load_result& r) -> std::string {
-  std::string out;
-  for (const auto& e : r.errors) {
-    out += io::to_string(e) + "\n";
-  }
-  return out;
 }
 
 auto only_step(const io::load_result& r) -> const sc::step& {

@@ -8,20 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_helpers.hpp"
+
 namespace {
+
+using schsim::test::errors_of;
 
 namespace sc = schsim::scenario;
 namespace io = schsim::scenario_io;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-auto errors_of(const io::load_result& r) -> std::string {
-  std::string out;
-  for (const auto& e : r.errors) {
-    out += io::to_string(e) + "\n";
-  }
-  return out;
-}
 
 // Writes `s`, loads the text back and expects the same scenario.
 void expect_round_trip(const sc::scenario& s) {

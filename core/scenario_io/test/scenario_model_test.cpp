@@ -9,7 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_helpers.hpp"
+
 namespace {
+
+using schsim::test::add_step;
+using schsim::test::find;
+using schsim::test::ids;
 
 namespace sc = schsim::scenario;
 namespace maint = schsim::maint;
@@ -26,31 +32,12 @@ auto base() -> sc::scenario {
   return s;
 }
 
-auto add_step(sc::scenario& s, std::string id, sc::trigger t, sc::action a) -> void {
-  const auto origin = s.steps.size();
-  s.steps.push_back(sc::step{std::move(id), std::move(t), std::move(a), origin});
-}
-
-auto ids(const sc::scenario& s) -> std::vector<std::string> {
-  std::vector<std::string> out;
-  for (const auto& st : s.steps) {
-    out.push_back(st.id);
-  }
-  return out;
-}
-
 auto paths(const std::vector<sc::problem>& ps) -> std::string {
   std::string out;
   for (const auto& p : ps) {
     out += p.path + ": " + p.message + "\n";
   }
   return out;
-}
-
-auto find(const sc::scenario& s, std::string_view id) -> const sc::step& {
-  const auto* st = s.find_step(id);
-  EXPECT_NE(st, nullptr) << id;
-  return *st;
 }
 
 TEST(Validate, AcceptsAMinimalScenario) { EXPECT_TRUE(sc::validate(base()).empty()); }

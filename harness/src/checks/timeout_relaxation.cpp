@@ -14,7 +14,7 @@ namespace v = schsim::verdict;
 
 namespace {
 
-struct tally {
+struct relaxation_tally {
   std::size_t relaxed_ok = 0;
   std::size_t normal_timeouts = 0;
   std::size_t unjudged = 0;
@@ -48,7 +48,7 @@ auto waited_ms(const v::command_outcome& cmd) -> double {
 
 /// A delay below the timeout that applied: the command must have succeeded.
 void judge_should_succeed(const check_input& in, const delay_judgement& j, v::check_result& r,
-                          tally& t) {
+                          relaxation_tally& t) {
   const auto& cmd = *j.command;
   if (!cmd.completed || !cmd.ok) {
     r.findings.push_back(fmt::format(
@@ -65,7 +65,7 @@ void judge_should_succeed(const check_input& in, const delay_judgement& j, v::ch
 /// What the server saw: the client closing the connection while the reply was held, much later
 /// than its timeout.
 void judge_server_side_wait(const check_input& in, const delay_judgement& j, v::check_result& r,
-                            tally& t) {
+                            relaxation_tally& t) {
   const auto* closed_event = j.conn->closed_event;
   if (closed_event == nullptr || j.conn->closed_at() <= j.received->t_ns) {
     return;
@@ -83,7 +83,7 @@ void judge_server_side_wait(const check_input& in, const delay_judgement& j, v::
 
 /// A delay past the timeout that applied: the command must have timed out within the band.
 void judge_should_time_out(const check_input& in, const delay_judgement& j, v::check_result& r,
-                           tally& t) {
+                           relaxation_tally& t) {
   const auto& cmd = *j.command;
   const double tol = in.scn.expect.timeout_tolerance;
   if (cmd.completed && cmd.ok) {
@@ -115,7 +115,7 @@ void judge_should_time_out(const check_input& in, const delay_judgement& j, v::c
   judge_server_side_wait(in, j, r, t);
 }
 
-void add_figures(const tally& t, double normal, double relaxed, v::check_result& r) {
+void add_figures(const relaxation_tally& t, double normal, double relaxed, v::check_result& r) {
   r.figures = {{"normal_timeout", normal, "ms"},
                {"relaxed_timeout", relaxed, "ms"},
                {"relaxed_successes", static_cast<double>(t.relaxed_ok), ""},
@@ -155,7 +155,7 @@ auto judge_timeout_relaxation(const check_input& in, const episodes& ep) -> v::c
   const double normal = to_ms(settings.timeout);
   const double relaxed =
       settings.relaxed_timeout ? std::max(normal, to_ms(*settings.relaxed_timeout)) : normal;
-  tally t;
+  relaxation_tally t;
   for (const auto& j : ep.delays) {
     switch (j.expect) {
       case expectation::unjudged:

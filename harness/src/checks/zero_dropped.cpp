@@ -13,7 +13,7 @@ namespace v = schsim::verdict;
 
 namespace {
 
-struct tally {
+struct outcome_tally {
   std::size_t succeeded = 0;
   std::size_t failed = 0;
   std::size_t no_result = 0;
@@ -32,7 +32,7 @@ auto describe(const v::command_outcome& cmd) -> std::string {
   return fmt::format("#{} {}", cmd.id, join(cmd.args));
 }
 
-void judge_executions(const check_input& in, const command_episode& c, tally& t) {
+void judge_executions(const check_input& in, const command_episode& c, outcome_tally& t) {
   const auto& executions = c.executions;
   if (executions.size() <= 1) {
     return;
@@ -58,7 +58,7 @@ constexpr std::int64_t reply_stamp_slack_ns = 100'000'000;
 
 /// An ok result must rest on a reply the server wrote (item: a client that reports success it
 /// never got, or a push frame taken as the reply).
-void judge_reply_seen(const check_input& in, const command_episode& c, tally& t) {
+void judge_reply_seen(const check_input& in, const command_episode& c, outcome_tally& t) {
   const auto& cmd = *c.outcome;
   if (c.executions.empty()) {
     return;  // never executed: judged as such
@@ -82,7 +82,7 @@ void judge_reply_seen(const check_input& in, const command_episode& c, tally& t)
 
 /// INCR on a key of its own answers 1. Another reply is either a second execution (the server
 /// answered more than 1) or a reply the client took from elsewhere (the server answered 1).
-void judge_counter(const check_input& in, const command_episode& c, tally& t) {
+void judge_counter(const check_input& in, const command_episode& c, outcome_tally& t) {
   const auto& cmd = *c.outcome;
   if (cmd.args.empty() || (cmd.args[0] != "INCR" && cmd.args[0] != "incr") || cmd.reply == "1" ||
       c.executions.size() != 1) {
@@ -107,7 +107,7 @@ void judge_counter(const check_input& in, const command_episode& c, tally& t) {
       describe(cmd), cmd.reply, server_reply));
 }
 
-void judge_success(const check_input& in, const command_episode& c, tally& t) {
+void judge_success(const check_input& in, const command_episode& c, outcome_tally& t) {
   const auto& cmd = *c.outcome;
   ++t.succeeded;
   if (c.identity && c.executions.empty()) {
@@ -119,7 +119,7 @@ void judge_success(const check_input& in, const command_episode& c, tally& t) {
   judge_counter(in, c, t);
 }
 
-void judge_failure(const check_input& in, const command_episode& c, tally& t) {
+void judge_failure(const check_input& in, const command_episode& c, outcome_tally& t) {
   const auto& cmd = *c.outcome;
   ++t.failed;
   const auto* executed = c.executions.empty() ? nullptr : c.executions.front();
@@ -135,7 +135,8 @@ void judge_failure(const check_input& in, const command_episode& c, tally& t) {
           : ""));
 }
 
-void judge_command(const check_input& in, const episodes& ep, const command_episode& c, tally& t) {
+void judge_command(const check_input& in, const episodes& ep, const command_episode& c,
+                   outcome_tally& t) {
   const auto& cmd = *c.outcome;
   t.tracked += c.identity ? 1 : 0;
   judge_executions(in, c, t);
@@ -155,7 +156,7 @@ void judge_command(const check_input& in, const episodes& ep, const command_epis
 
 auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_result {
   auto r = start_result(zero_dropped_id);
-  tally t;
+  outcome_tally t;
   for (const auto& c : ep.commands) {
     judge_command(in, ep, c, t);
   }

@@ -20,5 +20,9 @@ inline auto to_ns(time_point t) noexcept -> std::int64_t {
 inline auto from_ns(std::int64_t ns) noexcept -> time_point {
   return time_point{std::chrono::duration_cast<mono_clock::duration>(nanoseconds{ns})};
 }
+/// Whole milliseconds from `from` to `to` (truncated), as the clients log durations.
+inline auto ms_between(time_point from, time_point to) noexcept -> std::int64_t {
+  return std::chrono::duration_cast<milliseconds>(to - from).count();
+}
 
 }  // namespace schsim

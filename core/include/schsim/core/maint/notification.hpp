@@ -47,6 +47,9 @@ struct failed_over {
   friend auto operator==(const failed_over&, const failed_over&) -> bool = default;
 };
 
+/// The highest slot of the cluster keyspace (slots are 0-16383).
+inline constexpr std::uint16_t max_slot = 16383;
+
 /// An inclusive range of cluster hash slots; a single slot has first == last.
 struct slot_range {
   std::uint16_t first = 0;
