@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+# Built once, as scripts/test.sh builds it (unity, line tables only: see build.sh).
+SCHSIM_CI_BUILD=1 scripts/build.sh
 build/apps/schsim/schsim run scenarios/moving-new-endpoint.toml --client reference --out out
 echo
 echo "Reports: out/index.html (open it in a browser), out/report.json, out/junit.xml"

@@ -12,6 +12,7 @@
 # scripts/tsan.supp, which holds third-party false positives only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/build-flags.sh
 root=$(pwd)
 which=${1:-all}
 shift || true
@@ -46,8 +47,12 @@ build_one() {
     # translation units: 8 s against 36 s for the parser tests, 22 s against 77 s for the
     # reference client), which is what lets the whole suite run under both sanitizers in CI.
     # ASan and TSan find the same bugs at -O0; the tests run slower, hence the timing slack below.
+    # SCHSIM_CI_BUILD (build.sh): unity and -g1, which keeps file:line in sanitizer reports.
+    local unity=OFF
+    [[ ${SCHSIM_CI_BUILD:-0} = 1 ]] && unity=ON
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g" -DSCHSIM_SANITIZE="$flags" \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 $schsim_debug_level" -DSCHSIM_SANITIZE="$flags" \
+      -DCMAKE_UNITY_BUILD=$unity -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
       -DSCHSIM_BUILD_BENCH=OFF >/dev/null || return
   fi
   # `|| return`: build_one runs inside `if`, where set -e does not stop a failed command.

@@ -26,6 +26,9 @@ for s in "${stages[@]}"; do
   esac
 done
 
+# A build compiled once and tested: unity translation units, line tables only (build.sh).
+export SCHSIM_CI_BUILD=${SCHSIM_CI_BUILD:-1}
+
 wants() { [[ " ${stages[*]} " == *" $1 "* ]]; }
 logs_dir=${TEST_LOGS_DIR:-out/test-logs}
 mkdir -p "$logs_dir"
