@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
-namespace schsim::control {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::control::api_test {
 namespace {
 
 using json = nlohmann::json;
@@ -262,4 +264,4 @@ TEST_F(ControlApi, InterceptorsNewestFirstSameNameReplaces) {
 }
 
 }  // namespace
-}  // namespace schsim::control
+}  // namespace schsim::control::api_test

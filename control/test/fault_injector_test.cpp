@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
-namespace schsim::control {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::control::fault_injector_test {
 namespace {
 
 namespace sc = schsim::scenario;
@@ -393,4 +395,4 @@ TEST(FaultInjectorDuration, GoStringsAndMilliseconds) {
 }
 
 }  // namespace
-}  // namespace schsim::control
+}  // namespace schsim::control::fault_injector_test

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace cluster_slots_test {
 namespace {
 
 using schsim::cluster::crc16;
@@ -104,3 +107,4 @@ TEST(ClusterSlotSet, SetAlgebra) {
 }
 
 }  // namespace
+}  // namespace cluster_slots_test

@@ -10,6 +10,9 @@
 
 #include "support/split_parse.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace maint_codec_test {
 namespace {
 
 using schsim::maint::decode;
@@ -421,3 +424,4 @@ TEST(MaintDialect, Describe) {
 }
 
 }  // namespace
+}  // namespace maint_codec_test

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace maint_notification_test {
 namespace {
 
 using schsim::maint::kind;
@@ -147,3 +150,4 @@ TEST(MaintNotification, DebugString) {
 }
 
 }  // namespace
+}  // namespace maint_notification_test

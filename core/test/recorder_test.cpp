@@ -11,6 +11,9 @@
 #include <variant>
 #include <vector>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace recorder_test {
 namespace {
 
 using schsim::timeline::command_received;
@@ -250,3 +253,4 @@ TEST(TimelineRecorder, ASinkGetsCommandsAndRepliesAsViewsAndOtherEventsWhole) {
 }
 
 }  // namespace
+}  // namespace recorder_test

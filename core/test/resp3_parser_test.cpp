@@ -14,6 +14,9 @@
 #include "support/split_parse.hpp"
 #include "support/values.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace resp3_parser_test {
 namespace {
 
 using schsim::test::num;
@@ -983,3 +986,4 @@ TEST(Resp3ParserRequest, ManyCommandsInChunksAcrossCompaction) {
     }
   }
 }
+}  // namespace resp3_parser_test

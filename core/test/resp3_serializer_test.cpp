@@ -11,6 +11,9 @@
 
 #include "support/values.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace resp3_serializer_test {
 namespace {
 
 using schsim::test::num;
@@ -140,3 +143,4 @@ TEST(Resp3SerializerCommand, EncodeCommand) {
 }
 
 }  // namespace
+}  // namespace resp3_serializer_test

@@ -6,6 +6,9 @@
 #include <sstream>
 #include <string>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace resp3_value_test {
 namespace {
 
 using schsim::resp3::type;
@@ -127,3 +130,4 @@ TEST(Resp3Value, DebugStringCutsLongPayloads) {
 }
 
 }  // namespace
+}  // namespace resp3_value_test

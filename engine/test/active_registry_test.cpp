@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace active_registry_test {
 namespace {
 
 namespace maint = schsim::maint;
@@ -75,3 +78,4 @@ TEST(ActiveRegistry, Clear) {
 }
 
 }  // namespace
+}  // namespace active_registry_test

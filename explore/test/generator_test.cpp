@@ -12,6 +12,9 @@
 #include <set>
 #include <string>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace generator_test {
 namespace {
 
 namespace sc = schsim::scenario;
@@ -136,3 +139,4 @@ TEST(ExploreGenerator, TimelineEndCountsWhenTriggersFromTheAssumedHandshake) {
 }
 
 }  // namespace
+}  // namespace generator_test

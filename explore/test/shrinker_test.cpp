@@ -7,6 +7,9 @@
 
 #include <algorithm>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace shrinker_test {
 namespace {
 
 namespace sc = schsim::scenario;
@@ -158,3 +161,4 @@ TEST(ExploreShrinker, NothingStillFailsLeavesTheScenarioAsItWas) {
 }
 
 }  // namespace
+}  // namespace shrinker_test

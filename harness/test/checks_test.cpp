@@ -9,6 +9,9 @@
 // Checks on hand-made timelines: each check passes on a correct run and fails on the bug it is
 // meant to catch.
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace checks_test {
 namespace {
 
 using namespace schsim;
@@ -876,3 +879,4 @@ TEST(DeriveWindows, ShadesMaintenanceMovingAndDelays) {
 }
 
 }  // namespace
+}  // namespace checks_test

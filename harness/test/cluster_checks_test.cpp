@@ -11,6 +11,9 @@
 // passes on a correct client's record and fails on the record of a client with the bug it is
 // meant to catch (a slot map never refreshed, traffic still sent to a removed node).
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace cluster_checks_test {
 namespace {
 
 using namespace schsim;
@@ -416,3 +419,4 @@ TEST(ClusterChecks, MigrationWindowsAreShaded) {
 }
 
 }  // namespace
+}  // namespace cluster_checks_test

@@ -5,6 +5,9 @@
 
 #include "support/standalone_run.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace episodes_test {
 namespace {
 
 using namespace schsim;
@@ -59,3 +62,4 @@ TEST(Episodes, MaintenanceWindowsPairOpeningAndClosing) {
 }
 
 }  // namespace
+}  // namespace episodes_test

@@ -12,6 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace process_test {
 namespace {
 
 namespace asio = boost::asio;
@@ -144,3 +147,4 @@ TEST(SplitCommandLine, ShellWords) {
 }
 
 }  // namespace
+}  // namespace process_test

@@ -6,6 +6,9 @@
 #include <numeric>
 #include <stdexcept>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace shard_test {
 namespace {
 
 using namespace schsim;
@@ -62,3 +65,4 @@ TEST(Shard, EveryCaseInExactlyOneShardAndTheLoadsBalanced) {
 }
 
 }  // namespace
+}  // namespace shard_test

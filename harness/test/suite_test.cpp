@@ -8,6 +8,9 @@
 
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace suite_test {
 namespace {
 
 using namespace schsim;
@@ -60,3 +63,4 @@ TEST(ResolveClient, FindsTheReferenceDriverInTheBuildTree) {
 }
 
 }  // namespace
+}  // namespace suite_test

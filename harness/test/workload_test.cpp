@@ -4,6 +4,9 @@
 
 #include <set>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace workload_test {
 namespace {
 
 using namespace schsim;
@@ -87,3 +90,4 @@ TEST(Workload, IdentityTiesServerRecordsToCommands) {
 }
 
 }  // namespace
+}  // namespace workload_test

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace explore_test {
 namespace {
 
 namespace r = schsim::reports;
@@ -59,3 +62,4 @@ TEST(ExploreHtml, SaysSoWhenNothingFailed) {
 }
 
 }  // namespace
+}  // namespace explore_test

@@ -6,6 +6,9 @@
 #include <stdexcept>
 #include <string>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace matrix_test {
 namespace {
 
 using namespace schsim;
@@ -146,3 +149,4 @@ TEST(BaselineTest, UpdateKeepsReasonsAndMarksNewFailures) {
 }
 
 }  // namespace
+}  // namespace matrix_test

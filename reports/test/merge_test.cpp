@@ -8,6 +8,9 @@
 #include <stdexcept>
 #include <string>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace merge_test {
 namespace {
 
 using namespace schsim;
@@ -158,3 +161,4 @@ TEST(MergeShards, MatrixClientsInFirstAppearanceOrderEachMerged) {
 }
 
 }  // namespace
+}  // namespace merge_test

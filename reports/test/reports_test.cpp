@@ -16,6 +16,9 @@
 #include "sample_run.hpp"
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace reports_test {
 namespace {
 
 using namespace schsim;
@@ -250,3 +253,4 @@ TEST(ClusterReport, JsonKeepsClusterEventsThroughARoundTrip) {
 }
 
 }  // namespace cluster_rendering
+}  // namespace reports_test

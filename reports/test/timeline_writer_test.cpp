@@ -14,6 +14,9 @@
 
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace timeline_writer_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -144,3 +147,4 @@ TEST(TimelineJsonl, AnUnwritableFileIsAClearError) {
 }
 
 }  // namespace
+}  // namespace timeline_writer_test

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace verdict_test {
 namespace {
 
 using namespace schsim::verdict;
@@ -64,3 +67,4 @@ TEST(Verdict, NothingJudgedIsInconclusiveNeverAPass) {
 }
 
 }  // namespace
+}  // namespace verdict_test

@@ -19,6 +19,9 @@
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace certificates_test {
 namespace {
 
 using namespace schsim::simulator::tls;
@@ -207,3 +210,4 @@ TEST(Certificates, WrittenFilesHoldThePemsAndKeysAreOwnerOnly) {
 }
 
 }  // namespace
+}  // namespace certificates_test

@@ -11,6 +11,9 @@
 // wire bytes; slots of the keys used are Redis's own documented values (CLUSTER KEYSLOT foo is
 // 12182, hello 866, bar 5061, somekey 11058).
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace cluster_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -330,3 +333,4 @@ TEST(ClusterCommands, BareMaintNotificationsOnIsAccepted) {
 }
 
 }  // namespace
+}  // namespace cluster_test

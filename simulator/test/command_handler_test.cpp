@@ -9,6 +9,9 @@
 // Requests and expected replies are hand-written wire bytes (never produced by schsim's own
 // serializer), so a symmetric codec bug cannot hide here.
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace command_handler_test {
 namespace {
 
 using namespace std::string_literals;
@@ -533,3 +536,4 @@ TEST(Transactions, QuitAndResetInsideMultiRunAtOnce) {
 }
 
 }  // namespace
+}  // namespace command_handler_test

@@ -4,6 +4,9 @@
 
 #include <chrono>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace keyspace_watch_test {
 namespace {
 
 using schsim::seconds;
@@ -45,3 +48,4 @@ TEST(KeyspaceWatch, WritesDeletesFlushesAndExpiryBreakAWatch) {
 }
 
 }  // namespace
+}  // namespace keyspace_watch_test

@@ -6,6 +6,9 @@
 
 // Socket-level behaviour is covered in tests/integration; these only check the lifecycle.
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace server_test {
 namespace {
 
 namespace sim = schsim::simulator;
@@ -72,3 +75,4 @@ TEST(Server, SamePortAsAnUnknownEndpointIsRefused) {
 }
 
 }  // namespace
+}  // namespace server_test

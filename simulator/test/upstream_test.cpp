@@ -6,6 +6,9 @@
 #include <string_view>
 #include <vector>
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace upstream_test {
 namespace {
 
 using schsim::simulator::encode_command;
@@ -93,3 +96,4 @@ TEST(UpstreamFrames, ABrokenStreamStopsForGood) {
 }
 
 }  // namespace
+}  // namespace upstream_test

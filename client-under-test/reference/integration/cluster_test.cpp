@@ -9,7 +9,9 @@
 
 #include "support/sim.hpp"
 
-namespace schsim::refclient::itest {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::itest::cluster_test {
 namespace {
 
 using cluster::slot_set;
@@ -366,4 +368,4 @@ TEST_F(Cluster, CommandsWaitingOnANodeThatLeftAreReroutedAfterTheReload) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient::itest
+}  // namespace schsim::refclient::itest::cluster_test

@@ -8,7 +8,9 @@
 #include "support/child.hpp"
 #include "support/sim.hpp"
 
-namespace schsim::refclient::itest {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::itest::driver_test {
 namespace {
 
 using json = nlohmann::json;
@@ -264,4 +266,4 @@ TEST_F(Driver, BrokenModesAreListedAndSelectable) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient::itest
+}  // namespace schsim::refclient::itest::driver_test

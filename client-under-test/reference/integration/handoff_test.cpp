@@ -1,6 +1,8 @@
 #include "support/sim.hpp"
 
-namespace schsim::refclient::itest {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::itest::handoff_test {
 namespace {
 
 class Handoff : public sim_test {
@@ -154,4 +156,4 @@ TEST_F(Handoff, AuthIsSentOnTheNewEndpoint) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient::itest
+}  // namespace schsim::refclient::itest::handoff_test

@@ -1,6 +1,8 @@
 #include "support/sim.hpp"
 
-namespace schsim::refclient::itest {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::itest::handshake_test {
 namespace {
 
 class Handshake : public sim_test {};
@@ -116,4 +118,4 @@ TEST_F(Handshake, RefusedConnectionIsAConnectionError) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient::itest
+}  // namespace schsim::refclient::itest::handshake_test

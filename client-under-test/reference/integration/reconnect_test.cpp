@@ -1,6 +1,8 @@
 #include "support/sim.hpp"
 
-namespace schsim::refclient::itest {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::itest::reconnect_test {
 namespace {
 
 class Reconnect : public sim_test {};
@@ -98,4 +100,4 @@ TEST_F(Reconnect, ServerClosingAnIdleConnectionIsReplaced) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient::itest
+}  // namespace schsim::refclient::itest::reconnect_test

@@ -1,6 +1,8 @@
 #include "support/sim.hpp"
 
-namespace schsim::refclient::itest {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::itest::relaxation_test {
 namespace {
 
 class Relaxation : public sim_test {
@@ -76,4 +78,4 @@ TEST_F(Relaxation, MovingRelaxesTheOldConnectionAndTheNewOneAfterTheSwap) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient::itest
+}  // namespace schsim::refclient::itest::relaxation_test

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::address_test {
 namespace {
 
 TEST(Address, ParsesMovingEndpoints) {
@@ -21,4 +23,4 @@ TEST(Address, ParsesMovingEndpoints) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::address_test

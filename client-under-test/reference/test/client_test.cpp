@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::client_test {
 namespace {
 
 // The client's socket behaviour is covered end to end in ../integration; here only what needs
@@ -47,4 +49,4 @@ TEST(Client, StartsWithTheConfiguredDialTargetAndNoConnections) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::client_test

@@ -4,7 +4,9 @@
 
 #include "support/wire.hpp"
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::cluster_test {
 namespace {
 
 using test::from_wire;
@@ -332,4 +334,4 @@ TEST(TopologyRefresher, StaleDoneIsIgnored) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::cluster_test

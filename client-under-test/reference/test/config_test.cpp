@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::config_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -150,4 +152,4 @@ TEST(ConfigNames, RoundTrip) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::config_test

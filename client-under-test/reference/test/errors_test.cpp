@@ -4,7 +4,9 @@
 
 #include <sstream>
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::errors_test {
 namespace {
 
 TEST(ErrorClass, NamesAreTheDriverProtocols) {
@@ -20,4 +22,4 @@ TEST(ErrorClass, NamesAreTheDriverProtocols) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::errors_test

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-namespace schsim::refclient {
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace schsim::refclient::reconnect_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -41,4 +43,4 @@ TEST(LostReply, Idempotency) {
 }
 
 }  // namespace
-}  // namespace schsim::refclient
+}  // namespace schsim::refclient::reconnect_test

@@ -11,6 +11,9 @@
 
 #include "support/scenario_helpers.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace cluster_scenario_test {
 namespace {
 
 using schsim::test::add_step;
@@ -305,3 +308,4 @@ moves = [{ from = "node-b", to = "node-a", slots = "0-9" }]
 }
 
 }  // namespace
+}  // namespace cluster_scenario_test

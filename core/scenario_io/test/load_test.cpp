@@ -11,6 +11,9 @@
 
 #include "support/scenario_helpers.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace load_test {
 namespace {
 
 using schsim::test::errors_of;
@@ -625,3 +628,4 @@ TEST_P(BadScenario, IsRejectedAtItsLocation) {
 INSTANTIATE_TEST_SUITE_P(Catalogue, BadScenario, testing::ValuesIn(files_in(bad_dir)), param_name);
 
 }  // namespace
+}  // namespace load_test

@@ -10,6 +10,9 @@
 
 #include "support/scenario_helpers.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace save_test {
 namespace {
 
 using schsim::test::errors_of;
@@ -126,3 +129,4 @@ TEST(ScenarioSave, DurationsAreWrittenWithTheirUnit) {
 }
 
 }  // namespace
+}  // namespace save_test

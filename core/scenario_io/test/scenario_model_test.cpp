@@ -11,6 +11,9 @@
 
 #include "support/scenario_helpers.hpp"
 
+// Its own namespace: CI compiles the tests as unity builds, where file-local names of
+// different test files meet.
+namespace scenario_model_test {
 namespace {
 
 using schsim::test::add_step;
@@ -267,3 +270,4 @@ TEST(Expand, PrimitiveStepsAreCopiedUnchanged) {
 }
 
 }  // namespace
+}  // namespace scenario_model_test
