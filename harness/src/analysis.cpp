@@ -1,5 +1,6 @@
 #include "analysis.hpp"
 
+#include <schsim/core/overloaded.hpp>
 #include <schsim/harness/workload.hpp>
 
 #include <fmt/format.h>
@@ -91,100 +92,101 @@ auto is_setup_command(const std::vector<std::string>& args) -> bool {
          name == "COMMAND" || name == "QUIT";
 }
 
-auto analyze(const check_input& in) -> analysis {
-  analysis an;
-  for (const auto& cmd : in.driver.commands) {
-    if (auto id = command_identity(cmd.args)) {
-      an.commands_by_identity.emplace(std::move(*id), &cmd);
-    }
-  }
-  for (const auto& e : in.events) {
-    an.end_ns = std::max(an.end_ns, e.t_ns);
-    if (const auto* step = std::get_if<tl::step_executed>(&e.what)) {
-      an.step_runs.emplace(step->step, &e);
-      continue;
-    }
-    if (e.conn == 0) {
-      continue;
-    }
-    auto& c = an.conns[e.conn];
-    if (c.id == 0) {
-      c.id = e.conn;
-      c.endpoint = e.endpoint;
-      c.opened = e.t_ns;
-    }
-    std::visit(
-        [&](const auto& d) {
-          using T = std::decay_t<decltype(d)>;
-          if constexpr (std::is_same_v<T, tl::connection_opened>) {
-            c.opened = e.t_ns;
-            c.opened_event = &e;
-          } else if constexpr (std::is_same_v<T, tl::connection_closed>) {
-            if (c.closed_event == nullptr) {
-              c.closed_event = &e;
-            }
-          } else if constexpr (std::is_same_v<T, tl::hello>) {
-            c.hellos.push_back(&e);
-          } else if constexpr (std::is_same_v<T, tl::maint_handshake>) {
-            c.maints.push_back(&e);
-          } else if constexpr (std::is_same_v<T, tl::tls_handshake>) {
-            c.tls = &e;
-          } else if constexpr (std::is_same_v<T, tl::command_received>) {
-            c.commands.push_back(&e);
-            if (!is_setup_command(d.args)) {
-              c.data.push_back(&e);
-              if (auto id = command_identity(d.args)) {
-                an.arrivals[*id].push_back(&e);
-              } else {
-                an.untied_arrivals[d.args].push_back(&e);
-              }
-            }
-          } else if constexpr (std::is_same_v<T, tl::reply_written>) {
-            c.replies.push_back(&e);
-          } else if constexpr (std::is_same_v<T, tl::cluster_redirect>) {
-            // Recorded right after the command it answers, on the same connection.
-            if (!c.commands.empty()) {
-              an.redirects[c.commands.back()] = {d.what == tl::cluster_redirect::kind::ask, d.slot,
-                                                 d.address};
-            }
-          } else if constexpr (std::is_same_v<T, tl::push_written>) {
-            c.pushes.push_back(&e);
-            if (is_opening(d.name)) {
-              c.relax_windows.push_back({e.t_ns, forever});
-              c.relax_openers.push_back(d.name);
-            } else if (is_closing(d.name)) {
-              for (auto& t : c.overlap_tails) {
-                if (t.end == forever) {
-                  t.end = e.t_ns;
-                }
-              }
-              const auto opener = opener_of(d.name);
-              int open = 0;
-              for (std::size_t i = 0; i < c.relax_windows.size(); ++i) {
-                if (c.relax_windows[i].end == forever && c.relax_openers[i] == opener) {
-                  c.relax_windows[i].end = e.t_ns;
-                  ++open;
-                }
-              }
-              if (open > 1) {
-                c.overlap_tails.push_back({e.t_ns, forever});
-              }
-            } else if (d.name == "MOVING") {
-              if (!c.moving_at) {
-                c.moving_at = e.t_ns;
-              }
-              if (!an.first_moving || e.t_ns < *an.first_moving) {
-                an.first_moving = e.t_ns;
-              }
-            }
-          }
-        },
-        e.what);
-  }
-  an.end_ns = in.driver.shutdown_ns > 0 ? in.driver.shutdown_ns : an.end_ns;
+namespace {
 
-  // A command a cluster node answered with -MOVED/-ASK (or refused otherwise) was not executed
-  // there: it counts as an arrival, never as an execution.
+// A data command on its connection, and among the arrivals of its identity (or, without one,
+// of its exact arguments).
+void record_command(analysis& an, conn_record& c, const tl::event& e,
+                    const tl::command_received& d) {
+  c.commands.push_back(&e);
+  if (is_setup_command(d.args)) {
+    return;
+  }
+  c.data.push_back(&e);
+  if (auto id = command_identity(d.args)) {
+    an.arrivals[*id].push_back(&e);
+  } else {
+    an.untied_arrivals[d.args].push_back(&e);
+  }
+}
+
+// A closing notification ends the open windows of its opener; when it ends more than one, the
+// time after it is an overlap tail until the next closing one.
+void close_relax_windows(conn_record& c, std::int64_t t, std::string_view closing) {
+  for (auto& tail : c.overlap_tails) {
+    if (tail.end == forever) {
+      tail.end = t;
+    }
+  }
+  const auto opener = opener_of(closing);
+  int open = 0;
+  for (std::size_t i = 0; i < c.relax_windows.size(); ++i) {
+    if (c.relax_windows[i].end == forever && c.relax_openers[i] == opener) {
+      c.relax_windows[i].end = t;
+      ++open;
+    }
+  }
+  if (open > 1) {
+    c.overlap_tails.push_back({t, forever});
+  }
+}
+
+void record_push(analysis& an, conn_record& c, const tl::event& e, const tl::push_written& d) {
+  c.pushes.push_back(&e);
+  if (is_opening(d.name)) {
+    c.relax_windows.push_back({e.t_ns, forever});
+    c.relax_openers.push_back(d.name);
+  } else if (is_closing(d.name)) {
+    close_relax_windows(c, e.t_ns, d.name);
+  } else if (d.name == "MOVING") {
+    if (!c.moving_at) {
+      c.moving_at = e.t_ns;
+    }
+    if (!an.first_moving || e.t_ns < *an.first_moving) {
+      an.first_moving = e.t_ns;
+    }
+  }
+}
+
+// An event of a connection, into its record (opened on its first event).
+void record_connection_event(analysis& an, const tl::event& e) {
+  auto& c = an.conns[e.conn];
+  if (c.id == 0) {
+    c.id = e.conn;
+    c.endpoint = e.endpoint;
+    c.opened = e.t_ns;
+  }
+  std::visit(overloaded{
+                 [&](const tl::connection_opened&) {
+                   c.opened = e.t_ns;
+                   c.opened_event = &e;
+                 },
+                 [&](const tl::connection_closed&) {
+                   if (c.closed_event == nullptr) {
+                     c.closed_event = &e;
+                   }
+                 },
+                 [&](const tl::hello&) { c.hellos.push_back(&e); },
+                 [&](const tl::maint_handshake&) { c.maints.push_back(&e); },
+                 [&](const tl::tls_handshake&) { c.tls = &e; },
+                 [&](const tl::command_received& d) { record_command(an, c, e, d); },
+                 [&](const tl::reply_written&) { c.replies.push_back(&e); },
+                 [&](const tl::cluster_redirect& d) {
+                   // Recorded right after the command it answers, on the same connection.
+                   if (!c.commands.empty()) {
+                     an.redirects[c.commands.back()] = {d.what == tl::cluster_redirect::kind::ask,
+                                                        d.slot, d.address};
+                   }
+                 },
+                 [&](const tl::push_written& d) { record_push(an, c, e, d); },
+                 [](const auto&) {},
+             },
+             e.what);
+}
+
+// A command a cluster node answered with -MOVED/-ASK (or refused otherwise) was not executed
+// there: it counts as an arrival, never as an execution. The other arrivals are receipts.
+void separate_refusals(analysis& an) {
   std::set<const tl::event*> refused;
   for (auto& [id, c] : an.conns) {
     for (const auto* e : c.data) {
@@ -209,9 +211,11 @@ auto analyze(const check_input& in) -> analysis {
       }
     }
   }
+}
 
-  // Reply delays: latency and stall steps as they actually ran, per endpoint; each one lasts
-  // until the next latency/stall/release step on the same endpoint.
+// Reply delays: latency and stall steps as they actually ran, per endpoint; each one lasts
+// until the next latency/stall/release step on the same endpoint.
+auto reply_delays(const check_input& in, const analysis& an) -> std::vector<delay_interval> {
   struct change {
     std::int64_t t;
     std::string endpoint;
@@ -234,16 +238,40 @@ auto analyze(const check_input& in) -> analysis {
   }
   std::sort(changes.begin(), changes.end(),
             [](const change& a, const change& b) { return a.t < b.t; });
+  std::vector<delay_interval> delays;
   for (const auto& ch : changes) {
-    for (auto& d : an.delays) {
+    for (auto& d : delays) {
       if (d.endpoint == ch.endpoint && d.end == forever) {
         d.end = ch.t;
       }
     }
     if (ch.delay_ms > 0) {
-      an.delays.push_back({ch.endpoint, ch.t, forever, ch.delay_ms, ch.step});
+      delays.push_back({ch.endpoint, ch.t, forever, ch.delay_ms, ch.step});
     }
   }
+  return delays;
+}
+
+}  // namespace
+
+auto analyze(const check_input& in) -> analysis {
+  analysis an;
+  for (const auto& cmd : in.driver.commands) {
+    if (auto id = command_identity(cmd.args)) {
+      an.commands_by_identity.emplace(std::move(*id), &cmd);
+    }
+  }
+  for (const auto& e : in.events) {
+    an.end_ns = std::max(an.end_ns, e.t_ns);
+    if (const auto* step = std::get_if<tl::step_executed>(&e.what)) {
+      an.step_runs.emplace(step->step, &e);
+    } else if (e.conn != 0) {
+      record_connection_event(an, e);
+    }
+  }
+  an.end_ns = in.driver.shutdown_ns > 0 ? in.driver.shutdown_ns : an.end_ns;
+  separate_refusals(an);
+  an.delays = reply_delays(in, an);
   return an;
 }
 
