@@ -313,6 +313,32 @@ namespace {
 using schsim::overloaded;
 }  // namespace
 
+auto outcome_name(transaction_ended::outcome o) -> const char* {
+  switch (o) {
+    case transaction_ended::outcome::executed:
+      return "executed";
+    case transaction_ended::outcome::aborted:
+      return "aborted";
+    case transaction_ended::outcome::watch_failed:
+      return "watch_failed";
+    case transaction_ended::outcome::discarded:
+      return "discarded";
+    case transaction_ended::outcome::closed:
+      return "closed";
+  }
+  return "executed";
+}
+
+auto outcome_from_name(std::string_view name) -> transaction_ended::outcome {
+  using o = transaction_ended::outcome;
+  for (const auto candidate : {o::aborted, o::watch_failed, o::discarded, o::closed}) {
+    if (name == outcome_name(candidate)) {
+      return candidate;
+    }
+  }
+  return o::executed;
+}
+
 auto kind_name(const detail& d) -> const char* {
   return std::visit(
       overloaded{[](const connection_opened&) { return "connection_opened"; },
@@ -328,7 +354,8 @@ auto kind_name(const detail& d) -> const char* {
                  [](const cluster_redirect&) { return "cluster_redirect"; },
                  [](const slot_migration_started&) { return "slot_migration_started"; },
                  [](const slot_migration_completed&) { return "slot_migration_completed"; },
-                 [](const tls_handshake&) { return "tls_handshake"; }},
+                 [](const tls_handshake&) { return "tls_handshake"; },
+                 [](const transaction_ended&) { return "transaction_ended"; }},
       d);
 }
 

@@ -109,6 +109,13 @@ auto event_to_json(const tl::event& e) -> json {
                    j["client_certificate"] = d.client_certificate;
                    j["error"] = d.error;
                  },
+                 [&](const tl::transaction_ended& d) {
+                   j["result"] = tl::outcome_name(d.result);
+                   j["multi_index"] = d.multi_index;
+                   j["end_index"] = d.end_index;
+                   j["commands"] = d.commands;
+                   j["errors"] = d.errors;
+                 },
              },
              e.what);
   return j;
@@ -208,6 +215,14 @@ auto event_from_json(const json& j) -> tl::event {
                                get_or<std::string>(j, "sni", ""),
                                get_or<bool>(j, "client_certificate", false),
                                get_or<std::string>(j, "error", "")};
+  } else if (kind == "transaction_ended") {
+    tl::transaction_ended d;
+    d.result = tl::outcome_from_name(get_or<std::string>(j, "result", "executed"));
+    d.multi_index = get_or<std::uint64_t>(j, "multi_index", 0);
+    d.end_index = get_or<std::uint64_t>(j, "end_index", 0);
+    d.commands = get_or<std::vector<std::uint64_t>>(j, "commands", {});
+    d.errors = get_or<std::size_t>(j, "errors", 0);
+    e.what = std::move(d);
   } else {
     e.what = tl::note{get_or<std::string>(j, "text", "")};
   }

@@ -153,6 +153,12 @@ auto describe_event(const timeline::event& e) -> std::string {
             return fmt::format("slots {} migrated {} -> {}", d.slots, d.from, d.to);
           },
           [](const tl::tls_handshake& d) { return describe_tls(d); },
+          [](const tl::transaction_ended& d) {
+            return fmt::format("transaction (MULTI #{}) {} at #{}: {} command(s) queued{}",
+                               d.multi_index, tl::outcome_name(d.result), d.end_index,
+                               d.commands.size(),
+                               d.errors > 0 ? fmt::format(", {} error(s)", d.errors) : "");
+          },
       },
       e.what);
 }

@@ -433,8 +433,11 @@ void cmd_hello(context& c) {
   c.outcome.hello = std::move(ev);
 }
 
+auto end_transaction(session_state& s, timeline::transaction_ended::outcome result)
+    -> std::optional<timeline::transaction_ended>;
+
 void cmd_reset(context& c) {
-  c.s.multi = {};
+  c.outcome.transaction = end_transaction(c.s, timeline::transaction_ended::outcome::discarded);
   c.data.unwatch(c.s.id);
   c.s.protocol = resp3::protocol::resp2;
   c.r.set_protocol(c.s.protocol);
@@ -1406,7 +1409,23 @@ void cmd_multi(context& c) {
   }
   c.s.multi = {};
   c.s.multi.active = true;
+  c.s.multi.multi_index = c.s.command_index;
   c.r.ok();
+}
+
+/// Ends the connection's transaction (if one is open) with `result`, for the timeline.
+auto end_transaction(session_state& s, timeline::transaction_ended::outcome result)
+    -> std::optional<timeline::transaction_ended> {
+  if (!s.multi.active) {
+    return std::nullopt;
+  }
+  timeline::transaction_ended ev;
+  ev.result = result;
+  ev.multi_index = s.multi.multi_index;
+  ev.end_index = s.command_index;
+  ev.commands = std::move(s.multi.queued_index);
+  s.multi = {};
+  return ev;
 }
 
 void cmd_discard(context& c) {
@@ -1414,7 +1433,7 @@ void cmd_discard(context& c) {
     c.r.error("ERR DISCARD without MULTI");
     return;
   }
-  c.s.multi = {};
+  c.outcome.transaction = end_transaction(c.s, timeline::transaction_ended::outcome::discarded);
   c.data.unwatch(c.s.id);
   c.r.ok();
 }
@@ -1442,18 +1461,22 @@ void cmd_exec(context& c) {
     c.r.error("ERR EXEC without MULTI");
     return;
   }
+  using outcome = timeline::transaction_ended::outcome;
   const transaction_state tx = std::move(c.s.multi);
-  c.s.multi = {};
+  c.s.multi = tx;  // for end_transaction's record; the queued commands are run from `tx`
   const bool watch_broken = c.data.watch_broken(c.s.id, c.now);
   c.data.unwatch(c.s.id);
   if (tx.refused) {
+    c.outcome.transaction = end_transaction(c.s, outcome::aborted);
     c.r.error("EXECABORT Transaction discarded because of previous errors.");
     return;
   }
   if (watch_broken) {
+    c.outcome.transaction = end_transaction(c.s, outcome::watch_failed);
     c.r.null_array();
     return;
   }
+  auto ended = end_transaction(c.s, outcome::executed);
   c.r.array(tx.queued.size());
   std::vector<std::string_view> views;
   for (const auto& queued : tx.queued) {
@@ -1461,7 +1484,9 @@ void cmd_exec(context& c) {
     reply_writer inner(c.r.buffer(), c.s.protocol);
     context ic{c.s, views, c.now, inner, c.outcome, c.data, c.profile, c.stats, c.cluster, c.node};
     find_command(views)->fn(ic);
+    ended->errors += inner.errored() ? 1 : 0;
   }
+  c.outcome.transaction = std::move(ended);
 }
 
 /// Commands that run at once inside MULTI instead of being queued (Redis's processCommand).
@@ -1630,9 +1655,9 @@ void command_handler::init_session(session_state& s) const {
   s.db = 0;
 }
 
-void command_handler::end_session(session_state& s) {
-  s.multi = {};
+auto command_handler::end_session(session_state& s) -> std::optional<timeline::transaction_ended> {
   data_->unwatch(s.id);
+  return end_transaction(s, timeline::transaction_ended::outcome::closed);
 }
 
 auto command_handler::execute(session_state& s, std::span<const std::string_view> args,
@@ -1653,7 +1678,10 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   auto reject = [&](std::string_view text) {
     outcome.error = true;
     if (is_exec) {
-      end_session(s);
+      outcome.transaction = end_session(s);
+      if (outcome.transaction) {
+        outcome.transaction->result = timeline::transaction_ended::outcome::aborted;
+      }
       const std::string_view why = text.starts_with("ERR ") ? text.substr(4) : text;
       r.error("EXECABORT Transaction discarded because of: " + std::string(why));
       return outcome;
@@ -1706,6 +1734,7 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   }
   if (s.multi.active && !runs_inside_multi(*spec)) {
     s.multi.queued.emplace_back(args.begin(), args.end());
+    s.multi.queued_index.push_back(s.command_index);
     r.simple("QUEUED");
   } else {
     spec->fn(c);

@@ -579,6 +579,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
       out += canned->bytes;
       return command_outcome{};
     }
+    state_.command_index = index;
     return ep_->handler.execute(state_, args, now, out);
   };
   const bool direct = held_.empty() && ep_->reply_latency.count() == 0 && !ep_->stalled;
@@ -628,6 +629,9 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
   }
   if (outcome.maint) {
     core_->record(ep_->config.name, state_.id, std::move(*outcome.maint));
+  }
+  if (outcome.transaction && recording) {
+    core_->record(ep_->config.name, state_.id, std::move(*outcome.transaction));
   }
 }
 
@@ -1050,7 +1054,9 @@ void session::finish(close_initiator by, close_how how, const std::string& reaso
   }
   done_ = true;
   // A transaction open at the close is discarded; the connection's watches go with it.
-  ep_->handler.end_session(state_);
+  if (auto dropped = ep_->handler.end_session(state_); dropped && core_->config.record_commands) {
+    core_->record(ep_->config.name, state_.id, std::move(*dropped));
+  }
   if (record && !close_recorded_) {
     close_recorded_ = true;
     core_->record(ep_->config.name, state_.id, timeline::connection_closed{by, how, reason});

@@ -536,4 +536,51 @@ TEST(Transactions, QuitAndResetInsideMultiRunAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Transactions, EachEndIsReportedForTheTimelineWithItsCommandIndices) {
+  using outcome = schsim::timeline::transaction_ended::outcome;
+  handler_fixture f;
+  auto at = [&](std::uint64_t index, std::string_view wire) {
+    f.s.command_index = index;
+    return f.run(wire);
+  };
+  at(3, multi);
+  at(4, "*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n");
+  at(5, "*3\r\n$4\r\nINCR\r\n$1\r\nk\r\n$1\r\nx\r\n");  // refused: wrong arity
+  at(6, "*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n");
+  EXPECT_FALSE(f.outcomes.back().transaction);
+  at(7, exec);
+  ASSERT_TRUE(f.outcomes.back().transaction);
+  auto ev = *f.outcomes.back().transaction;
+  EXPECT_EQ(ev.result, outcome::aborted);
+  EXPECT_EQ(ev.multi_index, 3u);
+  EXPECT_EQ(ev.end_index, 7u);
+  EXPECT_EQ(ev.commands, (std::vector<std::uint64_t>{4, 6}));
+
+  at(8, multi);
+  at(9, "*3\r\n$3\r\nSET\r\n$1\r\ns\r\n$1\r\nv\r\n");
+  at(10, "*2\r\n$4\r\nINCR\r\n$1\r\ns\r\n");
+  at(11, exec);
+  ev = *f.outcomes.back().transaction;
+  EXPECT_EQ(ev.result, outcome::executed);
+  EXPECT_EQ(ev.commands, (std::vector<std::uint64_t>{9, 10}));
+  EXPECT_EQ(ev.errors, 1u);
+
+  at(12, multi);
+  at(13, discard);
+  EXPECT_EQ(f.outcomes.back().transaction->result, outcome::discarded);
+  at(14, exec);  // without MULTI: no transaction ended
+  EXPECT_FALSE(f.outcomes.back().transaction);
+
+  at(15, multi);
+  at(16, "*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n");
+  const auto closed = f.handler.end_session(f.s);
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->result, outcome::closed);
+  EXPECT_EQ(closed->commands, (std::vector<std::uint64_t>{16}));
+}
+
+}  // namespace
 }  // namespace command_handler_test

@@ -24,7 +24,9 @@ struct transaction_state {
   /// A command was refused while queuing (unknown, wrong arity, NOAUTH, a redirect): EXEC
   /// answers -EXECABORT (Redis's CLIENT_DIRTY_EXEC).
   bool refused = false;
+  std::uint64_t multi_index = 0;  ///< command index of the MULTI
   std::vector<std::vector<std::string>> queued;
+  std::vector<std::uint64_t> queued_index;  ///< command index of each queued command
 };
 
 /// Everything the handler knows about one connection; the session owns it.
@@ -43,6 +45,9 @@ struct session_state {
   std::optional<std::string> endpoint_type;  ///< as sent in the last accepted handshake
   time_point opened_at{};
   transaction_state multi;
+  /// Index of the command being executed on this connection (set by the session), for the
+  /// timeline's transaction_ended.
+  std::uint64_t command_index = 0;
 };
 
 /// What the connection does once the reply is written.
@@ -57,6 +62,8 @@ struct command_outcome {
   std::optional<timeline::maint_handshake> maint;
   /// Cluster mode: the command was answered -MOVED or -ASK instead of being executed.
   std::optional<timeline::cluster_redirect> redirect;
+  /// EXEC, DISCARD and RESET inside MULTI: what became of the transaction.
+  std::optional<timeline::transaction_ended> transaction;
 };
 
 /// How a parsed request is to be treated (Redis accepts only arrays of bulk strings).
@@ -101,8 +108,9 @@ class command_handler {
   [[nodiscard]] auto auth_required() const -> bool { return !profile_->requirepass.empty(); }
   /// Puts a fresh connection's session into its initial state.
   void init_session(session_state& s) const;
-  /// The connection is gone: its transaction is discarded and its watches forgotten.
-  void end_session(session_state& s);
+  /// The connection is gone: its transaction is discarded (returned, for the timeline) and its
+  /// watches forgotten.
+  auto end_session(session_state& s) -> std::optional<timeline::transaction_ended>;
 
   /// Counters INFO reports, maintained by the server.
   struct stats {

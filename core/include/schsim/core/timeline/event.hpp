@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -108,11 +109,30 @@ struct tls_handshake {
 struct note {
   std::string text;
 };
+/**
+ * A MULTI block ended on a connection: EXEC ran it, or EXEC refused it, or DISCARD, RESET or
+ * the connection's close dropped it. Indices are command indices on that connection
+ * (command_received::index), so its queued commands can be found in the timeline.
+ */
+struct transaction_ended {
+  enum class outcome {
+    executed,      ///< EXEC ran every queued command (each reply in the EXEC array)
+    aborted,       ///< -EXECABORT: a command was refused while queuing, or EXEC was refused
+    watch_failed,  ///< a watched key changed: EXEC answered a null
+    discarded,     ///< DISCARD or RESET
+    closed,        ///< the connection closed inside MULTI
+  };
+  outcome result = outcome::executed;
+  std::uint64_t multi_index = 0;        ///< the MULTI
+  std::uint64_t end_index = 0;          ///< the EXEC / DISCARD / RESET (closed: the last command)
+  std::vector<std::uint64_t> commands;  ///< the commands queued (+QUEUED), in order
+  std::size_t errors = 0;               ///< executed: how many of their replies were errors
+};
 
-using detail =
-    std::variant<connection_opened, connection_closed, hello, maint_handshake, command_received,
-                 reply_written, push_written, protocol_error, step_executed, note, cluster_redirect,
-                 slot_migration_started, slot_migration_completed, tls_handshake>;
+using detail = std::variant<connection_opened, connection_closed, hello, maint_handshake,
+                            command_received, reply_written, push_written, protocol_error,
+                            step_executed, note, cluster_redirect, slot_migration_started,
+                            slot_migration_completed, tls_handshake, transaction_ended>;
 
 /// One server-side event. `t_ns` is CLOCK_MONOTONIC nanoseconds (schsim::to_ns).
 struct event {
@@ -121,6 +141,11 @@ struct event {
   std::uint64_t conn = 0;  ///< connection id, unique per run; 0 for non-connection events
   detail what;
 };
+
+/// "executed", "aborted", "watch_failed", "discarded", "closed".
+auto outcome_name(transaction_ended::outcome o) -> const char*;
+/// The inverse of outcome_name(); unknown names read as executed.
+auto outcome_from_name(std::string_view name) -> transaction_ended::outcome;
 
 /// The snake_case name of the alternative held, e.g. "command_received".
 auto kind_name(const detail& d) -> const char*;
