@@ -138,9 +138,7 @@ func (d *driver) hello(m *inMsg) {
 		"language": "go",
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
-			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster",
-			// configure.tls is mapped (tlsConfigFor) but "tls" is not declared until the
-			// matrix has run go-redis over the TLS scenarios and the baseline records it.
+			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster", "tls",
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})

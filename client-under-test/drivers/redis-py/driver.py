@@ -231,9 +231,7 @@ class Driver:
               "version": redis.__version__, "language": "python",
               "capabilities": ["maint_notifications", "relaxed_timeouts", "handoff",
                                "moving_null_endpoint", "mode_auto", "mode_enabled", "resp2",
-                               "auth", "reconnect", "cluster"],
-              # configure.tls is mapped (CountingSSLConnection) but "tls" is not declared
-              # until the matrix has run redis-py over the TLS scenarios.
+                               "auth", "reconnect", "cluster", "tls"],
               "timeouts": {"reply": "command"}})
 
     def configure(self, msg):
