@@ -15,7 +15,9 @@
 console.log = console.error;
 console.info = console.error;
 
+const fs = require('node:fs');
 const net = require('node:net');
+const tls = require('node:tls');
 const readline = require('node:readline');
 const dc = require('node:diagnostics_channel');
 
@@ -35,17 +37,25 @@ function log(...args) {
 }
 
 // Count every TCP connection the library opens, including the temporary client that a MOVING
-// handoff creates with duplicate(): both go through net.createConnection.
+// handoff creates with duplicate(): both go through net.createConnection, or tls.connect with
+// socket.tls (a TLSSocket connects itself, not through net.createConnection). A TLS connection
+// counts when TCP connects, before its handshake, as a plaintext one does.
 const stats = { connections_opened: 0, commands: 0 };
-const origCreateConnection = net.createConnection;
-net.createConnection = function countingCreateConnection(...args) {
-  const sock = origCreateConnection.apply(this, args);
+function countWhenConnected(sock, detail) {
   sock.once('connect', () => {
     stats.connections_opened++;
     emit({ type: 'event', t_ns: monoNs(), name: 'dial',
-      detail: { endpoint: `${sock.remoteAddress}:${sock.remotePort}` } });
+      detail: { endpoint: `${sock.remoteAddress}:${sock.remotePort}`, ...detail } });
   });
   return sock;
+}
+const origCreateConnection = net.createConnection;
+net.createConnection = function countingCreateConnection(...args) {
+  return countWhenConnected(origCreateConnection.apply(this, args), {});
+};
+const origTlsConnect = tls.connect;
+tls.connect = function countingTlsConnect(...args) {
+  return countWhenConnected(origTlsConnect.apply(this, args), { tls: true });
 };
 
 const redis = require('redis');
@@ -128,7 +138,7 @@ function hello(msg) {
     type: 'hello', protocol: DRIVER_PROTOCOL, client: 'node-redis', version: clientPkg.version,
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
-      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster'],
+      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls'],
     // No option bounds the wait for a reply alone: commandOptions.timeout stops counting once
     // the command is written, and socket.socketTimeout is an idle-socket timeout after which
     // node-redis ends the client for good (an application would not set it as a reply timeout).
@@ -138,6 +148,21 @@ function hello(msg) {
 
 function configError(message) {
   emit({ type: 'error', error_class: 'config', message });
+}
+
+// configure.tls onto node-redis's socket options, which it passes to tls.connect as they are.
+// A MOVING handoff copies these options with only host and port replaced, so servername (the
+// configured name) is what Node verifies on the announced endpoint too.
+function tlsSocketOptions(t) {
+  const o = { tls: true, ca: fs.readFileSync(t.ca_file), rejectUnauthorized: true };
+  // Node sends servername as SNI and verifies the certificate against it (else against host);
+  // an IP literal is not a valid SNI name (RFC 6066), and host is that IP already.
+  if (t.server_name && net.isIP(t.server_name) === 0) o.servername = t.server_name;
+  if (t.cert_file) {
+    o.cert = fs.readFileSync(t.cert_file);
+    o.key = fs.readFileSync(t.key_file);
+  }
+  return o;
 }
 
 function configure(msg) {
@@ -151,6 +176,13 @@ function configure(msg) {
 
   const socket = { host: ep.host, port: Number(ep.port) };
   if (s.connect_timeout_ms > 0) socket.connectTimeout = s.connect_timeout_ms;
+  if (msg.tls) {
+    try {
+      Object.assign(socket, tlsSocketOptions(msg.tls));
+    } catch (e) {
+      return configError(`configure: tls: ${e.message}`);
+    }
+  }
   const opts = { socket, RESP: resp };
   // timeout_ms is a per-command timeout: node-redis's is commandOptions.timeout, which bounds
   // the wait to be written (offline queue, MOVING pause) and stops once the command is on the
@@ -208,6 +240,7 @@ function configure(msg) {
     });
   }
   const shown = { ...opts, password: opts.password ? '***' : undefined };
+  if (msg.tls) shown.socket = { ...socket, ca: msg.tls.ca_file, cert: msg.tls.cert_file, key: msg.tls.key_file };
   log(`configured ${JSON.stringify(shown)}`);
   emit({ type: 'configured' });
 }
