@@ -12,6 +12,8 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
+import io.lettuce.core.SslVerifyMode;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -29,6 +31,7 @@ import io.lettuce.core.protocol.ProtocolKeyword;
 import io.lettuce.core.protocol.ProtocolVersion;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -36,6 +39,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -55,6 +59,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
 
 /**
  * schsim driver for Lettuce (io.lettuce:lettuce-core 7.x, MaintNotificationsConfig / TimeoutOptions).
@@ -189,7 +195,7 @@ public final class LettuceDriver {
                 // CLIENT MAINT_NOTIFICATIONS (RedisHandshake.enableMaintNotifications).
                 "capabilities",
                 List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
-                        "resp2", "auth", "reconnect", "cluster"),
+                        "resp2", "auth", "reconnect", "cluster", "tls"),
                 "timeouts", msg("reply", "command")));
     }
 
@@ -294,6 +300,10 @@ public final class LettuceDriver {
         }
         ClientOptions.Builder co = ClientOptions.builder().maintNotificationsConfig(mn.build())
                 .timeoutOptions(to.build()).socketOptions(so.build());
+        if (m.get("tls") instanceof Map<?, ?> tls) {
+            uri.withSsl(true).withVerifyPeer(SslVerifyMode.FULL);
+            co.sslOptions(sslOptionsFor((Map<String, Object>) tls));
+        }
         if (protocol != null) {
             co.protocolVersion(protocol == 2 ? ProtocolVersion.RESP2 : ProtocolVersion.RESP3);
         }
@@ -320,6 +330,43 @@ public final class LettuceDriver {
                 + " timeout_ms=" + timeoutMs + " relaxed_ms=" + relaxedMs + " (additive " + relaxedExtraMs + ")"
                 + " connect_ms=" + connectMs);
         emit(msg("type", "configured"));
+    }
+
+    /**
+     * configure.tls onto SslOptions: the run's CA as the trust manager (a PEM file, read by
+     * Netty), the client certificate and key for mutual TLS. Lettuce verifies the peer against
+     * the RedisURI host (SslVerifyMode.FULL sets endpoint identification "HTTPS"), so
+     * server_name goes in as the SNI name through SslOptions.sslParameters; the JDK's trust
+     * manager then verifies the SNI name and falls back to the dialled host.
+     */
+    static SslOptions sslOptionsFor(Map<String, Object> tls) {
+        SslOptions.Builder b = SslOptions.builder().jdkSslProvider()
+                .trustManager(new File(String.valueOf(tls.get("ca_file"))));
+        Object cert = tls.get("cert_file");
+        if (cert != null) {
+            b.keyManager(new File(String.valueOf(cert)), new File(String.valueOf(tls.get("key_file"))), null);
+        }
+        Object name = tls.get("server_name");
+        if (name != null && !isIpLiteral(String.valueOf(name))) {
+            String serverName = String.valueOf(name);
+            b.sslParameters(() -> {
+                SSLParameters p = new SSLParameters();
+                p.setServerNames(List.of(new SNIHostName(serverName)));
+                return p;
+            });
+        }
+        return b.build();
+    }
+
+    static boolean isIpLiteral(String name) {
+        if (!name.matches("[0-9.]+|.*:.*")) {
+            return false;
+        }
+        try {
+            return InetAddress.getByName(name).getHostAddress() != null; // no lookup for a literal
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     static RedisClient newStandaloneClient(ClientOptions options) {
