@@ -4,6 +4,7 @@
 // docs/explore.md describes the grammar, the shrinker, the outputs and the exit codes.
 #include <schsim/explore/generator.hpp>
 #include <schsim/explore/shrinker.hpp>
+#include <schsim/explore/signature.hpp>
 #include <schsim/harness/runner.hpp>
 #include <schsim/harness/suite.hpp>
 #include <schsim/reports/explore.hpp>
@@ -164,43 +165,7 @@ auto make_plan(const explore_cli& cli, explore_plan& plan) -> int {
 // ---------------------------------------------------------------------------------------------
 // Running cases
 
-/// The failure a shrunk scenario must keep: the outcome and, for a failed case, the first
-/// critical check that failed.
-struct failure_signature {
-  v::case_outcome outcome = v::case_outcome::failed;
-  std::string check;
-  [[nodiscard]] auto label() const -> std::string {
-    return check.empty() ? std::string(v::to_string(outcome)) : check;
-  }
-};
-
-auto signature_of(const v::case_result& r) -> std::optional<failure_signature> {
-  switch (r.outcome) {
-    case v::case_outcome::failed:
-      for (const auto& c : r.checks) {
-        if (c.outcome == v::status::fail && c.critical) {
-          return failure_signature{r.outcome, c.id};
-        }
-      }
-      return failure_signature{r.outcome, ""};
-    case v::case_outcome::crashed:
-    case v::case_outcome::hung:
-      return failure_signature{r.outcome, ""};
-    default:
-      return std::nullopt;
-  }
-}
-
-auto fails_like(const v::case_result& r, const failure_signature& want) -> bool {
-  if (r.outcome != want.outcome) {
-    return false;
-  }
-  return want.check.empty() || std::ranges::any_of(r.checks, [&](const v::check_result& c) {
-           return c.id == want.check && c.outcome == v::status::fail;
-         });
-}
-
-auto summary_of(const v::case_result& r, const failure_signature& sig) -> std::string {
+auto summary_of(const v::case_result& r, const ex::failure_signature& sig) -> std::string {
   for (const auto& c : r.checks) {
     if (c.id == sig.check) {
       return c.summary;
@@ -242,7 +207,7 @@ struct found_failure {
   std::uint64_t index = 0;
   sc::scenario scn;
   v::case_result result;
-  failure_signature sig;
+  ex::failure_signature sig;
 };
 
 struct explore_tally {
@@ -284,7 +249,7 @@ void record(explore_tally& t, std::uint64_t index, sc::scenario scn, v::case_res
   } else if (r.outcome == v::case_outcome::unsupported) {
     ++t.unsupported;
   }
-  if (const auto sig = signature_of(r)) {
+  if (const auto sig = ex::signature_of(r)) {
     t.failures.push_back({index, std::move(scn), std::move(r), *sig});
     if (!keep_going && !t.stop) {
       t.stop = true;
@@ -356,7 +321,7 @@ auto shrink_one(const found_failure& f, const explore_cli& cli, const explore_pl
       }
       const auto results = run_parallel(scns, plan.client, cli.jobs);
       for (std::size_t k = 0; k < pending.size(); ++k) {
-        fails[pending[k]] = fails_like(results[k], f.sig);
+        fails[pending[k]] = ex::fails_like(results[k], f.sig);
       }
     }
     judged += batch.size();
@@ -382,7 +347,7 @@ void confirm(shrunk_failure& s, const explore_cli& cli, const explore_plan& plan
   s.confirm_runs = results.size();
   std::optional<std::size_t> first_failing;
   for (std::size_t i = 0; i < results.size(); ++i) {
-    if (fails_like(results[i], s.original.sig)) {
+    if (ex::fails_like(results[i], s.original.sig)) {
       ++s.confirmed;
       first_failing = first_failing.value_or(i);
     }
@@ -431,6 +396,7 @@ auto to_report(const shrunk_failure& s, const explore_plan& plan) -> reports::ex
   f.case_id = o.scn.meta.id;
   f.outcome = std::string(v::to_string(o.result.outcome));
   f.check = o.sig.check;
+  f.violations = o.sig.violations;
   f.summary = summary_of(o.result, o.sig);
   f.original_steps = o.scn.steps.size();
   f.minimal_steps = s.shrunk.minimal.steps.size();
@@ -452,11 +418,12 @@ auto to_report(const shrunk_failure& s, const explore_plan& plan) -> reports::ex
 
 void print_failure(const reports::explore_failure& f) {
   std::cout << fmt::format(
-      "\nFAILURE {} {}: {}\n  {} ({} of {} runs of the minimal scenario failed)\n"
+      "\nFAILURE {} {}{}: {}\n  {} ({} of {} runs of the minimal scenario failed)\n"
       "  steps: {} generated -> {} minimal ({} candidates judged{})\n  reproduce: {}\n",
-      f.case_id, f.check.empty() ? f.outcome : f.check, f.summary, f.classification, f.confirmed,
-      f.confirm_runs, f.original_steps, f.minimal_steps, f.shrink_attempts,
-      f.shrink_budget_exhausted ? ", budget spent" : "", f.reproduce);
+      f.case_id, f.check.empty() ? f.outcome : f.check,
+      f.violations.empty() ? std::string() : fmt::format(" ({})", fmt::join(f.violations, ", ")),
+      f.summary, f.classification, f.confirmed, f.confirm_runs, f.original_steps, f.minimal_steps,
+      f.shrink_attempts, f.shrink_budget_exhausted ? ", budget spent" : "", f.reproduce);
   if (!f.same_failure_cases.empty()) {
     std::cout << fmt::format("  also failed (not shrunk): {}\n",
                              fmt::join(f.same_failure_cases, ", "));
@@ -499,7 +466,7 @@ auto crashes_without_steps(const found_failure& f, const explore_plan& plan) -> 
   bare.steps.clear();
   bare.expect.max_error_rate = 0;
   const auto r = run_parallel({bare}, plan.client, 1);
-  return fails_like(r.front(), f.sig);
+  return ex::fails_like(r.front(), f.sig);
 }
 
 auto shrink_failures(const explore_tally& tally, const explore_cli& cli, const explore_plan& plan)
@@ -514,9 +481,8 @@ auto shrink_failures(const explore_tally& tally, const explore_cli& cli, const e
       out.front().same_failure_cases.push_back(f.scn.meta.id + " (" + f.sig.label() + ")");
       continue;
     }
-    const auto same = std::ranges::find_if(out, [&](const shrunk_failure& s) {
-      return s.original.sig.outcome == f.sig.outcome && s.original.sig.check == f.sig.check;
-    });
+    const auto same = std::ranges::find_if(
+        out, [&](const shrunk_failure& s) { return ex::same_finding(s.original.sig, f.sig); });
     if (same != out.end()) {
       same->same_failure_cases.push_back(f.scn.meta.id);
       continue;

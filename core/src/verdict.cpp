@@ -25,6 +25,13 @@ constexpr std::array<std::pair<case_outcome, std::string_view>, 7> outcome_names
 }};
 }  // namespace
 
+void add_finding(check_result& r, std::string_view rule, std::string text) {
+  r.findings.push_back(std::move(text));
+  if (std::ranges::find(r.violations, rule) == r.violations.end()) {
+    r.violations.emplace_back(rule);
+  }
+}
+
 auto to_string(status s) -> std::string_view {
   for (const auto& [value, name] : status_names) {
     if (value == s) {

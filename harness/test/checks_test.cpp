@@ -550,6 +550,9 @@ TEST(TimeoutRelaxation, AClosingNotificationEndsOnlyItsOwnKindOfWindow) {
   EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
   EXPECT_TRUE(has_finding(r, "#2 INCR")) << r.summary;
   EXPECT_TRUE(has_finding(r, "inside a maintenance window")) << r.summary;
+  // Inside the FAILING_OVER window the 1500 ms delay is below the relaxed timeout: the
+  // command had to succeed, and it gave up at the normal timeout.
+  EXPECT_EQ(r.violations, std::vector<std::string>{"relaxed.failed_before_timeout"});
 }
 
 TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {
@@ -560,6 +563,11 @@ TEST(TimeoutRelaxation, FailsWhenTheTimeoutFallsOutsideTheBand) {
                           "gave up after 700.0 ms (timeout), outside [500, 600) ms "
                           "(client.timeout x [1, 1 + expect.timeout_tolerance 0.2))"))
       << r.summary;
+  // The client closed its connection at 700 ms too: the server saw the same late give-up.
+  EXPECT_EQ(r.violations,
+            (std::vector<std::string>{"normal.timed_out_late", "normal.server_saw_late_give_up"}));
+  const auto early = check_timeout_relaxation(relaxation_run(true, true, 450).input());
+  EXPECT_EQ(early.violations, std::vector<std::string>{"normal.timed_out_early"}) << early.summary;
 }
 
 TEST(TimeoutRelaxation, UnsupportedWithoutAReplyTimeout) {
@@ -601,6 +609,9 @@ TEST(HandoffTiming, FailsWhenMovingIsIgnored) {
   EXPECT_EQ(r.outcome, verdict::status::fail);
   EXPECT_TRUE(has_finding(r, "no connection to node-b was opened")) << r.summary;
   EXPECT_TRUE(has_finding(r, "the server had to force-close the old connection #1"));
+  // One id per broken rule, in the order the findings came, each once.
+  EXPECT_EQ(r.violations, (std::vector<std::string>{"no_new_connection", "traffic_not_moved",
+                                                    "old_connection_force_closed"}));
 }
 
 TEST(HandoffTiming, FailsWhenTheHandoffComesAfterTheGrace) {

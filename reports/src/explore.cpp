@@ -1,6 +1,7 @@
 #include <schsim/reports/explore.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "text_util.hpp"
 
@@ -50,6 +51,10 @@ auto failure_section(const explore_failure& f, std::size_t n) -> std::string {
   std::string out = fmt::format(
       "<h2 id=\"failure-{}\">{}. {} &mdash; {} {}</h2>\n<p>{}</p>\n<table>\n", n, n,
       escape_xml(f.case_id), escape_xml(f.outcome), escape_xml(f.check), escape_xml(f.summary));
+  if (!f.violations.empty()) {
+    out += fmt::format("<tr><td>rules broken</td><td><code>{}</code></td></tr>\n",
+                       escape_xml(fmt::format("{}", fmt::join(f.violations, ", "))));
+  }
   out += fmt::format(
       "<tr><td>kind</td><td><span class=\"{}\">{}</span> (the minimal scenario failed {} of "
       "{} runs)</td></tr>\n",

@@ -250,9 +250,16 @@ auto check_to_json(const v::check_result& c) -> json {
   for (const auto& e : c.excerpt) {
     excerpt.push_back(event_to_json(e));
   }
-  return {{"id", c.id},           {"meaning", c.meaning},   {"status", v::to_string(c.outcome)},
-          {"summary", c.summary}, {"critical", c.critical}, {"findings", c.findings},
-          {"figures", figures},   {"tolerances", bands},    {"excerpt", excerpt}};
+  return {{"id", c.id},
+          {"meaning", c.meaning},
+          {"status", v::to_string(c.outcome)},
+          {"summary", c.summary},
+          {"critical", c.critical},
+          {"findings", c.findings},
+          {"violations", c.violations},
+          {"figures", figures},
+          {"tolerances", bands},
+          {"excerpt", excerpt}};
 }
 
 auto check_from_json(const json& j) -> v::check_result {
@@ -264,6 +271,7 @@ auto check_from_json(const json& j) -> v::check_result {
   c.summary = get_or<std::string>(j, "summary", "");
   c.critical = get_or(j, "critical", true);
   c.findings = get_or(j, "findings", std::vector<std::string>{});
+  c.violations = get_or(j, "violations", std::vector<std::string>{});
   for (const auto& f : j.value("figures", json::array())) {
     c.figures.push_back({get_or<std::string>(f, "name", ""), get_or(f, "value", 0.0),
                          get_or<std::string>(f, "unit", "")});

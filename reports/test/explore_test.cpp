@@ -24,6 +24,7 @@ auto sample() -> r::explore_summary {
   f.case_id = "explore-7-3";
   f.outcome = "failed";
   f.check = "timeout_relaxation";
+  f.violations = {"relaxed.timed_out_early", "normal.no_result"};
   f.summary = "2 commands timed out <inside> a window";
   f.original_steps = 6;
   f.minimal_steps = 2;
@@ -46,6 +47,9 @@ TEST(ExploreHtml, ShowsEachFailureWithItsMinimalScenarioAndLinks) {
   EXPECT_NE(html.find("href=\"failures/explore-7-3.min.toml\""), std::string::npos);
   EXPECT_NE(html.find("href=\"cases/explore-7-3-min--reference--r0.html\""), std::string::npos);
   EXPECT_NE(html.find("failed 5 of 5 runs"), std::string::npos);
+  EXPECT_NE(html.find("<td>rules broken</td><td><code>relaxed.timed_out_early, "
+                      "normal.no_result</code>"),
+            std::string::npos);
   EXPECT_NE(html.find("<li>remove step stall-2</li>"), std::string::npos);
   // Text from scenarios and summaries is escaped.
   EXPECT_NE(html.find("&lt;inside&gt;"), std::string::npos);

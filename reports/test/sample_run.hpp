@@ -109,6 +109,7 @@ inline auto sample_crashed_case() -> verdict::case_result {
   zero.outcome = verdict::status::fail;
   zero.summary = "3 of 10 commands got no result";
   zero.findings = {"#8 no result", "#9 no result", "#10 no result"};
+  zero.violations = {"no_result"};
   verdict::check_result timeout;
   timeout.id = "timeout_relaxation";
   timeout.meaning = "timeouts relaxed inside the window and restored after it";

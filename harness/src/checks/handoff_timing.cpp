@@ -37,15 +37,17 @@ struct seq_judge {
                            : fmt::format("the MOVING's time = {} s", m.time_s);
     const auto& target = m.destination();
     if (m.fresh.empty()) {
-      r.findings.push_back(fmt::format("{}: no connection to {} was opened", label, target));
+      v::add_finding(r, "no_new_connection",
+                     fmt::format("{}: no connection to {} was opened", label, target));
       return;
     }
     if (!m.ready_at) {
       const bool expect_maint =
           in.scn.client.protocol == 3 && in.scn.client.mode != scenario::sch_mode::disabled;
-      r.findings.push_back(fmt::format("{}: connection #{} to {} was opened but never handshaken{}",
-                                       label, m.fresh.front()->id, target,
-                                       expect_maint ? " (no CLIENT MAINT_NOTIFICATIONS ON)" : ""));
+      v::add_finding(r, "new_connection_not_handshaken",
+                     fmt::format("{}: connection #{} to {} was opened but never handshaken{}",
+                                 label, m.fresh.front()->id, target,
+                                 expect_maint ? " (no CLIENT MAINT_NOTIFICATIONS ON)" : ""));
       evidence.push_back(m.fresh.front()->opened_event);
       return;
     }
@@ -54,9 +56,11 @@ struct seq_judge {
     r.tolerances.push_back({fmt::format("seq{}.handshaken_after", m.seq), 0.0, grace_ms, "ms",
                             fmt::format("within {}", bound)});
     if (after >= grace_ms) {
-      r.findings.push_back(fmt::format(
-          "{}: connection #{} to {} handshaken {:.1f} ms after MOVING, past the bound ({})", label,
-          m.ready_conn->id, target, after, bound));
+      v::add_finding(
+          r, "handshaken_past_grace",
+          fmt::format(
+              "{}: connection #{} to {} handshaken {:.1f} ms after MOVING, past the bound ({})",
+              label, m.ready_conn->id, target, after, bound));
     }
     for (const auto* e : m.ready_conn->maints) {
       evidence.push_back(e);
@@ -75,17 +79,20 @@ struct seq_judge {
                             fmt::format("time/2 = {:.0f} ms +-{:.0f}%", half_ms, tol * 100)});
     const auto* first = m.first_fresh;
     if (first == nullptr) {
-      r.findings.push_back(fmt::format("{} (null endpoint): no new connection to {} was opened",
-                                       label, m.destination()));
+      v::add_finding(r, "null_moving.no_reconnect",
+                     fmt::format("{} (null endpoint): no new connection to {} was opened", label,
+                                 m.destination()));
       return;
     }
     const double after = ms_between(m.at, first->opened);
     r.figures.push_back({fmt::format("seq{}.reconnect_after", m.seq), after, "ms"});
     if (!v::within(r.tolerances.back(), after)) {
-      r.findings.push_back(fmt::format(
-          "{} (null endpoint): reconnected {:.1f} ms after MOVING, expected time/2 = {:.0f} ms "
-          "+-{:.0f}%",
-          label, after, half_ms, tol * 100));
+      v::add_finding(
+          r, after < half_ms ? "null_moving.reconnected_early" : "null_moving.reconnected_late",
+          fmt::format(
+              "{} (null endpoint): reconnected {:.1f} ms after MOVING, expected time/2 = {:.0f} ms "
+              "+-{:.0f}%",
+              label, after, half_ms, tol * 100));
     }
     if (first->opened_event != nullptr) {
       evidence.push_back(first->opened_event);
@@ -102,12 +109,14 @@ struct seq_judge {
                             fmt::format("one new connection to {} per connection told ({})",
                                         m.destination(), m.handoffs_allowed)});
     if (m.handoffs > m.handoffs_allowed) {
-      r.findings.push_back(fmt::format(
-          "{}: {} connections to {} opened for this one seq before {}, told on {} connection{}: "
-          "the seq was handled more than once",
-          label, m.handoffs, m.destination(),
-          m.forced_close_event != nullptr ? "the forced close" : "the grace ended",
-          m.handoffs_allowed, m.handoffs_allowed == 1 ? "" : "s"));
+      v::add_finding(
+          r, "seq_handled_twice",
+          fmt::format("{}: {} connections to {} opened for this one seq before {}, told on {} "
+                      "connection{}: "
+                      "the seq was handled more than once",
+                      label, m.handoffs, m.destination(),
+                      m.forced_close_event != nullptr ? "the forced close" : "the grace ended",
+                      m.handoffs_allowed, m.handoffs_allowed == 1 ? "" : "s"));
       for (std::size_t k = 0; k < std::min<std::size_t>(m.fresh.size(), 4); ++k) {
         if (m.fresh[k]->opened_event != nullptr) {
           evidence.push_back(m.fresh[k]->opened_event);
@@ -121,7 +130,8 @@ struct seq_judge {
       r.figures.push_back(
           {fmt::format("seq{}.traffic_moved_after", m.seq), ms_between(m.at, *m.moved_at), "ms"});
     } else if (m.traffic_after && (m.target || !m.fresh.empty())) {
-      r.findings.push_back(
+      v::add_finding(
+          r, "traffic_not_moved",
           fmt::format("{}: no command reached {} on a new connection", label, m.destination()));
     }
   }
@@ -133,26 +143,30 @@ struct seq_judge {
         return e->t_ns > *m.moved_at + old_write_slack_ns;
       });
       if (late != c.data.end()) {
-        r.findings.push_back(fmt::format(
-            "{}: command [{}] written to the old connection #{} at {}, after traffic had moved at "
-            "{}",
-            label, join(std::get<tl::command_received>((*late)->what).args), c.id,
-            at(in, (*late)->t_ns), at(in, *m.moved_at)));
+        v::add_finding(r, "old_connection_used_after_move",
+                       fmt::format("{}: command [{}] written to the old connection #{} at {}, "
+                                   "after traffic had moved at "
+                                   "{}",
+                                   label, join(std::get<tl::command_received>((*late)->what).args),
+                                   c.id, at(in, (*late)->t_ns), at(in, *m.moved_at)));
         evidence.push_back(*late);
       }
     }
     if (c.closed_event == nullptr) {
       if (c.opened < m.at && end_ns >= m.forced_close_at) {
-        r.findings.push_back(fmt::format("{}: old connection #{} was never closed", label, c.id));
+        v::add_finding(r, "old_connection_left_open",
+                       fmt::format("{}: old connection #{} was never closed", label, c.id));
       }
       return;
     }
     evidence.push_back(c.closed_event);
     if (std::get<tl::connection_closed>(c.closed_event->what).by == tl::close_initiator::server) {
-      r.findings.push_back(fmt::format(
-          "{}: the server had to force-close the old connection #{} at {}; the client never "
-          "closed it",
-          label, c.id, at(in, c.closed_at())));
+      v::add_finding(
+          r, "old_connection_force_closed",
+          fmt::format(
+              "{}: the server had to force-close the old connection #{} at {}; the client never "
+              "closed it",
+              label, c.id, at(in, c.closed_at())));
     } else {
       r.figures.push_back({fmt::format("seq{}.old_conn{}_closed_after", m.seq, c.id),
                            ms_between(m.at, c.closed_at()), "ms"});
@@ -180,11 +194,13 @@ void judge_final_endpoint(const check_input& in, const episodes& ep, v::check_re
     }
   }
   if (final_endpoints.size() != 1 || *final_endpoints.begin() != in.scn.expect.final_endpoint) {
-    r.findings.push_back(fmt::format(
-        "{} ended on {}, expected {}", last != nullptr ? "traffic" : "the open connections",
-        final_endpoints.empty() ? std::string("no endpoint")
-                                : fmt::format("{}", fmt::join(final_endpoints, " and ")),
-        in.scn.expect.final_endpoint));
+    v::add_finding(r, "wrong_final_endpoint",
+                   fmt::format("{} ended on {}, expected {}",
+                               last != nullptr ? "traffic" : "the open connections",
+                               final_endpoints.empty()
+                                   ? std::string("no endpoint")
+                                   : fmt::format("{}", fmt::join(final_endpoints, " and ")),
+                               in.scn.expect.final_endpoint));
   }
 }
 

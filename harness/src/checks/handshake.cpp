@@ -102,8 +102,8 @@ class connection_judge {
   }
 
  private:
-  void add(std::string text, const tl::event* e) {
-    r_.findings.push_back(label_ + ": " + text);
+  void add(std::string_view rule, const std::string& text, const tl::event* e) {
+    v::add_finding(r_, rule, label_ + ": " + text);
     if (e != nullptr) {
       evidence_.push_back(e);
     }
@@ -118,12 +118,14 @@ class connection_judge {
     }
     const auto* hs = c_.tls == nullptr ? nullptr : &std::get<tl::tls_handshake>(c_.tls->what);
     if (hs == nullptr || !hs->tls || !hs->completed) {
-      add(fmt::format("sent commands in plaintext to TLS endpoint {}", ep->name),
+      add("plaintext_to_tls_endpoint",
+          fmt::format("sent commands in plaintext to TLS endpoint {}", ep->name),
           c_.commands.front());
       return;
     }
     if (certificate_is_wrong(*ep)) {
-      add(fmt::format("sent commands over TLS although {}'s certificate names only \"{}\", not "
+      add("unverified_certificate",
+          fmt::format("sent commands over TLS although {}'s certificate names only \"{}\", not "
                       "the host it dialled ({}{}): the client did not verify the certificate",
                       ep->name, fmt::join(ep->tls_cert_names, "\", \""), ep->host,
                       ep->fqdn.empty() ? std::string() : " or " + ep->fqdn),
@@ -148,9 +150,9 @@ class connection_judge {
       return std::get<tl::hello>(h->what).protover == 3;
     });
     if (hello3 == c_.hellos.end()) {
-      add("no HELLO 3 (the client is configured for RESP3)", c_.commands.front());
+      add("no_hello3", "no HELLO 3 (the client is configured for RESP3)", c_.commands.front());
     } else if ((*hello3)->t_ns > first_data_) {
-      add("HELLO 3 came after the first command", *hello3);
+      add("hello_after_command", "HELLO 3 came after the first command", *hello3);
     }
   }
 
@@ -171,12 +173,14 @@ class connection_judge {
           !abandoned_during_hello()) {
         // A cluster client may read the topology on a connection that carries no workload
         // (node-redis discovers with SCH disabled): without data it has nothing to protect.
-        add("no CLIENT MAINT_NOTIFICATIONS ON before its commands", c_.commands.front());
+        add("no_opt_in", "no CLIENT MAINT_NOTIFICATIONS ON before its commands",
+            c_.commands.front());
       }
       return false;
     }
     if (rule_.maint_forbidden) {
-      add(fmt::format("sent CLIENT MAINT_NOTIFICATIONS ON{} although it must not ({})",
+      add("forbidden_opt_in",
+          fmt::format("sent CLIENT MAINT_NOTIFICATIONS ON{} although it must not ({})",
                       std::get<tl::maint_handshake>((*on)->what).protocol != 3 ? " on RESP2" : "",
                       in_.scn.client.protocol != 3 ? "RESP2 client"
                       : in_.scn.client.mode == scenario::sch_mode::disabled
@@ -192,35 +196,39 @@ class connection_judge {
   void judge_sent_opt_in(const tl::event& on) {
     const auto& hs = std::get<tl::maint_handshake>(on.what);
     if (hs.protocol != 3) {
-      add("CLIENT MAINT_NOTIFICATIONS sent on a RESP2 connection", &on);
+      add("opt_in_on_resp2", "CLIENT MAINT_NOTIFICATIONS sent on a RESP2 connection", &on);
     }
     const std::string type = hs.endpoint_type.value_or("");
     if (!(rule_.bare_allowed && !hs.endpoint_type) &&
         std::find(rule_.types.begin(), rule_.types.end(), type) == rule_.types.end()) {
-      add(fmt::format("moving-endpoint-type \"{}\", expected {}",
+      add("wrong_endpoint_type",
+          fmt::format("moving-endpoint-type \"{}\", expected {}",
                       hs.endpoint_type ? type : std::string("(none: bare ON)"),
                       fmt::format("\"{}\"", fmt::join(rule_.types, "\" or \""))),
           &on);
     }
     if (on.t_ns > first_data_) {
-      add("CLIENT MAINT_NOTIFICATIONS came after the first command", &on);
+      add("opt_in_after_command", "CLIENT MAINT_NOTIFICATIONS came after the first command", &on);
     }
     if (hs.accepted != rule_.expect_accepted &&
         in_.scn.expect.handshake != scenario::handshake_outcome::any) {
-      add(fmt::format("the server {} it, the scenario expects it {}",
+      add("unexpected_opt_in_reply",
+          fmt::format("the server {} it, the scenario expects it {}",
                       hs.accepted ? "accepted" : "rejected",
                       rule_.expect_accepted ? "accepted" : "rejected"),
           &on);
     }
     if (!hs.accepted && rule_.must_abandon && !c_.data.empty()) {
-      add("mode enabled and the server refused, yet the connection carried commands",
+      add("commands_after_refusal",
+          "mode enabled and the server refused, yet the connection carried commands",
           c_.data.front());
     }
     if (!hs.accepted && !rule_.must_abandon &&
         in_.scn.client.mode == scenario::sch_mode::automatic && c_.data.empty() &&
         c_.closed_event != nullptr &&
         std::get<tl::connection_closed>(c_.closed_event->what).by == tl::close_initiator::client) {
-      add("auto mode: the client gave up the connection after the refusal instead of carrying "
+      add("gave_up_after_refusal",
+          "auto mode: the client gave up the connection after the refusal instead of carrying "
           "on silently",
           c_.closed_event);
     }
@@ -250,13 +258,15 @@ void judge_silent(const check_input& in, std::int64_t end_ns, const conn_record&
   if (c.closed_at() < deadline || server_closed_first || end_ns < deadline) {
     return;
   }
-  r.findings.push_back(fmt::format(
-      "#{} to {} (opened {}): sent nothing (no HELLO, no command) and {} (bound: {} ms of "
-      "silence, harness rule for a stuck or leaked connection)",
-      c.id, c.endpoint, at(in, c.opened),
-      c.closed_event != nullptr ? fmt::format("was closed only at {}", at(in, c.closed_at()))
-                                : std::string("was still open at the end"),
-      silent_connection_grace_ns / 1'000'000));
+  v::add_finding(
+      r, "silent_connection",
+      fmt::format(
+          "#{} to {} (opened {}): sent nothing (no HELLO, no command) and {} (bound: {} ms of "
+          "silence, harness rule for a stuck or leaked connection)",
+          c.id, c.endpoint, at(in, c.opened),
+          c.closed_event != nullptr ? fmt::format("was closed only at {}", at(in, c.closed_at()))
+                                    : std::string("was still open at the end"),
+          silent_connection_grace_ns / 1'000'000));
   if (c.opened_event != nullptr) {
     evidence.push_back(c.opened_event);
   }
@@ -275,12 +285,14 @@ auto expected_connect(const check_input& in) -> scenario::connect_outcome {
 void judge_connect(const check_input& in, scenario::connect_outcome expected, v::check_result& r) {
   if (expected == scenario::connect_outcome::succeeds &&
       in.driver.connect == connect_result::failed) {
-    r.findings.push_back(fmt::format("the client's connect failed ({}: {}) but must succeed",
-                                     in.driver.connect_error_class, in.driver.connect_message));
+    v::add_finding(r, "connect_failed",
+                   fmt::format("the client's connect failed ({}: {}) but must succeed",
+                               in.driver.connect_error_class, in.driver.connect_message));
   }
   if (expected == scenario::connect_outcome::fails &&
       in.driver.connect == connect_result::connected) {
-    r.findings.push_back(
+    v::add_finding(
+        r, "connect_succeeded",
         "the client's connect succeeded but must fail (mode enabled against a server that "
         "refuses CLIENT MAINT_NOTIFICATIONS)");
   }

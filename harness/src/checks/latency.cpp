@@ -71,7 +71,8 @@ auto judge_latency(const check_input& in, const episodes& ep) -> v::check_result
     r.tolerances.push_back(
         {"max", std::nullopt, to_ms(*bound), "ms", "expect.max_latency, open-loop"});
     if (worst >= to_ms(*bound)) {
-      r.findings.push_back(
+      v::add_finding(
+          r, "max_latency_reached",
           fmt::format("max latency {:.1f} ms reached the bound {:.0f} ms", worst, to_ms(*bound)));
     }
   } else {

@@ -41,8 +41,9 @@ void judge_reconnects(const scenario::count_band& band, double reconnects, v::ch
        band.max ? std::optional<double>(static_cast<double>(*band.max) + 1) : std::nullopt, "",
        "expect.reconnects"});
   if (!v::within(r.tolerances.back(), reconnects)) {
-    r.findings.push_back(fmt::format("{} reconnects, expected {}..{}", reconnects, band.min,
-                                     band.max ? std::to_string(*band.max) : "any"));
+    v::add_finding(r, "reconnects_out_of_band",
+                   fmt::format("{} reconnects, expected {}..{}", reconnects, band.min,
+                               band.max ? std::to_string(*band.max) : "any"));
   }
 }
 
@@ -82,8 +83,9 @@ auto judge_no_leaks(const check_input& in, const episodes& ep) -> v::check_resul
         }
       }
     }
-    r.findings.push_back(fmt::format("{} connections open at the end ({}), steady state was {}",
-                                     at_end, which, baseline));
+    v::add_finding(r, "connections_leaked",
+                   fmt::format("{} connections open at the end ({}), steady state was {}", at_end,
+                               which, baseline));
   }
   if (const auto& band = in.scn.expect.reconnects) {
     judge_reconnects(*band, opened - baseline, r);

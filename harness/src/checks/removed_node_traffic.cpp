@@ -126,7 +126,7 @@ auto judge_removed_node_traffic(const check_input& in, const episodes& ep) -> v:
     if (traffic.late.empty()) {
       continue;
     }
-    r.findings.push_back(late_finding(in, ep.an, rm, traffic.late));
+    v::add_finding(r, "traffic_to_removed_node", late_finding(in, ep.an, rm, traffic.late));
     for (std::size_t k = 0; k < std::min<std::size_t>(traffic.late.size(), 8); ++k) {
       evidence.push_back(traffic.late[k]);
     }

@@ -37,6 +37,10 @@ auto zone_name(const delay_judgement& j) -> const char* {
 auto timeout_name(const delay_judgement& j) -> const char* {
   return j.where == zone::relaxed ? "relaxed" : "normal";
 }
+/// The broken rule's id: the timeout that applied and what went wrong ("normal.timed_out_late").
+auto broken_rule(const delay_judgement& j, std::string_view what) -> std::string {
+  return fmt::format("{}.{}", timeout_name(j), what);
+}
 /// Where the bound applied comes from (the scenario's client settings).
 auto bound_source(const delay_judgement& j) -> const char* {
   return j.where == zone::relaxed ? "client.relaxed_timeout" : "client.timeout";
@@ -51,10 +55,12 @@ void judge_should_succeed(const check_input& in, const delay_judgement& j, v::ch
                           relaxation_tally& t) {
   const auto& cmd = *j.command;
   if (!cmd.completed || !cmd.ok) {
-    r.findings.push_back(fmt::format(
-        "{}: {} after {:.1f} ms {}, but the {} timeout {:.0f} ms ({}) exceeds the delay",
-        label_of(in, j), cmd.completed ? "failed (" + cmd.error_class + ")" : "no result",
-        waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms, bound_source(j)));
+    v::add_finding(
+        r, broken_rule(j, cmd.completed ? "failed_before_timeout" : "no_result"),
+        fmt::format(
+            "{}: {} after {:.1f} ms {}, but the {} timeout {:.0f} ms ({}) exceeds the delay",
+            label_of(in, j), cmd.completed ? "failed (" + cmd.error_class + ")" : "no result",
+            waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms, bound_source(j)));
     t.evidence.push_back(j.received);
   } else if (j.where == zone::relaxed) {
     ++t.relaxed_ok;
@@ -74,7 +80,8 @@ void judge_server_side_wait(const check_input& in, const delay_judgement& j, v::
   const double server_wait = ms_between(j.received->t_ns, j.conn->closed_at());
   if (closed.by == tl::close_initiator::client && server_wait < j.delay_ms &&
       server_wait >= j.bound_ms * (1 + in.scn.expect.timeout_tolerance) + 50) {
-    r.findings.push_back(
+    v::add_finding(
+        r, broken_rule(j, "server_saw_late_give_up"),
         fmt::format("{}: the server saw the client give up only {:.1f} ms after the command",
                     label_of(in, j), server_wait));
     t.evidence.push_back(closed_event);
@@ -87,17 +94,20 @@ void judge_should_time_out(const check_input& in, const delay_judgement& j, v::c
   const auto& cmd = *j.command;
   const double tol = in.scn.expect.timeout_tolerance;
   if (cmd.completed && cmd.ok) {
-    r.findings.push_back(fmt::format(
-        "{}: succeeded after {:.1f} ms {}, but the {} timeout {:.0f} ms ({}) should have ended "
-        "the wait",
-        label_of(in, j), waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms,
-        bound_source(j)));
+    v::add_finding(
+        r, broken_rule(j, "succeeded_past_timeout"),
+        fmt::format(
+            "{}: succeeded after {:.1f} ms {}, but the {} timeout {:.0f} ms ({}) should have ended "
+            "the wait",
+            label_of(in, j), waited_ms(cmd), zone_name(j), timeout_name(j), j.bound_ms,
+            bound_source(j)));
     t.evidence.push_back(j.received);
     return;
   }
   if (!cmd.completed) {
-    r.findings.push_back(fmt::format("{}: no result; it should have timed out after {:.0f} ms",
-                                     label_of(in, j), j.bound_ms));
+    v::add_finding(r, broken_rule(j, "no_result"),
+                   fmt::format("{}: no result; it should have timed out after {:.0f} ms",
+                               label_of(in, j), j.bound_ms));
     t.evidence.push_back(j.received);
     return;
   }
@@ -105,7 +115,8 @@ void judge_should_time_out(const check_input& in, const delay_judgement& j, v::c
   ++t.normal_timeouts;
   t.timeout_waits.push_back(waited);
   if (waited < j.bound_ms || waited >= j.bound_ms * (1 + tol)) {
-    r.findings.push_back(
+    v::add_finding(
+        r, broken_rule(j, waited < j.bound_ms ? "timed_out_early" : "timed_out_late"),
         fmt::format("{}: gave up after {:.1f} ms ({}), outside [{:.0f}, {:.0f}) ms ({} x [1, 1 + "
                     "expect.timeout_tolerance {}))",
                     label_of(in, j), waited, cmd.error_class, j.bound_ms, j.bound_ms * (1 + tol),

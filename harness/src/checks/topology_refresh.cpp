@@ -154,7 +154,7 @@ auto judge_topology_refresh(const check_input& in, const episodes& ep) -> v::che
       continue;
     }
     late_total += t.late.size();
-    r.findings.push_back(late_finding(in, ev, t, tolerance_ms));
+    v::add_finding(r, "moved_slot_still_sent_to_source", late_finding(in, ev, t, tolerance_ms));
     for (std::size_t k = 0; k < std::min<std::size_t>(t.late.size(), 8); ++k) {
       evidence.push_back(t.late[k]);
       const auto& conn = ep.an.conns.at(t.late[k]->conn);

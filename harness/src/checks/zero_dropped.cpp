@@ -21,10 +21,14 @@ struct outcome_tally {
   std::size_t phantom = 0;
   std::size_t applied_but_failed = 0;
   std::size_t tracked = 0;
-  std::size_t false_reports = 0;           // ok before (or without) the server's reply
-  std::size_t reply_mismatches = 0;        // ok with a reply the server did not send
-  std::vector<std::string> drop_findings;  // within the error budget
-  std::vector<std::string> hard_findings;  // duplicates and phantoms: never within a budget
+  std::size_t false_reports = 0;     // ok before (or without) the server's reply
+  std::size_t reply_mismatches = 0;  // ok with a reply the server did not send
+  struct finding {
+    std::string rule;  // check_result::violations
+    std::string text;
+  };
+  std::vector<finding> drop_findings;  // within the error budget
+  std::vector<finding> hard_findings;  // duplicates and phantoms: never within a budget
   std::vector<const tl::event*> evidence;
 };
 
@@ -47,8 +51,9 @@ void judge_executions(const check_input& in, const command_episode& c, outcome_t
     t.evidence.push_back(e);
   }
   t.hard_findings.push_back(
-      fmt::format("{} executed {} times{}: {}", describe(*c.outcome), executions.size(),
-                  endpoints.size() > 1 ? " (on both the old and the new endpoint)" : "", where));
+      {"executed_more_than_once",
+       fmt::format("{} executed {} times{}: {}", describe(*c.outcome), executions.size(),
+                   endpoints.size() > 1 ? " (on both the old and the new endpoint)" : "", where)});
 }
 
 /// The server stamps a reply when its write completes, which under load comes up to tens of
@@ -66,17 +71,22 @@ void judge_reply_seen(const check_input& in, const command_episode& c, outcome_t
   if (c.first_reply == nullptr) {
     ++t.false_reports;
     t.evidence.push_back(c.executions.front());
-    t.hard_findings.push_back(fmt::format(
-        "{} reported ok ({}) at {} but the server never wrote a reply to it (executed at {})",
-        describe(cmd), cmd.reply, at(in, cmd.done_ns), at(in, c.executions.front()->t_ns)));
+    t.hard_findings.push_back(
+        {"ok_without_server_reply",
+         fmt::format(
+             "{} reported ok ({}) at {} but the server never wrote a reply to it (executed at {})",
+             describe(cmd), cmd.reply, at(in, cmd.done_ns), at(in, c.executions.front()->t_ns))});
   } else if (cmd.done_ns + reply_stamp_slack_ns < c.first_reply->t_ns) {
     ++t.false_reports;
     t.evidence.push_back(c.first_reply);
-    t.hard_findings.push_back(fmt::format(
-        "{} reported ok ({}) at {}, {:.1f} ms before the server wrote its reply at {} (bound: "
-        "{} ms, the slack of the server's write stamp)",
-        describe(cmd), cmd.reply, at(in, cmd.done_ns), ms_between(cmd.done_ns, c.first_reply->t_ns),
-        at(in, c.first_reply->t_ns), reply_stamp_slack_ns / 1'000'000));
+    t.hard_findings.push_back(
+        {"ok_before_server_reply",
+         fmt::format(
+             "{} reported ok ({}) at {}, {:.1f} ms before the server wrote its reply at {} (bound: "
+             "{} ms, the slack of the server's write stamp)",
+             describe(cmd), cmd.reply, at(in, cmd.done_ns),
+             ms_between(cmd.done_ns, c.first_reply->t_ns), at(in, c.first_reply->t_ns),
+             reply_stamp_slack_ns / 1'000'000)});
   }
 }
 
@@ -94,17 +104,21 @@ void judge_counter(const check_input& in, const command_episode& c, outcome_tall
   if (server_reply.empty() || server_reply == ":1") {
     ++t.reply_mismatches;
     t.evidence.push_back(c.executions.front());
-    t.hard_findings.push_back(fmt::format(
-        "{} reported reply {} but the server executed it once, at {}, and answered {}: a reply "
-        "mismatch (the client took another frame, e.g. a push, as its reply)",
-        describe(cmd), cmd.reply, at(in, c.executions.front()->t_ns),
-        server_reply.empty() ? std::string("nothing") : server_reply));
+    t.hard_findings.push_back(
+        {"reply_mismatch",
+         fmt::format("{} reported reply {} but the server executed it once, at {}, and answered "
+                     "{}: a reply "
+                     "mismatch (the client took another frame, e.g. a push, as its reply)",
+                     describe(cmd), cmd.reply, at(in, c.executions.front()->t_ns),
+                     server_reply.empty() ? std::string("nothing") : server_reply)});
     return;
   }
   ++t.duplicates;
-  t.hard_findings.push_back(fmt::format(
-      "{} replied {} (server: {}): the per-command counter was incremented more than once",
-      describe(cmd), cmd.reply, server_reply));
+  t.hard_findings.push_back(
+      {"counter_incremented_more_than_once",
+       fmt::format(
+           "{} replied {} (server: {}): the per-command counter was incremented more than once",
+           describe(cmd), cmd.reply, server_reply)});
 }
 
 void judge_success(const check_input& in, const command_episode& c, outcome_tally& t) {
@@ -112,8 +126,9 @@ void judge_success(const check_input& in, const command_episode& c, outcome_tall
   ++t.succeeded;
   if (c.identity && c.executions.empty()) {
     ++t.phantom;
-    t.hard_findings.push_back(fmt::format("{} reported ok ({}) but the server never received it",
-                                          describe(cmd), cmd.reply));
+    t.hard_findings.push_back({"ok_but_never_received",
+                               fmt::format("{} reported ok ({}) but the server never received it",
+                                           describe(cmd), cmd.reply)});
   }
   judge_reply_seen(in, c, t);
   judge_counter(in, c, t);
@@ -127,12 +142,14 @@ void judge_failure(const check_input& in, const command_episode& c, outcome_tall
     ++t.applied_but_failed;
     t.evidence.push_back(executed);
   }
-  t.drop_findings.push_back(fmt::format(
-      "{} failed after {:.1f} ms ({}: {}){}", describe(cmd), ms_between(cmd.sent_ns, cmd.done_ns),
-      cmd.error_class, cmd.message,
-      executed != nullptr
-          ? fmt::format(" although the server executed it at {}", at(in, executed->t_ns))
-          : ""));
+  // The driver's error class tells a timeout from a reset: two different ways to drop.
+  t.drop_findings.push_back(
+      {cmd.error_class.empty() ? "failed" : "failed." + cmd.error_class,
+       fmt::format("{} failed after {:.1f} ms ({}: {}){}", describe(cmd),
+                   ms_between(cmd.sent_ns, cmd.done_ns), cmd.error_class, cmd.message,
+                   executed != nullptr ? fmt::format(" although the server executed it at {}",
+                                                     at(in, executed->t_ns))
+                                       : "")});
 }
 
 void judge_command(const check_input& in, const episodes& ep, const command_episode& c,
@@ -143,7 +160,7 @@ void judge_command(const check_input& in, const episodes& ep, const command_epis
   if (!cmd.completed) {
     if (!ep.failed_on_purpose.contains(cmd.id)) {
       ++t.no_result;
-      t.drop_findings.push_back(fmt::format("{} got no result", describe(cmd)));
+      t.drop_findings.push_back({"no_result", fmt::format("{} got no result", describe(cmd))});
     }
   } else if (cmd.ok) {
     judge_success(in, c, t);
@@ -180,10 +197,14 @@ auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_r
        fmt::format("at most max_error_rate {} x {} issued", in.scn.expect.max_error_rate, issued)},
       {"executed_more_than_once", 0.0, 1.0, "", "never"}};
   r.excerpt = excerpt(t.evidence);
-  r.findings = t.hard_findings;
+  for (auto& f : t.hard_findings) {
+    v::add_finding(r, f.rule, std::move(f.text));
+  }
   const bool over_budget = t.failed + t.no_result > budget;
   if (over_budget) {
-    r.findings.insert(r.findings.end(), t.drop_findings.begin(), t.drop_findings.end());
+    for (auto& f : t.drop_findings) {
+      v::add_finding(r, f.rule, std::move(f.text));
+    }
   }
   if (issued == 0) {
     return in.scn.load.rate == 0 ? not_applicable(r, "the scenario has no workload")

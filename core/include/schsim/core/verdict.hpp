@@ -60,11 +60,17 @@ struct check_result {
   std::string summary;  ///< one line: why it passed or failed
   std::vector<std::string>
       findings;  ///< individual violations or observations, most important first
+  /// The rules the findings broke, each once, as stable ids ("normal.timed_out_late"): what
+  /// makes two failures of one check the same finding (schsim explore's shrinker keeps it).
+  std::vector<std::string> violations;
   std::vector<figure> figures;
   std::vector<tolerance> tolerances;
   std::vector<timeline::event> excerpt;  ///< the server-side events that decided it
   bool critical = true;  ///< a non-critical failure is reported but does not fail the run
 };
+
+/// Records one violation: its text in `findings` and its rule id in `violations` (once).
+void add_finding(check_result& r, std::string_view rule, std::string text);
 
 /// One command the workload issued and what became of it (from the driver's `result`).
 struct command_outcome {

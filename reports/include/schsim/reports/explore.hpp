@@ -20,6 +20,9 @@ struct explore_failure {
   std::string case_id;  ///< the generated case, e.g. "explore-7-12"
   std::string outcome;  ///< failed, crashed or hung
   std::string check;    ///< the check that failed (empty for a crash or hang)
+  /// The rules the check's findings broke (check_result::violations); the minimal scenario
+  /// breaks at least one of them again.
+  std::vector<std::string> violations;
   std::string summary;  ///< the check's (or the outcome's) one-line summary
   std::size_t original_steps = 0;
   std::size_t minimal_steps = 0;
