@@ -33,6 +33,8 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
      "cluster: -MOVED is followed once but the slot map never changes after the first load"},
     {broken_mode::skip_handoff_verification, "skip-handoff-verification",
      "TLS: handoff connections accept any server certificate (no chain or host name check)"},
+    {broken_mode::opt_in_when_disabled, "opt-in-when-disabled",
+     "mode disabled is ignored: connections opt in to maintenance pushes as in auto mode"},
 }};
 
 constexpr auto make_modes() {

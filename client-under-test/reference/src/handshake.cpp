@@ -33,6 +33,12 @@ auto handshake_params::from(const resolved_config& config, handshake_scope scope
   p.password = config.config.password;
   p.mode = config.config.maint.mode;
   p.moving_endpoint_type = config.moving_endpoint_type;
+  if (p.mode == maint_mode::disabled &&
+      config.config.broken.has(broken_mode::opt_in_when_disabled)) {
+    p.mode = maint_mode::automatic;
+    if (p.moving_endpoint_type == endpoint_type::none)
+      p.moving_endpoint_type = endpoint_type::internal_ip;
+  }
   p.scope = scope;
   return p;
 }

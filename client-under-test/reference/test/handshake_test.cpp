@@ -93,6 +93,18 @@ TEST(Handshake, DisabledModeNeverSendsMaint) {
             handshake_action(handshake_done{resp3::protocol::resp3, maint_state::off}));
 }
 
+// The deliberate bug the sch-disabled scenario must catch: the disabled mode is ignored.
+TEST(Handshake, BrokenOptInWhenDisabledOptsInAsAutoModeDoes) {
+  resolved_config config;
+  config.config.maint.mode = maint_mode::disabled;
+  config.moving_endpoint_type = endpoint_type::none;
+  EXPECT_EQ(handshake_params::from(config, handshake_scope::full).mode, maint_mode::disabled);
+  config.config.broken.set(broken_mode::opt_in_when_disabled);
+  handshake_fsm fsm{handshake_params::from(config, handshake_scope::full)};
+  EXPECT_EQ(fsm.start(), send({"HELLO", "3"}));
+  EXPECT_EQ(fsm.on_reply(from_wire(hello3_reply)), maint_on("internal-ip"));
+}
+
 TEST(Handshake, Resp2OnlyServerInAutoModeNeverSendsMaint) {
   // go-redis PR #3788: MAINT must not follow a failed HELLO.
   handshake_fsm fsm{params(maint_mode::automatic)};

@@ -28,9 +28,11 @@ enum class broken_mode {
                      ///< changes after the first load, so traffic keeps going to a removed node
   skip_handoff_verification,  ///< TLS: a handoff connection accepts any server certificate (no
                               ///< chain, no host name check) and sends commands over it
+  opt_in_when_disabled,       ///< `mode = disabled` is ignored: every connection sends CLIENT
+                              ///< MAINT_NOTIFICATIONS ON (and acts on the pushes) as in auto mode
 };
 
-inline constexpr std::size_t broken_mode_count = 11;
+inline constexpr std::size_t broken_mode_count = 12;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;
