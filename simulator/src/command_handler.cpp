@@ -1,4 +1,5 @@
 #include <schsim/simulator/command_handler.hpp>
+#include <schsim/simulator/pubsub.hpp>
 
 #include <algorithm>
 #include <array>
@@ -51,94 +52,6 @@ auto parse_int(std::string_view s, std::int64_t& out) -> bool {
   const char* last = s.data() + s.size();
   auto [ptr, ec] = std::from_chars(s.data(), last, out);
   return ec == std::errc{} && ptr == last;
-}
-
-/// Redis's stringmatchlen: glob with * ? [...] and backslash escapes.
-auto glob_match(std::string_view pat, std::string_view str, bool nocase) -> bool {
-  auto eq = [nocase](char a, char b) {
-    return nocase ? to_lower_char(a) == to_lower_char(b) : a == b;
-  };
-  std::size_t p = 0;
-  std::size_t s = 0;
-  while (p < pat.size()) {
-    switch (pat[p]) {
-      case '*': {
-        while (p + 1 < pat.size() && pat[p + 1] == '*') {
-          ++p;
-        }
-        if (p + 1 == pat.size()) {
-          return true;
-        }
-        for (std::size_t k = s; k <= str.size(); ++k) {
-          if (glob_match(pat.substr(p + 1), str.substr(k), nocase)) {
-            return true;
-          }
-        }
-        return false;
-      }
-      case '?':
-        if (s >= str.size()) {
-          return false;
-        }
-        ++s;
-        break;
-      case '[': {
-        if (s >= str.size()) {
-          return false;
-        }
-        ++p;
-        const bool negate = p < pat.size() && pat[p] == '^';
-        if (negate) {
-          ++p;
-        }
-        bool matched = false;
-        while (p < pat.size() && pat[p] != ']') {
-          if (pat[p] == '\\' && p + 1 < pat.size()) {
-            ++p;
-            matched = matched || eq(pat[p], str[s]);
-          } else if (p + 2 < pat.size() && pat[p + 1] == '-') {
-            char lo = pat[p];
-            char hi = pat[p + 2];
-            if (lo > hi) {
-              std::swap(lo, hi);
-            }
-            char c = str[s];
-            if (nocase) {
-              lo = to_lower_char(lo);
-              hi = to_lower_char(hi);
-              c = to_lower_char(c);
-            }
-            matched = matched || (c >= lo && c <= hi);
-            p += 2;
-          } else {
-            matched = matched || eq(pat[p], str[s]);
-          }
-          ++p;
-        }
-        if (negate) {
-          matched = !matched;
-        }
-        if (!matched) {
-          return false;
-        }
-        ++s;
-        break;
-      }
-      case '\\':
-        if (p + 1 < pat.size()) {
-          ++p;
-        }
-        [[fallthrough]];
-      default:
-        if (s >= str.size() || !eq(pat[p], str[s])) {
-          return false;
-        }
-        ++s;
-        break;
-    }
-    ++p;
-  }
-  return s == str.size();
 }
 
 /// Redis refuses client and library names with spaces, newlines or control characters.
@@ -244,6 +157,9 @@ struct context {
   /// Cluster mode only: the cluster and this node's name.
   cluster_state* cluster = nullptr;
   std::string_view node{};
+  pubsub_registry* pubsub = nullptr;
+  /// A command run by EXEC (Redis's CLIENT_DENY_BLOCKING: SSUBSCRIBE refuses).
+  bool in_exec = false;
 };
 
 using handler_fn = void (*)(context&);
@@ -258,6 +174,8 @@ struct command_spec {
   int first_key = 0;
   int last_key = 0;
   int key_step = 0;
+  /// The keys are shard channels: the owner serves them until a migration completes.
+  bool shard_channels = false;
 };
 
 auto arity_ok(int arity, std::size_t argc) -> bool {
@@ -279,6 +197,11 @@ void wrong_arity(context& c, std::string_view fullname) { c.r.error(arity_error(
 void cmd_ping(context& c) {
   if (c.args.size() > 2) {
     wrong_arity(c, "ping");
+  } else if (c.r.protocol() == resp3::protocol::resp2 && c.pubsub->subscribed(c.s.id)) {
+    // RESP2 subscribed mode: PING answers as a message would come, [pong, argument or ""].
+    c.r.array(2);
+    c.r.bulk("pong");
+    c.r.bulk(c.args.size() == 2 ? c.args[1] : std::string_view());
   } else if (c.args.size() == 2) {
     c.r.bulk(c.args[1]);
   } else {
@@ -439,6 +362,7 @@ auto end_transaction(session_state& s, timeline::transaction_ended::outcome resu
 void cmd_reset(context& c) {
   c.outcome.transaction = end_transaction(c.s, timeline::transaction_ended::outcome::discarded);
   c.data.unwatch(c.s.id);
+  c.pubsub->drop(c.s.id);  // RESET leaves subscribed mode without confirmations
   c.s.protocol = resp3::protocol::resp2;
   c.r.set_protocol(c.s.protocol);
   c.s.db = 0;
@@ -1354,11 +1278,27 @@ auto keys_of(const command_spec& spec, std::span<const std::string_view> args)
   return keys;
 }
 
+/// Shard channels are served by the slot's owner until its migration completes (Redis skips the
+/// key lookup for them); the importing node serves them only after ASKING, through route().
+auto serves_shard_channels(const context& c, std::span<const std::string_view> keys) -> bool {
+  if (keys.empty()) {
+    return true;
+  }
+  const auto slot = schsim::cluster::key_slot(keys.front());
+  const auto* owning = c.cluster->owner(slot);
+  return owning != nullptr && owning->name == c.node &&
+         std::all_of(keys.begin(), keys.end(),
+                     [slot](std::string_view k) { return schsim::cluster::key_slot(k) == slot; });
+}
+
 // Cluster mode: whether this node executes the command; if not, the redirect or error is
 // written and reported to `on_redirect`.
 auto route_by_slot(context& c, const command_spec& spec, bool asking,
                    const command_handler::redirect_observer& on_redirect) -> bool {
   const auto keys = keys_of(spec, c.args);
+  if (spec.shard_channels && serves_shard_channels(c, keys)) {
+    return true;
+  }
   const auto decision = c.cluster->route(c.node, asking, keys, c.now, [&](std::string_view key) {
     return c.data.exists(c.s.db, key, c.now);
   });
@@ -1482,11 +1422,90 @@ void cmd_exec(context& c) {
   for (const auto& queued : tx.queued) {
     views.assign(queued.begin(), queued.end());
     reply_writer inner(c.r.buffer(), c.s.protocol);
-    context ic{c.s, views, c.now, inner, c.outcome, c.data, c.profile, c.stats, c.cluster, c.node};
+    context ic{c.s,       views,   c.now,     inner,  c.outcome, c.data,
+               c.profile, c.stats, c.cluster, c.node, c.pubsub,  true};
     find_command(views)->fn(ic);
     ended->errors += inner.errored() ? 1 : 0;
   }
   c.outcome.transaction = std::move(ended);
+}
+
+// -- Pub/Sub (the registry and the frames: pubsub.cpp) ----------------------------------------
+
+void subscribe_common(context& c, subscription_kind kind) {
+  c.pubsub->subscribe(c.s.id, c.node, kind, c.args.subspan(1), c.s.protocol, c.r.buffer());
+}
+void unsubscribe_common(context& c, subscription_kind kind) {
+  c.pubsub->unsubscribe(c.s.id, kind, c.args.subspan(1), c.s.protocol, c.r.buffer());
+}
+void cmd_subscribe(context& c) { subscribe_common(c, subscription_kind::channel); }
+void cmd_psubscribe(context& c) { subscribe_common(c, subscription_kind::pattern); }
+void cmd_ssubscribe(context& c) {
+  if (c.in_exec) {
+    c.r.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+    return;
+  }
+  subscribe_common(c, subscription_kind::shard);
+}
+void cmd_unsubscribe(context& c) { unsubscribe_common(c, subscription_kind::channel); }
+void cmd_punsubscribe(context& c) { unsubscribe_common(c, subscription_kind::pattern); }
+void cmd_sunsubscribe(context& c) { unsubscribe_common(c, subscription_kind::shard); }
+
+/// PUBLISH / SPUBLISH: replies with the receivers (in cluster mode those on this node, as Redis
+/// counts); the session writes the messages after this reply.
+void publish_common(context& c, bool sharded) {
+  publication p = sharded ? c.pubsub->spublish(c.node, c.args[1], c.args[2])
+                          : c.pubsub->publish(c.args[1], c.args[2]);
+  const auto counted = c.cluster == nullptr
+                           ? p.receivers.size()
+                           : static_cast<std::size_t>(std::count_if(
+                                 p.receivers.begin(), p.receivers.end(), [&](const auto& rc) {
+                                   return c.pubsub->node_of(rc.conn) == c.node;
+                                 }));
+  c.r.integer(static_cast<std::int64_t>(counted));
+  c.outcome.publications.push_back(std::move(p));
+}
+void cmd_publish(context& c) { publish_common(c, false); }
+void cmd_spublish(context& c) { publish_common(c, true); }
+
+void cmd_pubsub(context& c) {
+  const std::string sub = to_lower(c.args[1]);
+  const bool sharded = sub.starts_with("shard");
+  const std::size_t argc = c.args.size();
+  if (sub == "channels" || sub == "shardchannels") {
+    if (argc > 3) {
+      wrong_arity(c, "pubsub|" + sub);
+      return;
+    }
+    const auto pattern = argc == 3 ? std::optional(c.args[2]) : std::nullopt;
+    const auto names = c.pubsub->channels(sharded, c.node, pattern);
+    c.r.array(names.size());
+    for (const auto& name : names) {
+      c.r.bulk(name);
+    }
+  } else if (sub == "numsub" || sub == "shardnumsub") {
+    c.r.array((argc - 2) * 2);
+    for (std::size_t i = 2; i < argc; ++i) {
+      c.r.bulk(c.args[i]);
+      c.r.integer(static_cast<std::int64_t>(c.pubsub->numsub(sharded, c.node, c.args[i])));
+    }
+  } else if (sub == "numpat") {
+    if (argc != 2) {
+      wrong_arity(c, "pubsub|numpat");
+      return;
+    }
+    c.r.integer(static_cast<std::int64_t>(c.pubsub->numpat()));
+  } else {
+    c.r.error("ERR unknown subcommand '" + std::string(c.args[1].substr(0, 128)) +
+              "'. Try PUBSUB HELP.");
+  }
+}
+
+/// RESP2 subscribed mode admits only these (Redis's processCommand).
+auto allowed_while_subscribed(const command_spec& spec) -> bool {
+  return spec.fn == cmd_ping || spec.fn == cmd_subscribe || spec.fn == cmd_psubscribe ||
+         spec.fn == cmd_ssubscribe || spec.fn == cmd_unsubscribe || spec.fn == cmd_punsubscribe ||
+         spec.fn == cmd_sunsubscribe || spec.fn == cmd_quit || spec.fn == cmd_reset;
 }
 
 /// Commands that run at once inside MULTI instead of being queued (Redis's processCommand).
@@ -1547,6 +1566,15 @@ auto command_table() -> const std::unordered_map<std::string_view, command_spec>
         command_spec{"discard", 1, cmd_discard},
         command_spec{"watch", -2, cmd_watch, false, 1, -1, 1},
         command_spec{"unwatch", 1, cmd_unwatch},
+        command_spec{"subscribe", -2, cmd_subscribe},
+        command_spec{"psubscribe", -2, cmd_psubscribe},
+        command_spec{"unsubscribe", -1, cmd_unsubscribe},
+        command_spec{"punsubscribe", -1, cmd_punsubscribe},
+        command_spec{"publish", 3, cmd_publish},
+        command_spec{"pubsub", -2, cmd_pubsub},
+        command_spec{"ssubscribe", -2, cmd_ssubscribe, false, 1, -1, 1, true},
+        command_spec{"sunsubscribe", -1, cmd_sunsubscribe, false, 1, -1, 1, true},
+        command_spec{"spublish", 3, cmd_spublish, false, 1, 1, 1, true},
     };
     std::unordered_map<std::string_view, command_spec> m;
     for (const auto& s : specs) {
@@ -1640,8 +1668,15 @@ auto request_args(const resp3::value& request, std::vector<std::string_view>& ar
   return {};
 }
 
+command_handler::command_handler(keyspace& data, const endpoint_profile& profile,
+                                 pubsub_registry& pubsub)
+    : data_(&data), profile_(&profile), pubsub_(&pubsub) {}
+
 command_handler::command_handler(keyspace& data, const endpoint_profile& profile)
-    : data_(&data), profile_(&profile) {}
+    : data_(&data),
+      profile_(&profile),
+      own_pubsub_(std::make_shared<pubsub_registry>()),
+      pubsub_(own_pubsub_.get()) {}
 
 void command_handler::set_cluster(cluster_state* cluster, std::string node) {
   cluster_ = cluster;
@@ -1657,6 +1692,7 @@ void command_handler::init_session(session_state& s) const {
 
 auto command_handler::end_session(session_state& s) -> std::optional<timeline::transaction_ended> {
   data_->unwatch(s.id);
+  pubsub_->drop(s.id);
   return end_transaction(s, timeline::transaction_ended::outcome::closed);
 }
 
@@ -1725,12 +1761,18 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   if (!s.authenticated && !no_auth) {
     return reject("NOAUTH Authentication required.");
   }
-  context c{s, args, now, r, outcome, *data_, *profile_, stats_, cluster_, node_};
+  context c{s, args, now, r, outcome, *data_, *profile_, stats_, cluster_, node_, pubsub_};
   if (cluster_ != nullptr && spec->first_key > 0 &&
       !route_by_slot(c, *spec, asking, on_redirect_)) {
     outcome.error = true;
     s.multi.refused = s.multi.active;
     return outcome;
+  }
+  if (s.protocol == resp3::protocol::resp2 && pubsub_->subscribed(s.id) &&
+      !allowed_while_subscribed(*spec)) {
+    return reject("ERR Can't execute '" + std::string(spec->name) +
+                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                  "in this context");
   }
   if (s.multi.active && !runs_inside_multi(*spec)) {
     s.multi.queued.emplace_back(args.begin(), args.end());

@@ -120,7 +120,7 @@ void server::start() {
   }
   impl_->started = true;
   for (const auto& cfg : impl_->config.endpoints) {
-    auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data);
+    auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data, impl_->pubsub);
     ep->handler.set_stats(&impl_->stats);
     if (cfg.tls) {
       ep->tls_context = detail::make_tls_context(cfg);
@@ -389,6 +389,7 @@ void server::complete_slot_migration(const std::string& from, const std::string&
     throw std::logic_error("schsim simulator: slot migration on a server not in cluster mode");
   }
   impl_->cluster.complete_migration(from, to, slots);
+  impl_->drop_unserved_shard_channels(impl_->cluster);
   impl_->record(from, 0, timeline::slot_migration_completed{from, to, slots.to_string()});
 }
 

@@ -175,6 +175,30 @@ void flush_workers::work(std::size_t slice) {
   }
 }
 
+void server_core::deliver(std::vector<publication> publications) {
+  for (auto& p : publications) {
+    const auto shared = std::make_shared<const publication>(std::move(p));
+    for (const auto& receiver : shared->receivers) {
+      if (const auto it = sessions.find(receiver.conn); it != sessions.end()) {
+        it->second->deliver(shared, receiver);
+      }
+    }
+  }
+}
+
+void server_core::drop_unserved_shard_channels(const cluster_state& cluster) {
+  const auto dropped =
+      pubsub.drop_unserved_shard_channels([&](std::string_view node, std::string_view channel) {
+        const auto* owner = cluster.owner(schsim::cluster::key_slot(channel));
+        return owner != nullptr && owner->name == node;
+      });
+  for (const auto& d : dropped) {
+    if (const auto it = sessions.find(d.conn); it != sessions.end()) {
+      it->second->push_sunsubscribe(d.channel, d.remaining);
+    }
+  }
+}
+
 void server_core::flush() {
   flush_posted = false;
   // Swap out first: a pump can record events whose observers queue more output.
@@ -276,7 +300,8 @@ session::session(std::shared_ptr<server_core> core, endpoint_state& ep, tcp::soc
       wake_(socket_.get_executor()),
       pause_(socket_.get_executor()),
       role_(role),
-      parser_(core_->config.limits, resp3::inline_mode::accepted) {
+      parser_(core_->config.limits, resp3::inline_mode::accepted),
+      pubsub_limit_(core_->config.pubsub_output_limit) {
   state_.id = id;
   boost::system::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
@@ -551,8 +576,7 @@ void session::process_input() {
 void session::execute(std::span<const std::string_view> args, time_point now) {
   const std::uint64_t index = commands_++;
   ++core_->stats.total_commands;
-  const bool recording = core_->config.record_commands;
-  if (recording) {
+  if (core_->config.record_commands) {
     // Stamped with the time the batch was read (one clock read per batch, not per command);
     // the recorder raises a stamp older than the newest event it holds, so order and time agree.
     core_->record_command(ep_->config.name, state_.id, index, args, to_ns(now));
@@ -570,6 +594,22 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
   if (!canned && upstream_ && forward_to_upstream(args, index)) {
     return;
   }
+  command_outcome outcome = queue_reply(args, index, canned, now);
+  if (upstream_ && !canned && !outcome.error) {
+    // HELLO and RESET also change the upstream connection (its protocol), once schsim has
+    // accepted them; the upstream's own reply is not the client's.
+    auto decision = route_command(args);
+    if (decision.route == proxy_route::both) {
+      send_upstream(encode_command(std::span<const std::string>(decision.upstream_args)), false);
+    }
+  }
+  report_outcome(std::move(outcome));
+}
+
+auto session::queue_reply(std::span<const std::string_view> args, std::uint64_t index,
+                          const std::optional<intercepted_reply>& canned, time_point now)
+    -> command_outcome {
+  const bool recording = core_->config.record_commands;
   frame_mark mark;
   mark.kind = frame_kind::reply;
   mark.index = index;
@@ -600,28 +640,24 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
       input_closed_ = true;
       close_ = close_request{close_initiator::client, close_how::fin, "QUIT", queued_};
     }
-  } else {
-    std::string bytes;
-    outcome = run(bytes);
-    mark.error = outcome.error;
-    if (recording) {
-      add_summary(bytes, mark);
-    }
-    std::optional<close_request> close_after;
-    if (outcome.then == after_reply::close) {
-      input_closed_ = true;
-      close_after = close_request{close_initiator::client, close_how::fin, "QUIT", 0};
-    }
-    enqueue(bytes, std::move(mark), std::move(close_after), now + ep_->reply_latency, true);
+    return outcome;
   }
-  if (upstream_ && !canned && !outcome.error) {
-    // HELLO and RESET also change the upstream connection (its protocol), once schsim has
-    // accepted them; the upstream's own reply is not the client's.
-    auto decision = route_command(args);
-    if (decision.route == proxy_route::both) {
-      send_upstream(encode_command(std::span<const std::string>(decision.upstream_args)), false);
-    }
+  std::string bytes;
+  outcome = run(bytes);
+  mark.error = outcome.error;
+  if (recording) {
+    add_summary(bytes, mark);
   }
+  std::optional<close_request> close_after;
+  if (outcome.then == after_reply::close) {
+    input_closed_ = true;
+    close_after = close_request{close_initiator::client, close_how::fin, "QUIT", 0};
+  }
+  enqueue(bytes, std::move(mark), std::move(close_after), now + ep_->reply_latency, true);
+  return outcome;
+}
+
+void session::report_outcome(command_outcome outcome) {
   // Recorded after the reply is queued, so an observer that reacts with send_push() (e.g. the
   // scenario engine replaying an active notification) lands behind the +OK.
   if (outcome.hello) {
@@ -630,8 +666,12 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
   if (outcome.maint) {
     core_->record(ep_->config.name, state_.id, std::move(*outcome.maint));
   }
-  if (outcome.transaction && recording) {
+  if (outcome.transaction && core_->config.record_commands) {
     core_->record(ep_->config.name, state_.id, std::move(*outcome.transaction));
+  }
+  if (!outcome.publications.empty()) {
+    // After the reply: a publisher subscribed to its own channel reads the count first.
+    core_->deliver(std::move(outcome.publications));
   }
 }
 
@@ -654,11 +694,12 @@ void session::protocol_error(const std::string& reply_text, std::uint64_t offset
 void session::enqueue(std::string_view bytes, frame_mark mark,
                       std::optional<close_request> close_after, time_point due,
                       bool keep_reply_order) {
-  // A push in reply order waits only behind held replies; a reply also waits for its own due
-  // time and for a stall.
-  const bool hold = keep_reply_order &&
-                    (!held_.empty() ||
-                     (mark.kind != frame_kind::push && (ep_->stalled || due > mono_clock::now())));
+  // A push (or Pub/Sub frame) in reply order waits only behind held replies; a reply also waits for
+  // its own due time and for a stall.
+  const bool hold =
+      keep_reply_order &&
+      (!held_.empty() || (mark.kind != frame_kind::push && mark.kind != frame_kind::pubsub &&
+                          (ep_->stalled || due > mono_clock::now())));
   if (!hold) {
     append_ready(bytes, std::move(mark));
     if (close_after) {
@@ -703,6 +744,19 @@ void session::promote(time_point now, bool force_one) {
 
 auto session::output_backlog() const -> std::size_t {
   return static_cast<std::size_t>(queued_ - written_) + held_bytes_;
+}
+
+auto session::check_pubsub_limit() -> bool {
+  if (done_ || !core_->pubsub.subscribed(state_.id)) {
+    return false;
+  }
+  auto why = pubsub_limit_.check(output_backlog(), mono_clock::now());
+  if (!why) {
+    return false;
+  }
+  // Redis frees the client (a close, not a reset) and drops what it had not written.
+  finish(close_initiator::server, close_how::fin, *why, true);
+  return true;
 }
 
 void session::check_output_limit() {
@@ -785,6 +839,8 @@ void session::record_written(std::int64_t t_ns) {
         break;
       case frame_kind::error:
         break;  // the protocol_error event already tells
+      case frame_kind::pubsub:
+        break;
     }
     marks_.pop_front();
   }
@@ -826,6 +882,9 @@ void session::schedule_flush() {
 
 void session::pump() {
   flush_scheduled_ = false;
+  if (check_pubsub_limit()) {
+    return;
+  }
   if (pumping_) {
     // Called back from an observer of an event this pump recorded: finish this round first.
     pump_again_ = true;
@@ -1225,6 +1284,32 @@ void session::upstream_failed(const std::string& why) {
 // Control
 
 void session::wake() { schedule_flush(); }
+
+void session::deliver(const std::shared_ptr<const publication>& what,
+                      const pubsub_receiver& receiver) {
+  if (!open_for_output()) {
+    return;
+  }
+  std::string bytes;
+  append_pubsub_message(bytes, state_.protocol, what->sharded, receiver.pattern, what->channel,
+                        what->payload);
+  frame_mark mark;
+  mark.kind = frame_kind::pubsub;
+  enqueue(bytes, std::move(mark), std::nullopt, mono_clock::now(), true);
+  schedule_flush();
+}
+
+void session::push_sunsubscribe(std::string_view channel, std::size_t remaining) {
+  if (!open_for_output()) {
+    return;
+  }
+  std::string bytes;
+  append_subscription_reply(bytes, state_.protocol, "sunsubscribe", channel, remaining);
+  frame_mark mark;
+  mark.kind = frame_kind::pubsub;
+  enqueue(bytes, std::move(mark), std::nullopt, mono_clock::now(), true);
+  schedule_flush();
+}
 
 auto session::push(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool {
   if (!open_for_output()) {

@@ -32,12 +32,13 @@ using tcp = asio::ip::tcp;
 
 /// One listening endpoint and the knobs the control API turns on it.
 struct endpoint_state {
-  endpoint_state(asio::any_io_executor ex, endpoint_config cfg, keyspace& data)
+  endpoint_state(asio::any_io_executor ex, endpoint_config cfg, keyspace& data,
+                 pubsub_registry& pubsub)
       : config(std::move(cfg)),
         acceptor(ex),
         mode_changed(ex),
         mode(config.initial_mode),
-        handler(data, config.profile) {}
+        handler(data, config.profile, pubsub) {}
 
   endpoint_config config;
   tcp::acceptor acceptor;
@@ -142,11 +143,16 @@ struct server_core {
                     bool error, std::string_view summary, std::int64_t t_ns);
   /// Writes out what control calls queued (see session::schedule_flush).
   void flush();
+  /// Queues the messages of PUBLISH / SPUBLISH (or EXEC) to their receivers' sessions.
+  void deliver(std::vector<publication> publications);
+  /// A slot left a node: its shard subscribers there get `sunsubscribe` (cluster mode).
+  void drop_unserved_shard_channels(const cluster_state& cluster);
 
   asio::any_io_executor executor;
   server_config config;
   timeline::recorder* recorder;
   keyspace data;
+  pubsub_registry pubsub;
   command_handler::stats stats;
   std::vector<std::unique_ptr<endpoint_state>> endpoints;
   std::map<std::uint64_t, std::shared_ptr<session>> sessions;
@@ -205,6 +211,11 @@ class session : public std::enable_shared_from_this<session> {
   auto push(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool;
   auto raw(std::string_view bytes, const std::shared_ptr<const push_meta>& meta) -> bool;
   auto close(close_mode mode, close_point point, const std::string& reason) -> bool;
+  /// A Pub/Sub frame for this connection: one message of `what` (to `receiver`), or with
+  /// `what` null a `sunsubscribe` of `channel` leaving `remaining` shard subscriptions. Written
+  /// in reply order (after the reply of a command this connection is running).
+  void deliver(const std::shared_ptr<const publication>& what, const pubsub_receiver& receiver);
+  void push_sunsubscribe(std::string_view channel, std::size_t remaining);
   /// Endpoint settings changed (latency, stall, fragmentation): re-evaluate what to write.
   void wake();
   /// Server stop: records the close and cancels everything.
@@ -225,7 +236,7 @@ class session : public std::enable_shared_from_this<session> {
  private:
   using close_how = timeline::close_how;
   using close_initiator = timeline::close_initiator;
-  enum class frame_kind { reply, push, raw, error };
+  enum class frame_kind { reply, push, raw, error, pubsub };
   struct close_request {
     close_initiator by = close_initiator::server;
     close_how how = close_how::fin;
@@ -270,6 +281,12 @@ class session : public std::enable_shared_from_this<session> {
   void consume(std::string_view input);
   void process_input();
   void execute(std::span<const std::string_view> args, time_point now);
+  /// execute()'s steps: run the command (or take the interceptor's reply) and queue the reply;
+  /// then record what it did and deliver what it published.
+  auto queue_reply(std::span<const std::string_view> args, std::uint64_t index,
+                   const std::optional<intercepted_reply>& canned, time_point now)
+      -> command_outcome;
+  void report_outcome(command_outcome outcome);
   /// Proxy mode: forwards a command whose reply comes from the upstream; false when schsim
   /// answers it itself (the handshake, or NOAUTH before authentication).
   auto forward_to_upstream(std::span<const std::string_view> args, std::uint64_t index) -> bool;
@@ -296,6 +313,9 @@ class session : public std::enable_shared_from_this<session> {
   /// Drops the summaries no pending frame refers to (all of them once every frame is out).
   void release_summaries();
   void check_output_limit();
+  /// A subscribed connection: Redis's pubsub client class limit (checked where output is
+  /// pumped); true when it closed the connection.
+  auto check_pubsub_limit() -> bool;
   [[nodiscard]] auto output_backlog() const -> std::size_t;
   /// Asks the server to pump this session after the current control call.
   void schedule_flush();
@@ -336,6 +356,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<close_request> close_;
   std::unique_ptr<upstream_link> upstream_;  // proxy mode only
   std::unique_ptr<tls_link> tls_;            // TLS connections only
+  output_limit_tracker pubsub_limit_;
   /// Output waits until the transport is settled (a TLS endpoint: plaintext or handshake done),
   /// so a push queued during a handshake is not written as plaintext into it.
   bool transport_ready_ = true;

@@ -7,9 +7,11 @@
 #include <schsim/simulator/cluster_state.hpp>
 #include <schsim/simulator/keyspace.hpp>
 #include <schsim/simulator/profile.hpp>
+#include <schsim/simulator/pubsub.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,6 +66,8 @@ struct command_outcome {
   std::optional<timeline::cluster_redirect> redirect;
   /// EXEC, DISCARD and RESET inside MULTI: what became of the transaction.
   std::optional<timeline::transaction_ended> transaction;
+  /// PUBLISH / SPUBLISH (also inside EXEC): the messages to write once this reply is queued.
+  std::vector<publication> publications;
 };
 
 /// How a parsed request is to be treated (Redis accepts only arrays of bulk strings).
@@ -98,6 +102,9 @@ auto request_args(const resp3::value& request, std::vector<std::string_view>& ar
  */
 class command_handler {
  public:
+  /// `pubsub` is shared by every endpoint of a server, like `data`.
+  command_handler(keyspace& data, const endpoint_profile& profile, pubsub_registry& pubsub);
+  /// With a Pub/Sub registry of its own (a handler tested alone).
   command_handler(keyspace& data, const endpoint_profile& profile);
 
   /// Runs one command and appends its reply, in the session's protocol, to `out`.
@@ -108,8 +115,8 @@ class command_handler {
   [[nodiscard]] auto auth_required() const -> bool { return !profile_->requirepass.empty(); }
   /// Puts a fresh connection's session into its initial state.
   void init_session(session_state& s) const;
-  /// The connection is gone: its transaction is discarded (returned, for the timeline) and its
-  /// watches forgotten.
+  /// The connection is gone: its transaction is discarded (returned, for the timeline), its
+  /// watches and subscriptions forgotten.
   auto end_session(session_state& s) -> std::optional<timeline::transaction_ended>;
 
   /// Counters INFO reports, maintained by the server.
@@ -137,6 +144,8 @@ class command_handler {
  private:
   keyspace* data_;
   const endpoint_profile* profile_;
+  std::shared_ptr<pubsub_registry> own_pubsub_;
+  pubsub_registry* pubsub_;
   const stats* stats_ = nullptr;
   cluster_state* cluster_ = nullptr;
   std::string node_;

@@ -9,6 +9,7 @@
 #include <schsim/simulator/cluster_state.hpp>
 #include <schsim/simulator/keyspace.hpp>
 #include <schsim/simulator/profile.hpp>
+#include <schsim/simulator/pubsub.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -77,6 +78,10 @@ struct server_config {
   /// Per-connection cap on bytes queued for writing (Redis client-output-buffer-limit); a
   /// client that stops reading past it is disconnected and the event recorded.
   std::size_t max_output_buffer = 64 * 1024 * 1024;
+  /// Connections with a subscription (Redis's pubsub client class, `client-output-buffer-limit
+  /// pubsub 32mb 8mb 60`): closed, and the close recorded with its reason, when their pending
+  /// output reaches the hard limit, or stays over the soft one for longer than its time.
+  output_limit pubsub_output_limit;
   /// Record command_received and reply_written for every command (connection, handshake, push
   /// and error events are always recorded). Off only for raw-throughput benchmarks.
   bool record_commands = true;
