@@ -313,8 +313,11 @@ func (d *driver) configure(m *inMsg) {
 // only when MaintNotificationsConfig is non-nil (NewClusterClient), which it always is here.
 func newClusterClient(opt *redis.Options) *redis.ClusterClient {
 	copt := &redis.ClusterOptions{
-		Addrs:                    []string{opt.Addr},
-		Dialer:                   opt.Dialer,
+		Addrs:  []string{opt.Addr},
+		Dialer: opt.Dialer,
+		// The counting Dialer already speaks TLS; go-redis still needs TLSConfig on the node
+		// options, because its auto endpoint type looks at it (FQDN types with TLS).
+		TLSConfig:                opt.TLSConfig,
 		Protocol:                 opt.Protocol,
 		Username:                 opt.Username,
 		Password:                 opt.Password,

@@ -293,10 +293,6 @@ class Driver:
         }
         tls = msg.get("tls")
         if tls:
-            if s.get("cluster"):
-                emit({"type": "unsupported", "feature": "tls",
-                      "message": "the redis-py driver applies tls to standalone clients only"})
-                return
             # redis-py verifies the certificate against the host it connects to (its
             # server_hostname is Connection.host) and has no separate server name: connected to
             # 127.0.0.1 it checks the certificate's IP entries; after a MOVING to a host name it
@@ -348,8 +344,13 @@ class Driver:
         # a max_connections as small as pool_size would fail concurrent commands with "Too
         # many connections" instead of making them wait, so each node's pool keeps
         # redis-py's default size (README).
+        tls = kwargs.get("connection_class") is CountingSSLConnection
         kwargs = {k: v for k, v in kwargs.items()
                   if k not in ("connection_class", "max_connections")}
+        if tls:
+            # Each node's redis.Redis picks SSLConnection itself from ssl=True; the ssl_* keys
+            # set above reach it (RedisCluster passes them through to every node).
+            kwargs["ssl"] = True
         kwargs["retry"] = retry
         _count_library_connections()
         if self.client is not None:
