@@ -355,7 +355,9 @@ auto kind_name(const detail& d) -> const char* {
                  [](const slot_migration_started&) { return "slot_migration_started"; },
                  [](const slot_migration_completed&) { return "slot_migration_completed"; },
                  [](const tls_handshake&) { return "tls_handshake"; },
-                 [](const transaction_ended&) { return "transaction_ended"; }},
+                 [](const transaction_ended&) { return "transaction_ended"; },
+                 [](const pubsub_published&) { return "pubsub_published"; },
+                 [](const pubsub_delivered&) { return "pubsub_delivered"; }},
       d);
 }
 

@@ -116,6 +116,20 @@ auto event_to_json(const tl::event& e) -> json {
                    j["commands"] = d.commands;
                    j["errors"] = d.errors;
                  },
+                 [&](const tl::pubsub_published& d) {
+                   j["channel"] = d.channel;
+                   j["sharded"] = d.sharded;
+                   j["receivers"] = d.receivers;
+                   j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
+                   j["bytes"] = d.bytes;
+                 },
+                 [&](const tl::pubsub_delivered& d) {
+                   j["channel"] = d.channel;
+                   j["pattern"] = d.pattern;
+                   j["sharded"] = d.sharded;
+                   j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
+                   j["bytes"] = d.bytes;
+                 },
              },
              e.what);
   return j;
@@ -223,6 +237,16 @@ auto event_from_json(const json& j) -> tl::event {
     d.commands = get_or<std::vector<std::uint64_t>>(j, "commands", {});
     d.errors = get_or<std::size_t>(j, "errors", 0);
     e.what = std::move(d);
+  } else if (kind == "pubsub_published") {
+    e.what = tl::pubsub_published{
+        get_or<std::string>(j, "channel", ""), get_or<bool>(j, "sharded", false),
+        get_or<std::size_t>(j, "receivers", 0), optional_int(j, "payload_seq"),
+        get_or<std::size_t>(j, "bytes", 0)};
+  } else if (kind == "pubsub_delivered") {
+    e.what = tl::pubsub_delivered{get_or<std::string>(j, "channel", ""),
+                                  get_or<std::string>(j, "pattern", ""),
+                                  get_or<bool>(j, "sharded", false), optional_int(j, "payload_seq"),
+                                  get_or<std::size_t>(j, "bytes", 0)};
   } else {
     e.what = tl::note{get_or<std::string>(j, "text", "")};
   }

@@ -159,6 +159,19 @@ auto describe_event(const timeline::event& e) -> std::string {
                                d.commands.size(),
                                d.errors > 0 ? fmt::format(", {} error(s)", d.errors) : "");
           },
+          [](const tl::pubsub_published& d) {
+            return fmt::format("{} {} ({} bytes{}) to {} receiver(s)",
+                               d.sharded ? "SPUBLISH" : "PUBLISH", d.channel, d.bytes,
+                               d.seq ? fmt::format(", seq {}", *d.seq) : "", d.receivers);
+          },
+          [](const tl::pubsub_delivered& d) {
+            return fmt::format("{} {}{} delivered ({} bytes{})",
+                               d.sharded           ? "smessage"
+                               : d.pattern.empty() ? "message"
+                                                   : "pmessage",
+                               d.channel, d.pattern.empty() ? "" : " via " + d.pattern, d.bytes,
+                               d.seq ? fmt::format(", seq {}", *d.seq) : "");
+          },
       },
       e.what);
 }

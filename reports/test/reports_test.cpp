@@ -253,4 +253,41 @@ TEST(ClusterReport, JsonKeepsClusterEventsThroughARoundTrip) {
 }
 
 }  // namespace cluster_rendering
+
+namespace pubsub_rendering {
+
+/// The sample's first case with a PUBLISH and its delivery through a pattern.
+auto pubsub_run() -> schsim::verdict::run_result {
+  namespace tl = schsim::timeline;
+  auto run = sample_run();
+  auto& c = run.cases[0];
+  const auto t = c.timeline.front().t_ns;
+  c.timeline.push_back(
+      {t + 300'000'000, "node-a", 1, tl::pubsub_published{"news", false, 2, 1, 5}});
+  c.timeline.push_back(
+      {t + 300'100'000, "node-a", 1, tl::pubsub_delivered{"news", "n*", false, 1, 5}});
+  c.timeline.push_back(
+      {t + 300'200'000, "node-a", 1, tl::pubsub_delivered{"news", "", false, std::nullopt, 9}});
+  return run;
+}
+
+TEST(PubSubReport, JsonKeepsPubSubEventsThroughARoundTripAndHtmlDescribesThem) {
+  const auto run = pubsub_run();
+  const auto text = reports::to_json(run);
+  const auto doc = nlohmann::json::parse(text);
+  const auto& timeline = doc["cases"][0]["timeline"];
+  EXPECT_TRUE(std::any_of(timeline.begin(), timeline.end(), [](const auto& e) {
+    return e["kind"] == "pubsub_published" && e["channel"] == "news" && e["receivers"] == 2 &&
+           e["payload_seq"] == 1;
+  }));
+  EXPECT_TRUE(std::any_of(timeline.begin(), timeline.end(), [](const auto& e) {
+    return e["kind"] == "pubsub_delivered" && e["payload_seq"].is_null() && e["bytes"] == 9;
+  }));
+  EXPECT_EQ(reports::to_json(reports::run_from_json(text)), text);
+  const auto html = reports::to_html_case(run, run.cases[0]);
+  EXPECT_NE(html.find("PUBLISH news (5 bytes, seq 1) to 2 receiver(s)"), std::string::npos);
+  EXPECT_NE(html.find("pmessage news via n* delivered (5 bytes, seq 1)"), std::string::npos);
+}
+
+}  // namespace pubsub_rendering
 }  // namespace reports_test

@@ -143,6 +143,20 @@ auto glob_match(std::string_view pat, std::string_view str, bool nocase) -> bool
   return s == str.size();
 }
 
+auto payload_seq(std::string_view payload) -> std::optional<std::int64_t> {
+  constexpr std::string_view prefix = "seq:";
+  if (!payload.starts_with(prefix) || payload.size() == prefix.size()) {
+    return std::nullopt;
+  }
+  std::int64_t n = 0;
+  const char* last = payload.data() + payload.size();
+  const auto [ptr, ec] = std::from_chars(payload.data() + prefix.size(), last, n);
+  if (ec != std::errc{} || ptr != last || n < 0) {
+    return std::nullopt;
+  }
+  return n;
+}
+
 void append_subscription_reply(std::string& out, resp3::protocol proto, std::string_view kind,
                                std::optional<std::string_view> channel, std::size_t count) {
   append_frame_header(out, proto, 3);

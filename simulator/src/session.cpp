@@ -669,10 +669,18 @@ void session::report_outcome(command_outcome outcome) {
   if (outcome.transaction && core_->config.record_commands) {
     core_->record(ep_->config.name, state_.id, std::move(*outcome.transaction));
   }
-  if (!outcome.publications.empty()) {
-    // After the reply: a publisher subscribed to its own channel reads the count first.
-    core_->deliver(std::move(outcome.publications));
+  if (outcome.publications.empty()) {
+    return;
   }
+  if (core_->config.record_commands) {
+    for (const auto& p : outcome.publications) {
+      core_->record(ep_->config.name, state_.id,
+                    timeline::pubsub_published{p.channel, p.sharded, p.receivers.size(),
+                                               payload_seq(p.payload), p.payload.size()});
+    }
+  }
+  // After the reply: a publisher subscribed to its own channel reads the count first.
+  core_->deliver(std::move(outcome.publications));
 }
 
 void session::protocol_error(const std::string& reply_text, std::uint64_t offset, time_point now) {
@@ -840,12 +848,29 @@ void session::record_written(std::int64_t t_ns) {
       case frame_kind::error:
         break;  // the protocol_error event already tells
       case frame_kind::pubsub:
+        if (recording && m.message) {
+          record_delivered(m, t_ns);
+        }
         break;
     }
     marks_.pop_front();
   }
   if (recording) {
     release_summaries();
+  }
+}
+
+void session::record_delivered(const frame_mark& m, std::int64_t t_ns) {
+  timeline::pubsub_delivered ev;
+  ev.channel = m.message->channel;
+  ev.pattern = m.receiver->pattern.value_or("");
+  ev.sharded = m.message->sharded;
+  ev.seq = payload_seq(m.message->payload);
+  ev.bytes = m.message->payload.size();
+  if (t_ns != 0) {
+    core_->record_at(t_ns, ep_->config.name, state_.id, std::move(ev));
+  } else {
+    core_->record(ep_->config.name, state_.id, std::move(ev));
   }
 }
 
@@ -1295,6 +1320,8 @@ void session::deliver(const std::shared_ptr<const publication>& what,
                         what->payload);
   frame_mark mark;
   mark.kind = frame_kind::pubsub;
+  mark.message = what;
+  mark.receiver = &receiver;
   enqueue(bytes, std::move(mark), std::nullopt, mono_clock::now(), true);
   schedule_flush();
 }

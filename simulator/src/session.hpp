@@ -255,6 +255,10 @@ class session : public std::enable_shared_from_this<session> {
     std::uint32_t summary_len = 0;
     std::shared_ptr<const push_meta> meta;  // pushes and raw writes
     bool recorded = false;  // a push: push_written already recorded at its first byte
+    // A Pub/Sub message: what was published and to which subscription (one of its receivers),
+    // for pubsub_delivered.
+    std::shared_ptr<const publication> message;
+    const pubsub_receiver* receiver = nullptr;
   };
   struct held_frame {
     std::string bytes;
@@ -308,6 +312,7 @@ class session : public std::enable_shared_from_this<session> {
   /// `t_ns` 0: stamped now.
   void record_written(std::int64_t t_ns = 0);
   void record_push_written(frame_mark& m, std::int64_t t_ns);
+  void record_delivered(const frame_mark& m, std::int64_t t_ns);
   /// Appends the timeline summary of `reply` to summaries_ and notes its place in `mark`.
   void add_summary(std::string_view reply, frame_mark& mark);
   /// Drops the summaries no pending frame refers to (all of them once every frame is out).

@@ -173,6 +173,16 @@ TEST(PubSub, PublishInsideExecIsDeliveredAfterTheExecReply) {
   EXPECT_EQ(f.registry.count(1, sim::subscription_kind::shard), 0u);
 }
 
+TEST(PubSub, PayloadSequenceOnlyForTheSeqForm) {
+  EXPECT_EQ(sim::payload_seq("seq:0"), 0);
+  EXPECT_EQ(sim::payload_seq("seq:123456789012"), 123456789012);
+  EXPECT_FALSE(sim::payload_seq("seq:"));
+  EXPECT_FALSE(sim::payload_seq("seq:12x"));
+  EXPECT_FALSE(sim::payload_seq("seq:-1"));
+  EXPECT_FALSE(sim::payload_seq("SEQ:1"));
+  EXPECT_FALSE(sim::payload_seq("hello"));
+}
+
 TEST(PubSub, GlobMatchesAsRedisDoes) {
   EXPECT_TRUE(sim::glob_match("n[a-c]?s*", "nbxs.1", false));
   EXPECT_FALSE(sim::glob_match("n[^a-c]*", "nb", false));

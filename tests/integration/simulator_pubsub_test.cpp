@@ -4,7 +4,9 @@
 // Requests and expected frames are hand-written wire bytes.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "support/sim_fixture.hpp"
 #include "support/test_client.hpp"
@@ -73,6 +75,47 @@ TEST(SimulatorPubSub, Resp3AndResp2SubscribersAndThePublisherReadsItsReplyFirst)
   ASSERT_TRUE(f.wait_for(
       [](const tl::event& e) { return std::holds_alternative<tl::connection_closed>(e.what); }));
   EXPECT_EQ(pub.roundtrip(publish_news_seq1), ":2\r\n");
+}
+
+TEST(SimulatorPubSub, EachPublishAndEachDeliveryIsRecorded) {
+  sim_fixture f(sim_fixture::single());
+  test_client sub(f.port());
+  test_client psub(f.port());
+  test_client pub(f.port());
+  const std::uint64_t sub_id = f.conn_id(sub.local_port());
+  const std::uint64_t psub_id = f.conn_id(psub.local_port());
+  const std::uint64_t pub_id = f.conn_id(pub.local_port());
+  sub.roundtrip(subscribe_news);
+  psub.roundtrip(command({"PSUBSCRIBE", "n*"}));
+  EXPECT_EQ(pub.roundtrip(publish_news_seq1), ":2\r\n");
+  EXPECT_EQ(pub.roundtrip(command({"PUBLISH", "news", "hello"})), ":2\r\n");
+  EXPECT_EQ(sub.read_frame(), "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nseq:1\r\n");
+  EXPECT_EQ(psub.read_frame(), "*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$5\r\nseq:1\r\n");
+  const auto delivered_count = [&] {
+    return schsim::testing::events_of<tl::pubsub_delivered>(f.events()).size();
+  };
+  // Recorded once written, on the io thread: poll (an observer must not read the recorder).
+  for (int i = 0; i < 2000 && delivered_count() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(delivered_count(), 4u);
+  const auto events = f.events();
+  const auto published = schsim::testing::events_of<tl::pubsub_published>(events, pub_id);
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[0].channel, "news");
+  EXPECT_EQ(published[0].receivers, 2u);
+  EXPECT_EQ(published[0].seq, 1);
+  EXPECT_EQ(published[1].seq, std::nullopt);
+  EXPECT_EQ(published[1].bytes, 5u);
+  const auto to_sub = schsim::testing::events_of<tl::pubsub_delivered>(events, sub_id);
+  ASSERT_EQ(to_sub.size(), 2u);
+  EXPECT_EQ(to_sub[0].seq, 1);
+  EXPECT_EQ(to_sub[0].pattern, "");
+  EXPECT_EQ(to_sub[1].bytes, 5u);
+  const auto to_psub = schsim::testing::events_of<tl::pubsub_delivered>(events, psub_id);
+  ASSERT_EQ(to_psub.size(), 2u);
+  EXPECT_EQ(to_psub[0].pattern, "n*");
+  EXPECT_EQ(to_psub[0].channel, "news");
 }
 
 TEST(SimulatorPubSub, MessagesAndAFragmentedMaintenancePushKeepTheirOrderWhole) {

@@ -67,6 +67,10 @@ struct dropped_shard_subscription {
   std::size_t remaining = 0;  ///< the connection's shard subscriptions left (the frame's count)
 };
 
+/// N when `payload` is the workload's sequence-numbered form `seq:N` (N decimal), for the
+/// timeline's Pub/Sub accounting.
+auto payload_seq(std::string_view payload) -> std::optional<std::int64_t>;
+
 /// `[kind, channel, count]` (`>3` in RESP3, `*3` in RESP2); no channel: a null (UNSUBSCRIBE
 /// without subscriptions).
 void append_subscription_reply(std::string& out, resp3::protocol proto, std::string_view kind,

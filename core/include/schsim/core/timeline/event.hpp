@@ -129,10 +129,31 @@ struct transaction_ended {
   std::size_t errors = 0;               ///< executed: how many of their replies were errors
 };
 
-using detail = std::variant<connection_opened, connection_closed, hello, maint_handshake,
-                            command_received, reply_written, push_written, protocol_error,
-                            step_executed, note, cluster_redirect, slot_migration_started,
-                            slot_migration_completed, tls_handshake, transaction_ended>;
+/**
+ * A PUBLISH or SPUBLISH ran on this connection (also inside EXEC): server-side accounting of
+ * what was published, for checks that compare it with what subscribers got.
+ */
+struct pubsub_published {
+  std::string channel;
+  bool sharded = false;             ///< SPUBLISH
+  std::size_t receivers = 0;        ///< subscriptions it was queued to (every node's)
+  std::optional<std::int64_t> seq;  ///< N when the payload is the workload's `seq:N`
+  std::size_t bytes = 0;            ///< payload length
+};
+/// A Pub/Sub message was written (fully) to this subscriber's socket.
+struct pubsub_delivered {
+  std::string channel;
+  std::string pattern;              ///< a pmessage: the pattern it matched; empty otherwise
+  bool sharded = false;             ///< an smessage
+  std::optional<std::int64_t> seq;  ///< N when the payload is the workload's `seq:N`
+  std::size_t bytes = 0;            ///< payload length
+};
+
+using detail =
+    std::variant<connection_opened, connection_closed, hello, maint_handshake, command_received,
+                 reply_written, push_written, protocol_error, step_executed, note, cluster_redirect,
+                 slot_migration_started, slot_migration_completed, tls_handshake, transaction_ended,
+                 pubsub_published, pubsub_delivered>;
 
 /// One server-side event. `t_ns` is CLOCK_MONOTONIC nanoseconds (schsim::to_ns).
 struct event {
