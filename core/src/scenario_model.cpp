@@ -23,10 +23,12 @@ auto known_commands() -> const std::vector<std::string_view>& {
 
 auto known_checks() -> const std::vector<std::string_view>& {
   static const std::vector<std::string_view> names = {
-      "handshake",        "silent_fallback", "no_errors",           "no_lost_commands",
-      "relaxed_timeouts", "handoff",         "final_endpoint",      "reconnects",
-      "latency",          "error_rate",      "idle_connections",    "seq_handling",
-      "topology_refresh", "removed_node",    "removed_node_traffic"};
+      "handshake",        "silent_fallback",  "no_errors",
+      "no_lost_commands", "relaxed_timeouts", "handoff",
+      "final_endpoint",   "reconnects",       "latency",
+      "error_rate",       "idle_connections", "seq_handling",
+      "topology_refresh", "removed_node",     "removed_node_traffic",
+      "pubsub",           "pubsub_continuity"};
   return names;
 }
 
@@ -160,6 +162,18 @@ auto to_string(connect_outcome o) -> std::string_view {
       return "succeeds";
     case connect_outcome::fails:
       return "fails";
+  }
+  return "?";
+}
+
+auto to_string(subscribe_kind k) -> std::string_view {
+  switch (k) {
+    case subscribe_kind::channel:
+      return "channel";
+    case subscribe_kind::pattern:
+      return "pattern";
+    case subscribe_kind::shard:
+      return "shard";
   }
   return "?";
 }

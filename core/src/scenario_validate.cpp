@@ -267,6 +267,29 @@ class checker {
       add("workload.probe.interval", "the probe interval must be positive", "e.g. \"100ms\"");
     }
     check_command_count();
+    check_pubsub();
+  }
+
+  // The harness keeps every message the driver reports, so the publications are bounded like
+  // the commands; shard channels exist only in a cluster.
+  void check_pubsub() {
+    const auto& p = s_.load.pubsub;
+    if (!p) {
+      return;
+    }
+    if (p->kind == subscribe_kind::shard && !s_.topo.cluster) {
+      add("workload.pubsub.kind", "shard channels need a cluster topology",
+          "set [topology] cluster = true, or use kind = \"channel\"");
+    }
+    const double seconds = static_cast<double>(s_.duration.count()) / 1000.0;
+    if (p->rate * seconds > static_cast<double>(limits::max_commands_per_run)) {
+      add("workload.pubsub.rate",
+          "the server would publish " +
+              std::to_string(static_cast<std::uint64_t>(p->rate * seconds)) +
+              " messages, more than the " + std::to_string(limits::max_commands_per_run) +
+              " one run can keep",
+          "lower the rate or shorten the scenario");
+    }
   }
 
   // One run keeps every command it issues with its outcome: the schedule must stay bounded

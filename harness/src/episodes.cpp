@@ -380,6 +380,7 @@ auto build_episodes(const check_input& in) -> episodes {
   ep.windows = find_windows(in);
   ep.delays = judge_delays(in, ep.an);
   ep.failed_on_purpose = expected_failures(in, ep.an);
+  ep.pubsub = find_pubsub(in, ep.an);
   return ep;
 }
 

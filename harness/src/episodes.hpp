@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "analysis.hpp"
+#include "subscriptions.hpp"
 
 namespace schsim::harness::detail {
 
@@ -126,6 +127,7 @@ struct episodes {
   std::vector<delay_judgement> delays;
   /// Failed commands the scenario provoked on purpose, with why.
   std::map<std::uint64_t, std::string> failed_on_purpose;
+  pubsub_facts pubsub;
 };
 
 auto build_episodes(const check_input& in) -> episodes;

@@ -8,6 +8,7 @@
 #include <schsim/harness/runner.hpp>
 #include <schsim/harness/workload.hpp>
 #include <schsim/simulator/certificates.hpp>
+#include <schsim/simulator/pubsub.hpp>
 #include <schsim/simulator/server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -59,6 +60,7 @@ struct driver_state {
   std::optional<json> hello;
   std::optional<json> configure_reply;
   std::optional<json> connect_reply;
+  std::optional<json> subscribe_reply;
   bool bye = false;
   bool eof = false;
   std::size_t results = 0;
@@ -123,6 +125,7 @@ class case_session {
     }
     server_.stop();
     issue_timer_.cancel();
+    publish_timer_.cancel();
     wake_.cancel();
     if (process_) {
       process_->close_pipes();
@@ -173,6 +176,9 @@ class case_session {
   /// The driver broke the protocol in a way the session cannot continue from (a line that is
   /// not a JSON message, or one over the length limit): the case ends as an error quoting it.
   void protocol_violation(std::string what, const std::string& line, std::size_t full_length);
+  void handle_message(const json& msg);
+  auto subscribe_driver() -> awaitable<void>;
+  auto publish_messages(std::int64_t origin_ns) -> awaitable<void>;
   auto issue_commands(std::vector<scheduled_command> schedule, std::int64_t origin_ns)
       -> awaitable<void>;
   auto finish_process(std::string_view why) -> awaitable<void>;
@@ -219,6 +225,7 @@ class case_session {
   v::case_result& result_;
   asio::steady_timer wake_;
   asio::steady_timer issue_timer_{io_};
+  asio::steady_timer publish_timer_{io_};
   bool stopping_ = false;
   timeline::recorder recorder_;
   /// The run's certificates (TLS endpoints only), written to tls_dir_ for the driver.
@@ -285,6 +292,18 @@ void case_session::handle_result(const json& msg, const std::string& line) {
   ++state_.results;
 }
 
+void case_session::handle_message(const json& msg) {
+  delivered_message m;
+  m.channel = msg.at("channel").get<std::string>();
+  m.payload = msg.at("payload").get<std::string>();
+  if (msg.contains("pattern") && msg["pattern"].is_string()) {
+    m.pattern = msg["pattern"].get<std::string>();
+  }
+  m.seq = simulator::payload_seq(m.payload);
+  m.t_ns = msg.value("t_ns", now_ns());
+  facts_.pubsub.messages.push_back(std::move(m));
+}
+
 void case_session::handle_line(const std::string& line, std::size_t full_length) {
   if (full_length > line.size()) {
     protocol_violation(fmt::format("is longer than the {}-byte limit", max_driver_line_bytes), line,
@@ -320,6 +339,10 @@ void case_session::handle_line(const std::string& line, std::size_t full_length)
       }
     } else if (type == "connected" || type == "connect_failed") {
       state_.connect_reply = msg;
+    } else if (type == "message") {
+      handle_message(msg);
+    } else if (type == "subscribed" || type == "subscribe_failed") {
+      state_.subscribe_reply = msg;
     } else if (type == "bye") {
       state_.bye = true;
       note("bye: " + msg.value("stats", json::object()).dump());
@@ -428,6 +451,7 @@ auto case_session::run() -> awaitable<void> {
     co_return;
   }
   co_await connect_driver();
+  co_await subscribe_driver();
   const auto deadlines = start_timeline_and_workload();
   co_await wait_for_the_run(deadlines);
   co_await end_session(deadlines);
@@ -640,6 +664,62 @@ auto case_session::connect_driver() -> awaitable<void> {
   note(fmt::format("connect: {}", reply ? reply->dump() : std::string("no answer")));
 }
 
+/// The workload's subscription, taken before the timeline starts so that the first maintenance
+/// event finds it held.
+auto case_session::subscribe_driver() -> awaitable<void> {
+  const auto& pubsub = scn_.load.pubsub;
+  if (!pubsub || facts_.connect != connect_result::connected) {
+    co_return;
+  }
+  auto& sub = facts_.pubsub;
+  sub.asked = true;
+  const json message = {{"type", "subscribe"},
+                        {"kind", std::string(scenario::to_string(pubsub->kind))},
+                        {"channels", workload_subscription(scn_.load)}};
+  co_await send(message);
+  const auto limit = milliseconds{std::max<std::int64_t>(10'000, 2 * longest_timeout().count())};
+  co_await wait_until([&] { return state_.subscribe_reply || state_.eof; }, timeout_of(limit));
+  const auto& reply = state_.subscribe_reply;
+  sub.subscribed = reply && reply->value("type", "") == "subscribed";
+  sub.at_ns = reply ? reply->value("t_ns", now_ns()) : now_ns();
+  if (!sub.subscribed) {
+    sub.error_class = reply ? reply->value("error_class", "other") : "timeout";
+    sub.message = reply ? reply->value("message", "")
+                        : fmt::format("no answer to subscribe within {} ms", limit.count());
+  }
+  note(fmt::format("subscribe: {}", reply ? reply->dump() : std::string("no answer")));
+}
+
+/// The server-side publisher: `rate` messages a second, round-robin over the channels, payload
+/// `seq:N`, until the workload ends (the last pubsub_unjudged_tail left for delivery).
+auto case_session::publish_messages(std::int64_t origin_ns) -> awaitable<void> {
+  const auto& p = *scn_.load.pubsub;
+  if (p.rate <= 0) {
+    co_return;
+  }
+  const auto channels = workload_channels(scn_.load);
+  const auto length =
+      scn_.load.duration ? std::min(*scn_.load.duration, scn_.duration) : scn_.duration;
+  const auto end_ns =
+      origin_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(length).count();
+  const bool sharded = p.kind == scenario::subscribe_kind::shard;
+  for (std::int64_t seq = 1;; ++seq) {
+    const auto due = origin_ns + static_cast<std::int64_t>(static_cast<double>(seq) * 1e9 / p.rate);
+    if (due >= end_ns) {
+      break;
+    }
+    if (const auto wait = due - now_ns(); wait > 0) {
+      publish_timer_.expires_after(std::chrono::nanoseconds(wait));
+      co_await publish_timer_.async_wait(as_tuple_awaitable);
+    }
+    if (stopping_ || state_.eof || process_outcome_) {
+      break;
+    }
+    const auto& channel = channels[static_cast<std::size_t>(seq - 1) % channels.size()];
+    server_.publish(scn_.topo.start, channel, fmt::format("seq:{}", seq), sharded);
+  }
+}
+
 auto case_session::start_timeline_and_workload() -> run_deadlines {
   engine_ = std::make_unique<engine::driver>(io_.get_executor(), server_, recorder_, scn_, seed_);
   const std::int64_t origin = now_ns();
@@ -660,6 +740,9 @@ auto case_session::start_timeline_and_workload() -> run_deadlines {
   run_deadlines d;
   d.last_intended = origin + (schedule.empty() ? 0 : schedule.back().offset.count());
   asio::co_spawn(io_, issue_commands(std::move(schedule), origin), asio::detached);
+  if (facts_.pubsub.subscribed) {
+    asio::co_spawn(io_, publish_messages(origin), asio::detached);
+  }
   d.run_end = origin + std::chrono::duration_cast<std::chrono::nanoseconds>(scn_.duration).count();
   d.watchdog =
       std::max(d.run_end, d.last_intended) + std::chrono::duration_cast<std::chrono::nanoseconds>(

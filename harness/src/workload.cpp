@@ -1,6 +1,8 @@
 #include <schsim/core/scenario/limits.hpp>
 #include <schsim/harness/workload.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <random>
@@ -126,6 +128,23 @@ auto command_identity(const std::vector<std::string>& args) -> std::optional<std
     }
   }
   return std::nullopt;
+}
+
+auto workload_channels(const scenario::workload& w) -> std::vector<std::string> {
+  std::vector<std::string> out;
+  if (w.pubsub) {
+    for (std::uint32_t i = 0; i < w.pubsub->channels; ++i) {
+      out.push_back(fmt::format("{}chan:{}", w.key_prefix, i));
+    }
+  }
+  return out;
+}
+
+auto workload_subscription(const scenario::workload& w) -> std::vector<std::string> {
+  if (w.pubsub && w.pubsub->kind == scenario::subscribe_kind::pattern) {
+    return {w.key_prefix + "chan:*"};
+  }
+  return workload_channels(w);
 }
 
 }  // namespace schsim::harness

@@ -373,6 +373,28 @@ void server::set_accept_mode(const std::string& endpoint, accept_mode mode) {
 
 auto server::data() -> keyspace& { return impl_->data; }
 
+auto server::publish(const std::string& endpoint, const std::string& channel,
+                     const std::string& payload, bool sharded) -> std::size_t {
+  std::string node = endpoint;
+  if (sharded) {
+    const auto* owner =
+        impl_->config.cluster ? impl_->cluster.owner(schsim::cluster::key_slot(channel)) : nullptr;
+    node = owner != nullptr ? owner->name : std::string{};
+  }
+  auto p = sharded ? impl_->pubsub.spublish(node, channel, payload)
+                   : impl_->pubsub.publish(channel, payload);
+  const auto receivers = p.receivers.size();
+  if (impl_->config.record_commands) {
+    impl_->record(node.empty() ? endpoint : node, 0,
+                  timeline::pubsub_published{p.channel, p.sharded, receivers,
+                                             payload_seq(p.payload), p.payload.size()});
+  }
+  std::vector<publication> out;
+  out.push_back(std::move(p));
+  impl_->deliver(std::move(out));
+  return receivers;
+}
+
 void server::begin_slot_migration(const std::string& from, const std::string& to,
                                   const schsim::cluster::slot_set& slots,
                                   std::chrono::milliseconds migrate_for) {

@@ -123,12 +123,15 @@ INSTANTIATE_TEST_SUITE_P(
         broken_case{"sticky-slot-map", "cluster-slot-migration", {"topology_refresh"}, {}},
         // TLS: the handoff connection accepts node-b's certificate for another name and sends
         // commands over it.
-        broken_case{
-            "skip-handoff-verification", "tls-moving-wrong-certificate", {"handshake"}, {}},
+        broken_case{"skip-handoff-verification", "tls-moving-wrong-certificate", {"handshake"}, {}},
         // Opts in although configured disabled. It then relaxes on the MIGRATING it asked for,
         // which timeout_relaxation judges by what the connection was sent: consistent, so only
         // the handshake fails.
-        broken_case{"opt-in-when-disabled", "sch-disabled", {"handshake"}, {}}),
+        broken_case{"opt-in-when-disabled", "sch-disabled", {"handshake"}, {}},
+        // The subscriber connection moves but never subscribes again: messages stop.
+        broken_case{"no-resubscribe", "pubsub-moving", {"pubsub_continuity"}, {}},
+        // Both connections hold the subscription for 300 ms: every message then arrives twice.
+        broken_case{"overlap-subscriptions", "pubsub-moving", {"pubsub_continuity"}, {}}),
     [](const ::testing::TestParamInfo<broken_case>& param_info) {
       // Mode and scenario: one mode may be shown failing in several scenarios.
       std::string name = param_info.param.mode + "_" + param_info.param.scenario;

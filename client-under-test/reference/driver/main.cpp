@@ -207,6 +207,7 @@ class session {
     if (type == "configure") return on_configure(msg);
     if (type == "connect") return on_connect();
     if (type == "command") return on_command(msg);
+    if (type == "subscribe") return on_subscribe(msg);
     if (type == "shutdown") return on_shutdown();
     // Unknown types are ignored (forward compatibility), but say so on stderr.
     std::cerr << "refclient-driver: ignoring message type '" << type << "'\n";
@@ -231,7 +232,7 @@ class session {
                {"capabilities",
                 {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
                  "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster",
-                 "tls"}},
+                 "tls", "pubsub"}},
                {"timeouts", {{"reply", "command"}}},
                {"broken", broken}});
   }
@@ -334,6 +335,43 @@ class session {
     } else {
       client_->execute(std::move(args), std::move(done));
     }
+  }
+
+  /// The workload's subscription (standalone client only: the reference cluster client has no
+  /// sharded Pub/Sub, so it does not declare sharded_pubsub).
+  void on_subscribe(const json& msg) {
+    const auto failed = [this](std::string_view error_class, std::string message) {
+      out_.line({{"type", "subscribe_failed"},
+                 {"t_ns", now_ns()},
+                 {"error_class", error_class},
+                 {"message", std::move(message)}});
+    };
+    if (!client_) {
+      return failed("other", cluster_ ? "the reference cluster client has no Pub/Sub"
+                                      : "subscribe before connect");
+    }
+    const auto kind_name = msg.value("kind", std::string{"channel"});
+    const auto kind = kind_name == "pattern" ? rc::subscription_kind::pattern
+                      : kind_name == "shard" ? rc::subscription_kind::shard
+                                             : rc::subscription_kind::channel;
+    std::vector<std::string> names;
+    for (const auto& c : msg.value("channels", json::array())) {
+      if (c.is_string()) names.push_back(c.get<std::string>());
+    }
+    auto on_message = [this](rc::pubsub_message m) {
+      json line{{"type", "message"}, {"channel", m.channel}, {"payload", m.payload}};
+      line["pattern"] = m.pattern ? json(*m.pattern) : json(nullptr);
+      line["t_ns"] = now_ns();
+      out_.line(line);
+    };
+    client_->subscribe(kind, std::move(names), std::move(on_message),
+                       [this, failed](std::optional<rc::command_error> e) {
+                         if (!e) {
+                           out_.line({{"type", "subscribed"}, {"t_ns", now_ns()}});
+                         } else {
+                           failed(rc::to_string(e->kind), e->message);
+                         }
+                       });
   }
 
   void on_shutdown() {

@@ -86,6 +86,11 @@ struct wire {
   bool current = false;                 // has been a connection's active socket
   bool relaxed_reported = false;        // last relaxation state told to the event sink
   std::vector<maint::moving> deferred;  // MOVING received before it became current
+  // Pub/Sub (the subscriber connection only): confirmations still due for what was sent.
+  bool subscribe_sent = false;
+  std::size_t subscribe_pending = 0;
+  std::size_t unsubscribe_pending = 0;
+  bool subscribed = false;  // every name confirmed, not yet unsubscribed
 };
 using wire_ptr = std::shared_ptr<wire>;
 
@@ -155,6 +160,15 @@ struct client::impl : std::enable_shared_from_this<impl> {
   bool shut_down = false;
   bool growing = false;
   std::function<void(const maint::smigrated&)> smigrated_handler;
+  /// subscribe(): what the subscriber connection holds, and who hears about it.
+  struct subscription {
+    subscription_kind kind = subscription_kind::channel;
+    std::vector<std::string> names;
+    std::function<void(pubsub_message)> on_message;
+    std::function<void(std::optional<command_error>)> first_done;  // until first confirmed
+    bool ever_subscribed = false;
+  };
+  std::optional<subscription> sub;
   /// execute() calls not completed yet (the cluster client closes a retired node at zero).
   std::size_t outstanding = 0;
 
@@ -205,6 +219,9 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   [[nodiscard]] auto id() const -> conn_id { return id_; }
+  /// The Pub/Sub connection: never picked for commands; subscribes on every socket it gets.
+  void make_subscriber() { subscriber_ = true; }
+  [[nodiscard]] auto subscriber() const -> bool { return subscriber_; }
   [[nodiscard]] auto ready() const -> bool { return active_ && !handoff_ && !closed_; }
   [[nodiscard]] auto closed() const -> bool { return closed_; }
   [[nodiscard]] auto load() const -> std::size_t {
@@ -317,6 +334,16 @@ class connection : public std::enable_shared_from_this<connection> {
   void report_relax(const wire_ptr& w, time_point t);
 
   void activate(const wire_ptr& w);
+  // Pub/Sub: (un)subscribe commands are written straight to the socket (the subscriber carries
+  // no command FIFO; RESP3 confirms with pushes, not replies).
+  void write_raw(const wire_ptr& w, std::string bytes);
+  void subscribe_on(const wire_ptr& w);
+  void unsubscribe_on(const wire_ptr& w);
+  /// A subscribe/unsubscribe confirmation or a message: true when handled.
+  auto on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bool;
+  /// The handoff swap waiting for the old socket's unsubscribe (or, broken, the new one's
+  /// subscribe) confirmations.
+  void resume_swap();
   void on_reply(const wire_ptr& w, resp3::value v);
   void on_push(const wire_ptr& w, resp3::value v);
   void wire_lost(const wire_ptr& w, const std::string& reason, closer by);
@@ -345,6 +372,8 @@ class connection : public std::enable_shared_from_this<connection> {
   bool reconnecting_ = false;
   bool ever_connected_ = false;
   bool closed_ = false;
+  bool subscriber_ = false;
+  std::optional<handoff_swap> pending_swap_;
 };
 
 // --- opening a socket -------------------------------------------------------------------------
@@ -538,6 +567,10 @@ void connection::activate(const wire_ptr& w) {
   }
   w->current = true;
   active_ = w;
+  if (subscriber_ && !w->subscribe_sent) {
+    const bool again = pool_->sub && pool_->sub->ever_subscribed;
+    if (!again || !pool_->cfg.config.broken.has(broken_mode::no_resubscribe)) subscribe_on(w);
+  }
   auto deferred = std::move(w->deferred);
   w->deferred.clear();
   for (const auto& m : deferred) pool_->on_moving(id_, m);
@@ -717,6 +750,112 @@ auto connection::queue_loop() -> asio::awaitable<void> {
   }
 }
 
+// --- Pub/Sub ----------------------------------------------------------------------------------
+
+namespace {
+
+auto subscribe_command(subscription_kind kind, bool subscribe) -> std::string_view {
+  switch (kind) {
+    case subscription_kind::pattern:
+      return subscribe ? "PSUBSCRIBE" : "PUNSUBSCRIBE";
+    case subscription_kind::shard:
+      return subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE";
+    case subscription_kind::channel:
+      break;
+  }
+  return subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE";
+}
+
+auto command_bytes(std::string_view name, const std::vector<std::string>& args) -> std::string {
+  std::vector<std::string_view> parts{name};
+  parts.insert(parts.end(), args.begin(), args.end());
+  std::string out;
+  resp3::append_command(out, parts);
+  return out;
+}
+
+/// How long the overlap-subscriptions broken mode keeps both sockets subscribed: long enough
+/// that messages at a workload's rate arrive on both.
+constexpr milliseconds overlap_hold{300};
+
+}  // namespace
+
+void connection::write_raw(const wire_ptr& w, std::string bytes) {
+  auto self = shared_from_this();
+  asio::co_spawn(
+      pool_->ex,
+      [self, w, bytes = std::move(bytes)]() -> asio::awaitable<void> {
+        auto [ec, n] = co_await write_all(*w, asio::buffer(bytes));
+        if (ec) self->wire_lost(w, "write failed: " + ec.message(), closer::peer);
+      },
+      asio::detached);
+}
+
+void connection::subscribe_on(const wire_ptr& w) {
+  if (!pool_->sub || w->closed) return;
+  const auto& sub = *pool_->sub;
+  w->subscribe_sent = true;
+  w->subscribe_pending = sub.names.size();
+  pool_->emit("subscribing",
+              {{"conn", static_cast<std::int64_t>(id_)}, {"endpoint", w->endpoint.to_string()}});
+  write_raw(w, command_bytes(subscribe_command(sub.kind, true), sub.names));
+}
+
+void connection::unsubscribe_on(const wire_ptr& w) {
+  if (!pool_->sub || w->closed) return;
+  const auto& sub = *pool_->sub;
+  w->subscribed = false;
+  w->unsubscribe_pending = sub.names.size();
+  pool_->emit("unsubscribing",
+              {{"conn", static_cast<std::int64_t>(id_)}, {"endpoint", w->endpoint.to_string()}});
+  write_raw(w, command_bytes(subscribe_command(sub.kind, false), sub.names));
+}
+
+void connection::resume_swap() {
+  if (auto s = std::exchange(pending_swap_, std::nullopt)) do_swap(*s);
+}
+
+auto connection::on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bool {
+  if (v.elements.empty() || !pool_->sub) return false;
+  const auto& kind = v.elements[0].text;
+  auto& sub = *pool_->sub;
+  if (kind == "message" || kind == "smessage" || kind == "pmessage") {
+    const bool pattern = kind == "pmessage";
+    if (v.elements.size() < (pattern ? 4U : 3U)) return false;
+    pubsub_message m;
+    m.pattern = pattern ? std::optional<std::string>(v.elements[1].text) : std::nullopt;
+    m.channel = v.elements[pattern ? 2 : 1].text;
+    m.payload = v.elements[pattern ? 3 : 2].text;
+    if (sub.on_message) {
+      asio::post(pool_->ex, [f = sub.on_message, m = std::move(m)]() mutable { f(std::move(m)); });
+    }
+    return true;
+  }
+  if (kind == "subscribe" || kind == "psubscribe" || kind == "ssubscribe") {
+    if (w->subscribe_pending > 0 && --w->subscribe_pending == 0) {
+      w->subscribed = true;
+      sub.ever_subscribed = true;
+      pool_->emit("subscribed", {{"conn", static_cast<std::int64_t>(id_)},
+                                 {"endpoint", w->endpoint.to_string()}});
+      if (auto done = std::exchange(sub.first_done, nullptr)) {
+        asio::post(pool_->ex, [done = std::move(done)] { done(std::nullopt); });
+      }
+      if (pending_swap_ && w == next_) {
+        // Broken overlap-subscriptions: hold both subscriptions a while before the swap.
+        auto timer = std::make_shared<asio::steady_timer>(pool_->ex, overlap_hold);
+        timer->async_wait(
+            [self = shared_from_this(), timer](boost::system::error_code) { self->resume_swap(); });
+      }
+    }
+    return true;
+  }
+  if (kind == "unsubscribe" || kind == "punsubscribe" || kind == "sunsubscribe") {
+    if (w->unsubscribe_pending > 0 && --w->unsubscribe_pending == 0 && w == old_) resume_swap();
+    return true;
+  }
+  return false;
+}
+
 void connection::on_reply(const wire_ptr& w, resp3::value v) {
   if (w->inflight.empty()) {
     wire_lost(w, "protocol error: a reply with no command in flight", closer::client);
@@ -735,6 +874,7 @@ void connection::on_reply(const wire_ptr& w, resp3::value v) {
 }
 
 void connection::on_push(const wire_ptr& w, resp3::value v) {
+  if (subscriber_ && on_pubsub_frame(w, v)) return;
   const auto decoded = maint::decode(v);
   const auto conn = static_cast<std::int64_t>(id_);
   if (!decoded) {
@@ -830,7 +970,11 @@ void connection::wire_lost(const wire_ptr& w, const std::string& reason, closer 
     start_reconnect();
   } else if (w == old_) {
     old_ = nullptr;
-    if (handoff_) run_handoff(handoff_->on_old_drained(now()));
+    if (pending_swap_) {
+      resume_swap();
+    } else if (handoff_) {
+      run_handoff(handoff_->on_old_drained(now()));
+    }
   } else if (w == next_) {
     next_ = nullptr;
     if (handoff_) run_handoff(handoff_->on_new_lost(now()));
@@ -920,6 +1064,20 @@ auto connection::run_handoff_dial(handoff_dial d, std::uint64_t generation)
 }
 
 void connection::do_swap(const handoff_swap& s) {
+  if (subscriber_ && old_ && !old_->closed && old_->subscribed) {
+    if (!pool_->cfg.config.broken.has(broken_mode::overlap_subscriptions)) {
+      // Unsubscribe first and read the confirmations: every message the old socket was sent
+      // before them is handed over, and none can arrive twice.
+      unsubscribe_on(old_);
+      pending_swap_ = s;
+      return;
+    }
+    if (next_ && !next_->closed && !next_->subscribe_sent) {
+      subscribe_on(next_);  // broken: both sockets hold the subscription for a round trip
+      pending_swap_ = s;
+      return;
+    }
+  }
   const auto t = now();
   std::vector<request_ptr> resend;
   if (auto w = old_) {
@@ -1160,9 +1318,10 @@ auto client::impl::make_request(std::vector<std::string> args,
 auto client::impl::pick_connection() -> std::shared_ptr<connection> {
   std::shared_ptr<connection> best;
   for (const auto& c : conns) {
-    if (c->ready() && (!best || c->load() < best->load())) best = c;
+    if (!c->subscriber() && c->ready() && (!best || c->load() < best->load())) best = c;
   }
-  const auto size = static_cast<int>(conns.size());
+  const auto size = static_cast<int>(
+      std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c->subscriber(); }));
   // Grow only under real concurrency, never because a handoff or reconnect is under way: a
   // connection dialled then would be one more socket for nothing.
   if (best &&
@@ -1173,7 +1332,7 @@ auto client::impl::pick_connection() -> std::shared_ptr<connection> {
   if (!best) {
     // Nothing ready (handoff or reconnect under way): buffer where the queue is shortest.
     for (const auto& c : conns) {
-      if (!c->closed() && (!best || c->pending() < best->pending())) best = c;
+      if (!c->subscriber() && !c->closed() && (!best || c->pending() < best->pending())) best = c;
     }
   }
   if (!best) {
@@ -1206,6 +1365,24 @@ void client::execute_asking(std::vector<std::string> args,
   auto c = pool.pick_connection();
   c->enqueue(std::move(asking));
   c->enqueue(std::move(r));
+}
+
+void client::subscribe(subscription_kind kind, std::vector<std::string> names,
+                       std::function<void(pubsub_message)> on_message,
+                       std::function<void(std::optional<command_error>)> done) {
+  auto& pool = *impl_;
+  if (pool.shut_down || pool.sub || names.empty()) {
+    const auto why = pool.shut_down ? command_error{error_class::cancelled, "client shut down"}
+                     : pool.sub     ? command_error{error_class::other, "already subscribed"}
+                                    : command_error{error_class::other, "nothing to subscribe to"};
+    asio::post(pool.ex, [done = std::move(done), why] { done(why); });
+    return;
+  }
+  pool.sub = client::impl::subscription{kind, std::move(names), std::move(on_message),
+                                        std::move(done), false};
+  auto c = pool.add_connection();
+  c->make_subscriber();
+  c->start_background();
 }
 
 void client::set_smigrated_handler(std::function<void(const maint::smigrated&)> handler) {

@@ -774,7 +774,33 @@ void read_probe(table_reader& r, sc::workload& w) {
   }
 }
 
-constexpr std::array<section_key<sc::workload>, 7> workload_keys{{
+constexpr std::array<section_key<sc::pubsub_workload>, 3> pubsub_keys{{
+    {"channels",
+     [](table_reader& r, sc::pubsub_workload& p) {
+       r.integer_into(p.channels, "channels", 1, sc::limits::max_pubsub_channels);
+     }},
+    {"rate",
+     number_between<sc::pubsub_workload>{&sc::pubsub_workload::rate, 0, sc::limits::max_rate}},
+    {"kind",
+     [](table_reader& r, sc::pubsub_workload& p) {
+       assign_if(p.kind, choice<sc::subscribe_kind>(r, "kind",
+                                                    {{"channel", sc::subscribe_kind::channel},
+                                                     {"pattern", sc::subscribe_kind::pattern},
+                                                     {"shard", sc::subscribe_kind::shard}}));
+     }},
+}};
+
+void read_pubsub(table_reader& r, sc::workload& w) {
+  if (const auto* table = r.subtable("pubsub")) {
+    table_reader pr(*table, "workload.pubsub", r.ctx());
+    sc::pubsub_workload p;
+    read_keys<sc::pubsub_workload>(pr, p, pubsub_keys);
+    pr.finish();
+    w.pubsub = p;
+  }
+}
+
+constexpr std::array<section_key<sc::workload>, 8> workload_keys{{
     {"rate", number_between<sc::workload>{&sc::workload::rate, 0, sc::limits::max_rate}},
     {"duration", &sc::workload::duration},
     {"mix", read_mix},
@@ -786,6 +812,7 @@ constexpr std::array<section_key<sc::workload>, 7> workload_keys{{
        r.integer_into(w.value_size, "value_size", 0, sc::limits::max_value_size);
      }},
     {"probe", read_probe},
+    {"pubsub", read_pubsub},
 }};
 
 void read_workload(context& ctx, const toml::table& t, sc::workload& w) {
@@ -807,7 +834,7 @@ void read_reconnects(table_reader& r, sc::expectations& x) {
   }
 }
 
-constexpr std::array<section_key<sc::expectations>, 11> expect_keys{{
+constexpr std::array<section_key<sc::expectations>, 12> expect_keys{{
     {"checks", &sc::expectations::checks},
     {"handshake",
      [](table_reader& r, sc::expectations& x) {
@@ -828,6 +855,7 @@ constexpr std::array<section_key<sc::expectations>, 11> expect_keys{{
      }},
     {"handoff_within", &sc::expectations::handoff_within},
     {"topology_refresh_within", &sc::expectations::topology_refresh_within},
+    {"resubscribe_within", &sc::expectations::resubscribe_within},
     {"timeout_tolerance",
      number_between<sc::expectations>{&sc::expectations::timeout_tolerance, 0, 1}},
     {"max_latency", &sc::expectations::max_latency},

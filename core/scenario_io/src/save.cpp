@@ -256,6 +256,15 @@ auto workload_section(const sc::workload& w) -> toml::table {
     probe.insert_or_assign("command", w.probe->command);
     t.insert_or_assign("probe", inline_table(std::move(probe)));
   }
+  if (w.pubsub) {
+    const sc::pubsub_workload plain;
+    toml::table pubsub{{"channels", static_cast<std::int64_t>(w.pubsub->channels)}};
+    put_number(pubsub, "rate", w.pubsub->rate);
+    if (w.pubsub->kind != plain.kind) {
+      pubsub.insert_or_assign("kind", std::string(sc::to_string(w.pubsub->kind)));
+    }
+    t.insert_or_assign("pubsub", std::move(pubsub));
+  }
   return t;
 }
 
@@ -273,6 +282,7 @@ auto expect_section(const sc::expectations& x) -> toml::table {
   }
   put_duration(t, "handoff_within", x.handoff_within);
   put_duration(t, "topology_refresh_within", x.topology_refresh_within);
+  put_duration(t, "resubscribe_within", x.resubscribe_within);
   if (x.timeout_tolerance != dflt.timeout_tolerance) {
     put_number(t, "timeout_tolerance", x.timeout_tolerance);
   }

@@ -44,6 +44,11 @@ auto check_registry() -> const std::vector<check_entry>& {
        "after the SMIGRATED that left a node without slots, no command the client was handed "
        "once it could have read the push (50 ms) reached that node",
        "", true, judge_removed_node_traffic},
+      {pubsub_continuity_id,
+       "every message published while the client held its subscription reached the application "
+       "exactly once and in order per channel; after MOVING, SMIGRATED or a server close the "
+       "client subscribed again within expect.resubscribe_within",
+       "", true, judge_pubsub_continuity},
   };
   return table;
 }
@@ -189,6 +194,7 @@ auto check_for_expectation(std::string_view name) -> std::string_view {
       {"idle_connections", no_leaks_id},
       {"latency", latency_id},
       {"removed_node", removed_node_traffic_id},
+      {"pubsub", pubsub_continuity_id},
   };
   for (const auto& [alias, id] : aliases) {
     if (alias == name) {
@@ -219,6 +225,10 @@ auto applicable_checks(const scenario::scenario& scn) -> std::vector<std::string
   } else {
     chosen = {zero_dropped_id, handshake_id, no_leaks_id, latency_id};
     add_checks_for_steps(scn, chosen);
+  }
+  // A subscription in the workload is always judged.
+  if (scn.load.pubsub) {
+    chosen.insert(pubsub_continuity_id);
   }
   std::vector<std::string_view> out;
   for (const auto id : all_check_ids()) {
@@ -252,6 +262,10 @@ auto required_capabilities(const scenario::scenario& scn) -> std::vector<std::st
   }
   if (const auto* start = scn.topo.find(scn.topo.start); start != nullptr && start->tls) {
     caps.insert("tls");  // configure's tls: the CA, the name to verify, a client certificate
+  }
+  if (scn.load.pubsub) {
+    caps.insert(scn.load.pubsub->kind == scenario::subscribe_kind::shard ? "sharded_pubsub"
+                                                                         : "pubsub");
   }
   for (const auto& st : scn.steps) {
     const auto* send = std::get_if<scenario::send_action>(&st.what);
@@ -295,6 +309,9 @@ auto check_topology_refresh(const check_input& in) -> v::check_result {
 }
 auto check_removed_node_traffic(const check_input& in) -> v::check_result {
   return judge_alone(removed_node_traffic_id, in);
+}
+auto check_pubsub_continuity(const check_input& in) -> v::check_result {
+  return judge_alone(pubsub_continuity_id, in);
 }
 
 auto run_checks(const check_input& in) -> std::vector<v::check_result> {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,25 @@ namespace schsim::harness {
 /// How the driver's `connect` ended.
 enum class connect_result { not_attempted, connected, failed };
 
+/// A Pub/Sub message the client handed to the application (driver `message` line).
+struct delivered_message {
+  std::string channel;
+  std::string pattern;  ///< the pattern it matched (PSUBSCRIBE); empty otherwise
+  std::string payload;
+  std::optional<std::int64_t> seq;  ///< N of the workload's `seq:N`
+  std::int64_t t_ns = 0;
+};
+
+/// The workload's subscription, as the driver answered `subscribe`.
+struct subscription_facts {
+  bool asked = false;       ///< the scenario has [workload.pubsub] and the client connected
+  bool subscribed = false;  ///< `subscribed` came back
+  std::int64_t at_ns = 0;   ///< when the driver said so
+  std::string error_class;  ///< `subscribe_failed`'s class, or "timeout" for no answer
+  std::string message;
+  std::vector<delivered_message> messages;  ///< in the order the driver reported them
+};
+
 /// What the harness learned from the driver over the protocol.
 struct driver_facts {
   verdict::client_info client;
@@ -35,6 +55,7 @@ struct driver_facts {
   std::vector<verdict::command_outcome> commands;
   /// When the harness sent `shutdown` (0: never): the end of the judged period.
   std::int64_t shutdown_ns = 0;
+  subscription_facts pubsub;
 };
 
 /// Everything a check may look at.
@@ -59,6 +80,16 @@ inline constexpr std::string_view no_leaks_id = "no_leaks";
 inline constexpr std::string_view latency_id = "latency";
 inline constexpr std::string_view topology_refresh_id = "topology_refresh";
 inline constexpr std::string_view removed_node_traffic_id = "removed_node_traffic";
+inline constexpr std::string_view pubsub_continuity_id = "pubsub_continuity";
+
+/// How long a maintenance event may leave the client without its subscription when the scenario
+/// gives no `expect.resubscribe_within`: a handoff that unsubscribes on the old connection and
+/// subscribes on the new one needs two round trips; a reconnect after the server closed the
+/// connection needs a dial and a handshake too.
+inline constexpr std::chrono::milliseconds default_resubscribe_within{1000};
+/// Messages published this close to the end of the judged period are not judged: they may still
+/// be on their way to the client when the harness stops listening.
+inline constexpr std::chrono::milliseconds pubsub_unjudged_tail{250};
 
 /// How long after a SMIGRATED a cluster client may still send commands for the moved slots to
 /// the source node, when the scenario gives no `expect.topology_refresh_within`: go-redis
@@ -105,6 +136,12 @@ auto check_topology_refresh(const check_input& in) -> verdict::check_result;
 /// node (until a migration gives it slots again), except commands the driver handed to the
 /// client before the push was written.
 auto check_removed_node_traffic(const check_input& in) -> verdict::check_result;
+/// Every message the server published while the client held its subscription was handed to the
+/// application exactly once and in order per channel; after a maintenance event ended the
+/// subscription (MOVING, SMIGRATED, a close) the client held it again within
+/// expect.resubscribe_within (default_resubscribe_within); only messages published in that gap
+/// may be lost.
+auto check_pubsub_continuity(const check_input& in) -> verdict::check_result;
 
 /// Every check, in all_check_ids() order: applicable ones evaluated, the others skipped, and
 /// those needing a capability the client lacks marked unsupported.

@@ -44,4 +44,10 @@ auto make_schedule(const scenario::workload& w, std::chrono::milliseconds run_le
  */
 auto command_identity(const std::vector<std::string>& args) -> std::optional<std::string>;
 
+/// The Pub/Sub workload's channel names: `<key_prefix>chan:<i>` (empty without one).
+auto workload_channels(const scenario::workload& w) -> std::vector<std::string>;
+/// What the client is asked to subscribe to: the channels, or for kind pattern the one pattern
+/// `<key_prefix>chan:*`.
+auto workload_subscription(const scenario::workload& w) -> std::vector<std::string>;
+
 }  // namespace schsim::harness

@@ -226,6 +226,14 @@ class server {
   /// Applies to connections accepted from now on; existing ones keep being served.
   void set_accept_mode(const std::string& endpoint, accept_mode mode);
 
+  /// The workload's server-side publisher: PUBLISH `payload` to `channel` as a client on
+  /// `endpoint` would (every subscriber of every endpoint receives it), or with `sharded`
+  /// SPUBLISH on the node that owns the channel's slot (cluster mode; nobody receives it when
+  /// no node owns the slot). Recorded as pubsub_published with connection 0 on that endpoint;
+  /// the messages go out like a publishing client's. Returns how many subscriptions got it.
+  auto publish(const std::string& endpoint, const std::string& channel, const std::string& payload,
+               bool sharded) -> std::size_t;
+
   /// The keyspace shared by all endpoints (e.g. to check applied INCRs after a run).
   [[nodiscard]] auto data() -> keyspace&;
 

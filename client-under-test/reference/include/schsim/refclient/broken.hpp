@@ -30,9 +30,13 @@ enum class broken_mode {
                               ///< chain, no host name check) and sends commands over it
   opt_in_when_disabled,       ///< `mode = disabled` is ignored: every connection sends CLIENT
                               ///< MAINT_NOTIFICATIONS ON (and acts on the pushes) as in auto mode
+  no_resubscribe,  ///< Pub/Sub: after a handoff or a reconnect the subscriber connection does not
+                   ///< subscribe again; messages stop
+  overlap_subscriptions,  ///< Pub/Sub: a handoff subscribes on the new connection before the old
+                          ///< one stops, so messages published in between arrive twice
 };
 
-inline constexpr std::size_t broken_mode_count = 12;
+inline constexpr std::size_t broken_mode_count = 14;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;

@@ -42,6 +42,16 @@ struct client_stats {
   std::uint64_t commands_retried = 0;
 };
 
+/// A Pub/Sub message as the application gets it.
+struct pubsub_message {
+  std::string channel;
+  std::optional<std::string> pattern;  ///< the pattern it matched (PSUBSCRIBE)
+  std::string payload;
+};
+
+/// What subscribe() subscribes to: channels, patterns or shard channels.
+enum class subscription_kind { channel, pattern, shard };
+
 /// One pooled connection as seen from outside (tests and diagnostics).
 struct connection_snapshot {
   conn_id id = 0;
@@ -88,6 +98,19 @@ class client {
   /// connection, so the one-shot ASKING flag applies to it. `done` gets the command's reply;
   /// ASKING's own reply is not reported (if it failed, the command is answered -MOVED).
   void execute_asking(std::vector<std::string> args, std::function<void(command_result)> done);
+
+  /**
+   * Subscribes to `names` on a connection of its own (never used for commands), over RESP3, and
+   * keeps the subscription across maintenance: in a MOVING handoff the old connection
+   * unsubscribes, and once its confirmations are read (so every message sent before them has
+   * been handed over) it closes and the new connection subscribes; the gap is two round trips
+   * and nothing arrives twice. After a reconnect the new connection subscribes again.
+   * `on_message` gets every message (posted, never inline); `done` gets nullopt once the first
+   * subscription is confirmed, or why it could not be taken. One subscription per client.
+   */
+  void subscribe(subscription_kind kind, std::vector<std::string> names,
+                 std::function<void(pubsub_message)> on_message,
+                 std::function<void(std::optional<command_error>)> done);
 
   /// Called (posted, never inline) with every SMIGRATED any connection of this client reads,
   /// after that connection's relaxation was updated. The cluster client reloads its topology

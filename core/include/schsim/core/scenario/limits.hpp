@@ -35,6 +35,8 @@ inline constexpr std::int64_t max_notification_time_s = 3600;
 inline constexpr std::int64_t max_count = 1'000'000;
 /// fragment's `chunk`, bytes per write: [0, 1 MiB].
 inline constexpr std::int64_t max_chunk_bytes = 1 << 20;
+/// workload.pubsub.channels: [1, 1000] (every channel is one subscription of the client).
+inline constexpr std::int64_t max_pubsub_channels = 1000;
 /// workload.mix weights: [0, 1000000].
 inline constexpr std::int64_t max_weight = 1'000'000;
 

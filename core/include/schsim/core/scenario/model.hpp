@@ -178,6 +178,24 @@ struct latency_probe {
   friend auto operator==(const latency_probe&, const latency_probe&) -> bool = default;
 };
 
+/// How the client subscribes to the workload's channels.
+enum class subscribe_kind {
+  channel,  ///< SUBSCRIBE to every channel
+  pattern,  ///< PSUBSCRIBE `<key_prefix>chan:*`
+  shard,    ///< SSUBSCRIBE to every channel (cluster topologies; SPUBLISH on the slot's owner)
+};
+
+/// Pub/Sub traffic: once connected the client subscribes to `channels` channels named
+/// `<key_prefix>chan:<i>`, and the server itself publishes `rate` messages per second,
+/// round-robin over them, each payload `seq:<N>` with N counting from 1 over the run.
+struct pubsub_workload {
+  std::uint32_t channels = 4;
+  double rate = 50;
+  subscribe_kind kind = subscribe_kind::channel;
+
+  friend auto operator==(const pubsub_workload&, const pubsub_workload&) -> bool = default;
+};
+
 struct workload {
   /// Commands per second, issued open-loop (on schedule, not after the previous reply), so a
   /// stall does not hide latency (coordinated omission). 0: no traffic (idle connections).
@@ -192,6 +210,8 @@ struct workload {
   /// Bytes per SET value.
   std::size_t value_size = 16;
   std::optional<latency_probe> probe{};
+  /// Subscriptions the client holds and messages the server publishes; nullopt: none.
+  std::optional<pubsub_workload> pubsub{};
 
   friend auto operator==(const workload&, const workload&) -> bool = default;
 };
@@ -234,6 +254,10 @@ struct expectations {
   /// A measured timeout passes if within +-this fraction of the value it should be (the relaxed
   /// one inside a window, the normal one outside); node-redis's own tests use 0.2.
   double timeout_tolerance = 0.2;
+  /// After a maintenance event ends a subscription (MOVING, SMIGRATED, a connection the server
+  /// closed), the client must hold it again within this time; messages published in between
+  /// may be lost. nullopt: the harness's default (1 s).
+  std::optional<milliseconds> resubscribe_within{};
   /// Highest acceptable command latency.
   std::optional<milliseconds> max_latency{};
   /// Fraction of workload commands allowed to fail (0: none).
@@ -713,6 +737,7 @@ auto to_string(sch_mode m) -> std::string_view;
 auto to_string(endpoint_type t) -> std::string_view;
 auto to_string(handshake_outcome o) -> std::string_view;
 auto to_string(connect_outcome o) -> std::string_view;
+auto to_string(subscribe_kind k) -> std::string_view;
 auto to_string(observed_counter c) -> std::string_view;
 auto to_string(close_mode m) -> std::string_view;
 auto to_string(close_point p) -> std::string_view;
