@@ -1468,6 +1468,30 @@ void publish_common(context& c, bool sharded) {
 void cmd_publish(context& c) { publish_common(c, false); }
 void cmd_spublish(context& c) { publish_common(c, true); }
 
+/// Redis 7.4's PUBSUB HELP text.
+void pubsub_help(context& c) {
+  constexpr std::array lines = {
+      "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"sv,
+      "CHANNELS [<pattern>]"sv,
+      "    Return the currently active channels matching a <pattern> (default: '*')."sv,
+      "NUMPAT"sv,
+      "    Return number of subscriptions to patterns."sv,
+      "NUMSUB [<channel> ...]"sv,
+      "    Return the number of subscribers for the specified channels, excluding"sv,
+      "    pattern subscriptions(default: no channels)."sv,
+      "SHARDCHANNELS [<pattern>]"sv,
+      "    Return the currently active shard level channels matching a <pattern> (default: '*')."sv,
+      "SHARDNUMSUB [<shardchannel> ...]"sv,
+      "    Return the number of subscribers for the specified shard level channel(s)"sv,
+      "HELP"sv,
+      "    Print this help."sv,
+  };
+  c.r.array(lines.size());
+  for (auto l : lines) {
+    c.r.simple(l);
+  }
+}
+
 void cmd_pubsub(context& c) {
   const std::string sub = to_lower(c.args[1]);
   const bool sharded = sub.starts_with("shard");
@@ -1495,6 +1519,8 @@ void cmd_pubsub(context& c) {
       return;
     }
     c.r.integer(static_cast<std::int64_t>(c.pubsub->numpat()));
+  } else if (sub == "help" && argc == 2) {
+    pubsub_help(c);
   } else {
     c.r.error("ERR unknown subcommand '" + std::string(c.args[1].substr(0, 128)) +
               "'. Try PUBSUB HELP.");

@@ -146,6 +146,12 @@ TEST(PubSub, PatternsAndPubsubIntrospection) {
   EXPECT_EQ(pub.run("*4\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n$6\r\nnews.x\r\n$4\r\nnone\r\n"),
             "*4\r\n$6\r\nnews.x\r\n:1\r\n$4\r\nnone\r\n:0\r\n");
   EXPECT_EQ(pub.run("*2\r\n$6\r\nPUBSUB\r\n$6\r\nNUMPAT\r\n"), ":2\r\n");
+  const auto help = pub.run("*2\r\n$6\r\nPUBSUB\r\n$4\r\nhelp\r\n");
+  EXPECT_TRUE(
+      help.starts_with("*14\r\n+PUBSUB <subcommand> [<arg> [value] [opt] ...]. "
+                       "Subcommands are:\r\n+CHANNELS [<pattern>]\r\n"))
+      << help;
+  EXPECT_TRUE(help.ends_with("+HELP\r\n+    Print this help.\r\n")) << help;
   EXPECT_EQ(pub.run("*2\r\n$6\r\nPUBSUB\r\n$3\r\nFOO\r\n"),
             "-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.\r\n");
   EXPECT_EQ(pub.run("*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMPAT\r\n$1\r\nx\r\n"),
