@@ -212,6 +212,10 @@ def render(v):
 # ------------------------------------------------------------------------------------------
 
 
+def _text(v):
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
 class Driver:
     def __init__(self):
         self.client = None
@@ -231,7 +235,7 @@ class Driver:
               "version": redis.__version__, "language": "python",
               "capabilities": ["maint_notifications", "relaxed_timeouts", "handoff",
                                "moving_null_endpoint", "mode_auto", "mode_enabled", "resp2",
-                               "auth", "reconnect", "cluster", "tls"],
+                               "auth", "reconnect", "cluster", "tls", "pubsub"],
               "timeouts": {"reply": "command"}})
 
     def configure(self, msg):
@@ -329,6 +333,7 @@ class Driver:
         if self.client is not None:
             self.client.close()
         self.client, self.pool = client, pool
+        self.pool_kwargs = kwargs
         self.cluster_kwargs = None
         log.info("configured %s:%s protocol=%s mode=%s endpoint_type=%s socket_timeout=%s "
                  "connect_timeout=%s relaxed=%s pool=%s retries=%d", host, port,
@@ -438,6 +443,66 @@ class Driver:
             self.inflight += 1
         self.executor.submit(self._run, cid, args)
 
+    def subscribe(self, msg):
+        """Subscribes through redis-py's own PubSub object and a listener thread, the way an
+        application would; re-subscribing after a handoff is left to redis-py."""
+        kind = msg.get("kind", "channel")
+        names = [str(n) for n in msg.get("channels") or []]
+        if self.client is None or kind == "shard":
+            emit({"type": "subscribe_failed", "t_ns": mono_ns(), "error_class": "other",
+                  "message": "sharded Pub/Sub not driven for redis-py" if kind == "shard"
+                  else "subscribe before configure"})
+            return
+        try:
+            # A subscriber of its own (own pool, same settings), as an application with a
+            # one-connection command pool would do: PubSub holds its connection for good.
+            sub_client = self.client
+            if self.cluster_kwargs is None:
+                sub_client = redis.Redis(connection_pool=BlockingConnectionPool(**self.pool_kwargs))
+            self.pubsub = sub_client.pubsub()
+            if kind == "pattern":
+                self.pubsub.psubscribe(*names)
+            else:
+                self.pubsub.subscribe(*names)
+            confirm = "psubscribe" if kind == "pattern" else "subscribe"
+            pending = set(names)
+            deadline = time.monotonic() + 10
+            while pending:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no confirmation for {sorted(pending)}")
+                m = self.pubsub.get_message(timeout=0.5)
+                if m is None:
+                    continue
+                if m["type"] == confirm:
+                    pending.discard(_text(m["channel"]))
+                else:
+                    self._deliver(m)
+        except Exception as e:  # noqa: BLE001 - reported, not swallowed
+            emit({"type": "subscribe_failed", "t_ns": mono_ns(), "error_class": classify(e),
+                  "message": str(e) or type(e).__name__})
+            return
+        emit({"type": "subscribed", "t_ns": mono_ns()})
+        threading.Thread(target=self._listen, name="pubsub", daemon=True).start()
+
+    def _deliver(self, m):
+        if m["type"] not in ("message", "pmessage", "smessage"):
+            return
+        pattern = m.get("pattern")
+        emit({"type": "message", "channel": _text(m["channel"]),
+              "pattern": _text(pattern) if pattern is not None else None,
+              "payload": _text(m["data"]), "t_ns": mono_ns()})
+
+    def _listen(self):
+        while not self.stopping:
+            try:
+                m = self.pubsub.get_message(timeout=1.0)
+            except Exception as e:  # noqa: BLE001 - an application would log and go on
+                log.warning("pubsub get_message: %r", e)
+                time.sleep(0.05)
+                continue
+            if m is not None:
+                self._deliver(m)
+
     def shutdown(self):
         self.stopping = True
         deadline = time.monotonic() + 3
@@ -484,6 +549,9 @@ def main():
             threading.Thread(target=d.connect, name="connect", daemon=True).start()
         elif kind == "command":
             d.command(msg)
+        elif kind == "subscribe":
+            threading.Thread(target=d.subscribe, args=(msg,), name="subscribe",
+                             daemon=True).start()
         elif kind == "shutdown":
             d.shutdown()
         else:
