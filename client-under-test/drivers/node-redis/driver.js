@@ -138,7 +138,7 @@ function hello(msg) {
     type: 'hello', protocol: DRIVER_PROTOCOL, client: 'node-redis', version: clientPkg.version,
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
-      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls'],
+      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls', 'pubsub'],
     // No option bounds the wait for a reply alone: commandOptions.timeout stops counting once
     // the command is written, and socket.socketTimeout is an idle-socket timeout after which
     // node-redis ends the client for good (an application would not set it as a reply timeout).
@@ -333,6 +333,36 @@ async function shutdown() {
   process.exit(0);
 }
 
+// A subscriber the way an application makes one: client.duplicate() copies the options
+// (maintNotifications, endpoint type, timeouts), so the subscriber connection opts in too.
+let subscriber = null;
+async function subscribe(msg) {
+  const fail = (cls, message) => emit({ type: 'subscribe_failed', t_ns: monoNs(),
+    error_class: cls, message });
+  if (!client || clustered || msg.kind === 'shard') {
+    return fail('other', msg.kind === 'shard' ? 'sharded Pub/Sub not driven for node-redis'
+      : 'subscribe needs a standalone client');
+  }
+  const names = (msg.channels || []).map(String);
+  const pattern = msg.kind === 'pattern';
+  try {
+    subscriber = client.duplicate();
+    subscriber.on('error', (e) => log(`subscriber error: ${e?.message}`));
+    await subscriber.connect();
+    for (const name of names) {
+      const listener = pattern
+        ? (payload, channel) => emit({ type: 'message', channel: String(channel), pattern: name,
+          payload: String(payload), t_ns: monoNs() })
+        : (payload, channel) => emit({ type: 'message', channel: String(channel), pattern: null,
+          payload: String(payload), t_ns: monoNs() });
+      await (pattern ? subscriber.pSubscribe(name, listener) : subscriber.subscribe(name, listener));
+    }
+  } catch (e) {
+    return fail(classify(e), String(e?.message ?? e));
+  }
+  emit({ type: 'subscribed', t_ns: monoNs() });
+}
+
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 rl.on('line', (line) => {
   if (!line.trim()) return;
@@ -348,6 +378,7 @@ rl.on('line', (line) => {
     case 'configure': return configure(msg);
     case 'connect': return connect();
     case 'command': return command(msg);
+    case 'subscribe': return void subscribe(msg);
     case 'shutdown': return void shutdown();
     default: log(`ignoring message type ${JSON.stringify(msg?.type)}`);
   }
