@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 /// The third-party drivers client-under-test/drivers/install.sh builds.
-constexpr std::array known_drivers{"go-redis", "redis-py", "node-redis", "lettuce"};
+constexpr std::array known_drivers{"go-redis", "redis-py", "node-redis", "lettuce", "jedis"};
 
 /// "NAME" of "NAME=COMMAND", or empty when `arg` is not of that form. A command line may hold
 /// '=' itself ("driver --mode=x"), so only a name without spaces before the '=' counts.

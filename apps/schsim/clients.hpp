@@ -1,7 +1,7 @@
 #pragma once
 // How `run`, `suite` and `matrix` read `--client`: "reference", a driver install.sh builds
-// (go-redis, redis-py, node-redis, lettuce), NAME=COMMAND, or (run and suite) a bare command line
-// that the driver's hello names.
+// (go-redis, redis-py, node-redis, lettuce, jedis), NAME=COMMAND, or (run and suite) a bare command
+// line that the driver's hello names.
 
 #include <schsim/harness/runner.hpp>
 

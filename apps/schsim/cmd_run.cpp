@@ -197,7 +197,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("scenarios", opt->scenarios, "Scenario files (.toml) or built-in scenario ids")
       ->required();
   cmd->add_option("--client", opt->client,
-                  "\"reference\", go-redis, redis-py, node-redis, lettuce "
+                  "\"reference\", go-redis, redis-py, node-redis, lettuce, jedis "
                   "(client-under-test/drivers/run-<name>.sh), NAME=COMMAND, or the command line "
                   "of a driver (docs/driver-protocol.md), then named by its hello")
       ->required();

@@ -4,9 +4,10 @@
 #   redis-py    python3 venv + pip (hashes)    -> redis-py/.venv
 #   node-redis  npm ci (package-lock.json)     -> node-redis/node_modules
 #   lettuce     mvn package (maven-shade)      -> lettuce/target/schsim-lettuce-driver.jar
+#   jedis       mvn package (maven-shade)      -> jedis/target/schsim-jedis-driver.jar
 #
-# Usage: client-under-test/drivers/install.sh [--force] [go-redis|redis-py|node-redis|lettuce ...]
-# With no names it does all four. Every version is pinned in the client's own manifest and lock
+# Usage: client-under-test/drivers/install.sh [--force] [go-redis|redis-py|node-redis|lettuce|jedis ...]
+# With no names it does all five. Every version is pinned in the client's own manifest and lock
 # (go.mod/go.sum, requirements.txt, package-lock.json, pom.xml). A driver whose outputs are newer
 # than its manifest and sources is skipped (--force rebuilds). After the first run the
 # registries' caches (Go module cache, pip cache, npm cache, ~/.m2) make it work offline.
@@ -20,12 +21,12 @@ clients=()
 for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
-    go-redis|redis-py|node-redis|lettuce) clients+=("$a") ;;
+    go-redis|redis-py|node-redis|lettuce|jedis) clients+=("$a") ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
-[ ${#clients[@]} -gt 0 ] || clients=(go-redis redis-py node-redis lettuce)
+[ ${#clients[@]} -gt 0 ] || clients=(go-redis redis-py node-redis lettuce jedis)
 
 failed=()
 skipped=()
@@ -85,11 +86,12 @@ build_node_redis() (
   touch node_modules/.schsim-installed
 )
 
-build_lettuce() (
-  cd lettuce
-  up_to_date target/schsim-lettuce-driver.jar pom.xml src && { echo "  up to date"; return 0; }
+# build_java_driver DIR (lettuce, jedis): a pinned Maven project -> DIR/target/schsim-DIR-driver.jar
+build_java_driver() (
+  cd "$1"
+  up_to_date "target/schsim-$1-driver.jar" pom.xml src && { echo "  up to date"; return 0; }
   mvn -q -B -Dstyle.color=never package
-  test -f target/schsim-lettuce-driver.jar
+  test -f "target/schsim-$1-driver.jar"
 )
 
 for c in "${clients[@]}"; do
@@ -97,7 +99,7 @@ for c in "${clients[@]}"; do
     go-redis)   need go "$c" && step "$c" build_go_redis ;;
     redis-py)   need python3 "$c" && step "$c" build_redis_py ;;
     node-redis) need npm "$c" && need node "$c" && step "$c" build_node_redis ;;
-    lettuce)    need mvn "$c" && need java "$c" && step "$c" build_lettuce ;;
+    lettuce | jedis) need mvn "$c" && need java "$c" && step "$c" build_java_driver "$c" ;;
   esac
 done
 
