@@ -41,6 +41,7 @@ struct matrix_options_cli {
   bool update_baseline = false;
   bool verbose = false;
   std::string shard;
+  std::string profile = "sch";
 };
 
 auto run_matrix(const matrix_options_cli& opt) -> int {
@@ -78,6 +79,9 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
   if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim matrix", cases); rc != ok) {
     return rc;
   }
+  if (const int rc = apply_profile(opt.profile, "schsim matrix", cases); rc != ok) {
+    return rc;
+  }
   std::optional<verdict::shard_info> shard;
   if (const int rc = apply_shard(opt.shard, "schsim matrix", cases, shard); rc != ok) {
     return rc;
@@ -88,6 +92,9 @@ auto run_matrix(const matrix_options_cli& opt) -> int {
   }
   for (const auto& f : opt.filters) {
     command_line += " --filter " + f;
+  }
+  if (opt.profile != "sch") {
+    command_line += " --profile " + opt.profile;
   }
   std::vector<reports::matrix_input> runs;
   for (const auto& client : clients) {
@@ -211,7 +218,7 @@ void add_matrix_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "matrix", "Run the suite against several clients and compare with a baseline");
   cmd->add_option("--client", opt->clients,
-                  "NAME=COMMAND, \"reference\", or go-redis, redis-py, node-redis, lettuce "
+                  "NAME=COMMAND, \"reference\", or go-redis, redis-py, node-redis, lettuce, jedis "
                   "(client-under-test/drivers/run-<name>.sh); repeatable")
       ->required();
   cmd->add_option("-f,--filter", opt->filters, "Only scenarios with this id prefix or tag");
@@ -230,6 +237,10 @@ void add_matrix_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--shard", opt->shard,
                   "I/N: run only the I-th of N parts of the scenarios (split by declared "
                   "duration; docs/ci.md), for `schsim merge`");
+  cmd->add_option("--profile", opt->profile,
+                  "sch: the scenarios as written; legacy: SCH disabled in every client (case ids "
+                  "get -legacy, so one baseline holds both; docs/reports.md \"Profiles\")")
+      ->capture_default_str();
   cmd->callback([opt, &exit_code] { exit_code = run_matrix(*opt); });
 }
 

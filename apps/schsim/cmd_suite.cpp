@@ -1,4 +1,5 @@
 // `schsim suite`: every built-in scenario (filtered by id or tag) against a client under test.
+#include <schsim/harness/profile.hpp>
 #include <schsim/harness/shard.hpp>
 #include <schsim/harness/suite.hpp>
 #include <schsim/scenario_io/load.hpp>
@@ -40,6 +41,7 @@ struct suite_options_cli {
   bool verbose = false;
   bool dry_run = false;
   std::string shard;
+  std::string profile = "sch";
 };
 
 }  // namespace
@@ -122,11 +124,46 @@ auto apply_shard(const std::string& shard_arg, std::string_view command,
   return ok;
 }
 
+auto apply_profile(const std::string& profile_name, std::string_view command,
+                   std::vector<harness::suite_case>& cases) -> int {
+  harness::profile p{};
+  try {
+    p = harness::parse_profile(profile_name);
+  } catch (const std::exception& e) {
+    std::cerr << command << ": --profile: " << e.what() << '\n';
+    return usage_error;
+  }
+  if (p == harness::profile::sch) {
+    return ok;
+  }
+  std::vector<harness::suite_case> kept;
+  for (auto& c : cases) {
+    auto legacy = harness::to_legacy(c.scn);
+    if (!legacy.scn) {
+      std::cout << fmt::format("legacy profile: skipping {}: {}\n", c.scn.meta.id,
+                               legacy.skipped_because);
+      continue;
+    }
+    kept.push_back({std::move(*legacy.scn), std::move(c.file)});
+  }
+  if (kept.empty()) {
+    std::cerr << command << ": the legacy profile skips every selected scenario\n";
+    return usage_error;
+  }
+  std::cout << fmt::format("legacy profile: {} of {} scenarios, SCH disabled in the client\n",
+                           kept.size(), cases.size());
+  cases = std::move(kept);
+  return ok;
+}
+
 namespace {
 
 auto run_suite(const suite_options_cli& opt) -> int {
   std::vector<harness::suite_case> cases;
   if (const int rc = load_suite_cases(opt.dir, opt.filters, "schsim suite", cases); rc != ok) {
+    return rc;
+  }
+  if (const int rc = apply_profile(opt.profile, "schsim suite", cases); rc != ok) {
     return rc;
   }
   std::optional<verdict::shard_info> shard;
@@ -160,6 +197,9 @@ auto run_suite(const suite_options_cli& opt) -> int {
   if (opt.repeat > 1) {
     command_line += fmt::format(" --repeat {}", opt.repeat);
   }
+  if (opt.profile != "sch") {
+    command_line += " --profile " + opt.profile;
+  }
   return execute_cases(cases, options, opt.out, opt.verbose, command_line, nullptr,
                        shard ? &*shard : nullptr);
 }
@@ -170,7 +210,7 @@ void add_suite_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<suite_options_cli>();
   auto* cmd = app.add_subcommand("suite", "Run the built-in scenarios against a client and report");
   cmd->add_option("--client", opt->client,
-                  "\"reference\", go-redis, redis-py, node-redis, lettuce "
+                  "\"reference\", go-redis, redis-py, node-redis, lettuce, jedis "
                   "(client-under-test/drivers/run-<name>.sh), NAME=COMMAND, or the command line "
                   "of a driver (docs/driver-protocol.md), then named by its hello")
       ->capture_default_str();
@@ -195,6 +235,11 @@ void add_suite_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--shard", opt->shard,
                   "I/N: run only the I-th of N parts of the scenarios (split by declared "
                   "duration; docs/ci.md), for `schsim merge`");
+  cmd->add_option("--profile", opt->profile,
+                  "sch: the scenarios as written; legacy: SCH disabled in the client (no opt-in, "
+                  "no pushes, the maintenance still happens; case ids get -legacy; "
+                  "docs/reports.md \"Profiles\")")
+      ->capture_default_str();
   cmd->callback([opt, &exit_code] { exit_code = run_suite(*opt); });
 }
 

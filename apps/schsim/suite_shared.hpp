@@ -33,6 +33,13 @@ auto apply_shard(const std::string& shard_arg, std::string_view command,
                  std::vector<harness::suite_case>& cases, std::optional<verdict::shard_info>& shard)
     -> int;
 
+/// Defined in cmd_suite.cpp: with `profile_name` "legacy" (harness/profile.hpp), replaces the
+/// cases by their legacy form and drops the scenarios that make no sense without SCH, printing
+/// each with its reason; "sch" keeps them as written. Prints what went wrong under `command` and
+/// returns usage_error (an unknown profile, or no case left), or ok.
+auto apply_profile(const std::string& profile_name, std::string_view command,
+                   std::vector<harness::suite_case>& cases) -> int;
+
 /// Defined in cmd_matrix.cpp: reads the baseline `path` (none when empty; a missing file is fine
 /// when `update`) into `base`; prints what is wrong under `command` and returns usage_error, or
 /// ok.

@@ -586,6 +586,25 @@ TEST(TimeoutRelaxation, RunChecksMarksItUnsupportedWithoutTheCapability) {
   EXPECT_EQ(it->outcome, verdict::status::unsupported);
 }
 
+TEST(TimeoutRelaxation, NeedsNoCapabilityWhenTheClientIsNotToldOfMaintenance) {
+  // mode = "disabled" (the legacy profile, Jedis): nothing is relaxed, so the check judges the
+  // normal timeout alone, which every client with a reply timeout has.
+  run_builder b;
+  b.scn.client.mode = scenario::sch_mode::disabled;
+  b.open(0, "node-a", 1);
+  b.incr(1, 100, "node-a", 1);
+  b.step(5000, "late", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.incr(2, 5100, "node-a", 1, 520, false, "timeout");
+  b.close(5620, "node-a", 1);
+  b.finish(8000);
+  b.driver.client.capabilities = {"resp2", "auth"};
+  const auto results = run_checks(b.input());
+  const auto it = std::find_if(results.begin(), results.end(),
+                               [](const auto& r) { return r.id == timeout_relaxation_id; });
+  ASSERT_NE(it, results.end());
+  EXPECT_EQ(it->outcome, verdict::status::pass) << it->summary;
+}
+
 // -------------------------------------------------------------------------------- handoff_timing
 
 TEST(HandoffTiming, PassesOnAPromptHandoff) {

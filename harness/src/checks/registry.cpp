@@ -323,7 +323,11 @@ auto run_checks(const check_input& in) -> std::vector<v::check_result> {
     if (std::find(applicable.begin(), applicable.end(), check.id) == applicable.end()) {
       r.outcome = v::status::skipped;
       r.summary = "not applicable to this scenario";
-    } else if (!check.capability.empty() && !has_capability(in.driver, check.capability)) {
+    } else if (!check.capability.empty() && client_opts_in(in.scn) &&
+               !has_capability(in.driver, check.capability)) {
+      // A client that is not told about maintenance relaxes nothing: timeout_relaxation then
+      // judges only its normal timeout, which needs no capability (mode = "disabled", RESP2).
+
       r.outcome = v::status::unsupported;
       r.summary = fmt::format("the client does not declare the {} capability", check.capability);
     } else {
