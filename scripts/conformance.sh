@@ -18,7 +18,7 @@ schsim="$build_dir/apps/schsim/schsim"
 client-under-test/drivers/install.sh
 out=${MATRIX_OUT:-out/matrix}
 clients=(reference go-redis redis-py node-redis lettuce jedis)
-# The legacy profile's rows in CI: Jedis alone (~50 s on an idle 2-core machine). The SCH
+# The legacy profile's rows in CI: Jedis alone (~60 s on a 2-core machine). The SCH
 # clients' legacy rows are comparison rows recorded in the baseline from a local run.
 legacy_clients=(jedis)
 args=()

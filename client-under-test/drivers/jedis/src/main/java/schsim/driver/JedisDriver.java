@@ -12,6 +12,7 @@ import redis.clients.jedis.exceptions.JedisDataException;
 
 import java.io.BufferedReader;
 import java.io.FileDescriptor;
+import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,8 +21,17 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -32,6 +42,12 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * schsim driver for Jedis (redis.clients:jedis 8.x, {@link RedisClient}: a pool of connections).
@@ -171,9 +187,9 @@ public final class JedisDriver {
         emit(msg("type", "hello", "protocol", DRIVER_PROTOCOL, "client", "jedis", "version", jedisVersion(),
                 "language", "java",
                 // Jedis 8.0.2 has no SCH: no maint_notifications, relaxed_timeouts, handoff,
-                // moving_null_endpoint, mode_auto or mode_enabled. No cluster and no tls either:
-                // this driver does not build JedisCluster or an SSLSocketFactory (yet).
-                "capabilities", List.of("resp2", "auth"),
+                // moving_null_endpoint, mode_auto or mode_enabled. No cluster either: this driver
+                // does not build JedisCluster.
+                "capabilities", List.of("resp2", "auth", "tls"),
                 // socketTimeoutMillis is SO_TIMEOUT on every read of a reply: a per-read bound.
                 "timeouts", msg("reply", "command")));
     }
@@ -200,9 +216,6 @@ public final class JedisDriver {
         }
         if (Boolean.TRUE.equals(s.get("cluster"))) {
             return new String[] {"cluster", "the Jedis driver does not build JedisCluster"};
-        }
-        if (m.get("tls") != null) {
-            return new String[] {"tls", "the Jedis driver does not configure TLS"};
         }
         return null;
     }
@@ -254,6 +267,14 @@ public final class JedisDriver {
             }
             cfg.password(String.valueOf(pass));
         }
+        if (m.get("tls") instanceof Map<?, ?> tls) {
+            try {
+                applyTls(cfg, (Map<String, Object>) tls);
+            } catch (Exception e) {
+                configError("tls: " + chain(e));
+                return;
+            }
+        }
         Long poolSize = longSetting(s, "pool_size");
         int size = poolSize != null && poolSize > 0 ? poolSize.intValue() : 8; // Jedis's default maxTotal
         ConnectionPoolConfig pool = new ConnectionPoolConfig();
@@ -269,6 +290,66 @@ public final class JedisDriver {
         log("configured " + host + ":" + port + " protocol=" + protocol + " mode=" + mode + " timeout_ms="
                 + timeoutMs + " connect_ms=" + connectMs + " pool_size=" + size);
         emit(msg("type", "configured"));
+    }
+
+    /**
+     * configure.tls onto Jedis's classic TLS options: ssl(true), an SSLSocketFactory trusting the
+     * run's CA (and presenting the client certificate for mutual TLS), and SSLParameters with
+     * endpoint identification HTTPS and server_name as SNI. Jedis dials endpoint.host (an IP); the
+     * JDK's trust manager then verifies the certificate against the SNI name, else that IP.
+     */
+    static void applyTls(DefaultJedisClientConfig.Builder cfg, Map<String, Object> tls) throws Exception {
+        CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+        KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
+        trusted.load(null, null);
+        int n = 0;
+        for (Certificate ca : readCertificates(x509, String.valueOf(tls.get("ca_file")))) {
+            trusted.setCertificateEntry("ca-" + n++, ca);
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trusted);
+        KeyManager[] keyManagers = null;
+        if (tls.get("cert_file") != null) {
+            KeyStore own = KeyStore.getInstance(KeyStore.getDefaultType());
+            own.load(null, null);
+            Certificate[] chain = readCertificates(x509, String.valueOf(tls.get("cert_file"))).toArray(new Certificate[0]);
+            own.setKeyEntry("client", readPrivateKey(String.valueOf(tls.get("key_file"))), new char[0], chain);
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(own, new char[0]);
+            keyManagers = kmf.getKeyManagers();
+        }
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(keyManagers, tmf.getTrustManagers(), null);
+        SSLParameters params = new SSLParameters();
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        Object name = tls.get("server_name");
+        if (name != null && !isIpLiteral(String.valueOf(name))) {
+            params.setServerNames(List.of(new SNIHostName(String.valueOf(name))));
+        }
+        cfg.ssl(true).sslSocketFactory(ctx.getSocketFactory()).sslParameters(params);
+    }
+
+    static java.util.Collection<? extends Certificate> readCertificates(CertificateFactory x509, String file)
+            throws Exception {
+        try (InputStream in = new FileInputStream(file)) {
+            return x509.generateCertificates(in);
+        }
+    }
+
+    /** A PEM PKCS#8 private key ("BEGIN PRIVATE KEY", what OpenSSL writes): EC, else RSA. */
+    static PrivateKey readPrivateKey(String file) throws Exception {
+        String pem = Files.readString(Path.of(file), StandardCharsets.US_ASCII);
+        String body = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body));
+        try {
+            return KeyFactory.getInstance("EC").generatePrivate(spec);
+        } catch (java.security.spec.InvalidKeySpecException e) {
+            return KeyFactory.getInstance("RSA").generatePrivate(spec);
+        }
+    }
+
+    static boolean isIpLiteral(String name) {
+        return name.matches("[0-9.]+") || name.contains(":");
     }
 
     /** Takes one connection from the pool (TCP connect, HELLO/AUTH, CLIENT SETINFO) and returns it. */
