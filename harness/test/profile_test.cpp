@@ -167,9 +167,12 @@ TEST(LegacyProfile, EveryBuiltinScenarioIsSkippedOrRunsWithoutSch) {
     for (const auto& p : sc::validate(s)) {
       ADD_FAILURE() << s.meta.id << ": " << p.path << ": " << p.message;
     }
+    // Transport and workload capabilities (resp2, auth, cluster, tls, ...) stay; no SCH one.
     for (const auto& cap : harness::required_capabilities(s)) {
-      EXPECT_TRUE(cap == "resp2" || cap == "auth" || cap == "cluster" || cap == "tls")
-          << s.meta.id << " needs " << cap;
+      for (const auto* sch : {"maint_notifications", "mode_auto", "mode_enabled", "handoff",
+                              "moving_null_endpoint", "relaxed_timeouts"}) {
+        EXPECT_NE(cap, sch) << s.meta.id;
+      }
     }
     for (const auto id : harness::applicable_checks(s)) {
       EXPECT_NE(id, harness::handoff_timing_id) << s.meta.id;
