@@ -339,6 +339,14 @@ auto outcome_from_name(std::string_view name) -> transaction_ended::outcome {
   return o::executed;
 }
 
+auto outcome_name(list_popped::outcome o) -> const char* {
+  return o == list_popped::outcome::lost ? "lost" : "written";
+}
+
+auto popped_outcome_from_name(std::string_view name) -> list_popped::outcome {
+  return name == "lost" ? list_popped::outcome::lost : list_popped::outcome::written;
+}
+
 auto kind_name(const detail& d) -> const char* {
   return std::visit(
       overloaded{[](const connection_opened&) { return "connection_opened"; },
@@ -357,7 +365,9 @@ auto kind_name(const detail& d) -> const char* {
                  [](const tls_handshake&) { return "tls_handshake"; },
                  [](const transaction_ended&) { return "transaction_ended"; },
                  [](const pubsub_published&) { return "pubsub_published"; },
-                 [](const pubsub_delivered&) { return "pubsub_delivered"; }},
+                 [](const pubsub_delivered&) { return "pubsub_delivered"; },
+                 [](const list_pushed&) { return "list_pushed"; },
+                 [](const list_popped&) { return "list_popped"; }},
       d);
 }
 

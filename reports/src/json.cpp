@@ -130,6 +130,17 @@ auto event_to_json(const tl::event& e) -> json {
                    j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
                    j["bytes"] = d.bytes;
                  },
+                 [&](const tl::list_pushed& d) {
+                   j["key"] = d.key;
+                   j["element"] = d.element;
+                   j["producer"] = d.producer;
+                 },
+                 [&](const tl::list_popped& d) {
+                   j["key"] = d.key;
+                   j["element"] = d.element;
+                   j["command"] = d.command;
+                   j["result"] = tl::outcome_name(d.result);
+                 },
              },
              e.what);
   return j;
@@ -247,6 +258,15 @@ auto event_from_json(const json& j) -> tl::event {
                                   get_or<std::string>(j, "pattern", ""),
                                   get_or<bool>(j, "sharded", false), optional_int(j, "payload_seq"),
                                   get_or<std::size_t>(j, "bytes", 0)};
+  } else if (kind == "list_pushed") {
+    e.what =
+        tl::list_pushed{get_or<std::string>(j, "key", ""), get_or<std::string>(j, "element", ""),
+                        get_or<bool>(j, "producer", false)};
+  } else if (kind == "list_popped") {
+    e.what =
+        tl::list_popped{get_or<std::string>(j, "key", ""), get_or<std::string>(j, "element", ""),
+                        get_or<std::uint64_t>(j, "command", 0),
+                        tl::popped_outcome_from_name(get_or<std::string>(j, "result", "written"))};
   } else {
     e.what = tl::note{get_or<std::string>(j, "text", "")};
   }

@@ -172,6 +172,19 @@ auto describe_event(const timeline::event& e) -> std::string {
                                d.channel, d.pattern.empty() ? "" : " via " + d.pattern, d.bytes,
                                d.seq ? fmt::format(", seq {}", *d.seq) : "");
           },
+          [](const tl::list_pushed& d) {
+            return fmt::format("{} pushed onto list {}{}", d.element, d.key,
+                               d.producer ? " by the producer" : "");
+          },
+          [](const tl::list_popped& d) {
+            return d.result == tl::list_popped::outcome::lost
+                       ? fmt::format(
+                             "{} popped from list {} by #{} was lost (closed before "
+                             "the reply was written)",
+                             d.element, d.key, d.command)
+                       : fmt::format("{} popped from list {} written in the reply to #{}",
+                                     d.element, d.key, d.command);
+          },
       },
       e.what);
 }

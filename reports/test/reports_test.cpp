@@ -290,4 +290,40 @@ TEST(PubSubReport, JsonKeepsPubSubEventsThroughARoundTripAndHtmlDescribesThem) {
 }
 
 }  // namespace pubsub_rendering
+
+namespace list_rendering {
+
+/// The sample's first case with a producer's push, a written pop and a lost one.
+auto list_run() -> schsim::verdict::run_result {
+  namespace tl = schsim::timeline;
+  auto run = sample_run();
+  auto& c = run.cases[0];
+  const auto t = c.timeline.front().t_ns;
+  c.timeline.push_back({t + 400'000'000, "", 0, tl::list_pushed{"jobs", "job:1", true}});
+  c.timeline.push_back({t + 400'100'000, "node-a", 1,
+                        tl::list_popped{"jobs", "job:1", 7, tl::list_popped::outcome::written}});
+  c.timeline.push_back({t + 400'200'000, "node-a", 1,
+                        tl::list_popped{"jobs", "job:2", 8, tl::list_popped::outcome::lost}});
+  return run;
+}
+
+TEST(ListReport, JsonKeepsListEventsThroughARoundTripAndHtmlDescribesThem) {
+  const auto run = list_run();
+  const auto text = reports::to_json(run);
+  const auto doc = nlohmann::json::parse(text);
+  const auto& timeline = doc["cases"][0]["timeline"];
+  EXPECT_TRUE(std::any_of(timeline.begin(), timeline.end(), [](const auto& e) {
+    return e["kind"] == "list_pushed" && e["key"] == "jobs" && e["producer"] == true;
+  }));
+  EXPECT_TRUE(std::any_of(timeline.begin(), timeline.end(), [](const auto& e) {
+    return e["kind"] == "list_popped" && e["element"] == "job:2" && e["command"] == 8 &&
+           e["result"] == "lost";
+  }));
+  EXPECT_EQ(reports::to_json(reports::run_from_json(text)), text);
+  const auto html = reports::to_html_case(run, run.cases[0]);
+  EXPECT_NE(html.find("job:1 pushed onto list jobs by the producer"), std::string::npos);
+  EXPECT_NE(html.find("job:2 popped from list jobs by #8 was lost"), std::string::npos);
+}
+
+}  // namespace list_rendering
 }  // namespace reports_test

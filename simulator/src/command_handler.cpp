@@ -3,8 +3,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <unordered_map>
 
@@ -136,6 +140,8 @@ class reply_writer {
 };
 
 constexpr std::string_view not_integer = "ERR value is not an integer or out of range";
+constexpr std::string_view wrong_type =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
 constexpr std::string_view syntax_error = "ERR syntax error";
 constexpr std::string_view wrongpass =
     "WRONGPASS invalid username-password pair or user is disabled.";
@@ -158,6 +164,7 @@ struct context {
   cluster_state* cluster = nullptr;
   std::string_view node{};
   pubsub_registry* pubsub = nullptr;
+  blocking_registry* blocking = nullptr;
   /// A command run by EXEC (Redis's CLIENT_DENY_BLOCKING: SSUBSCRIBE refuses).
   bool in_exec = false;
 };
@@ -636,7 +643,8 @@ void cmd_info(context& c) {
   if (wants("clients")) {
     text += "# Clients\r\nconnected_clients:" +
             std::to_string(c.stats != nullptr ? c.stats->connected_clients : 1) +
-            "\r\nmaxclients:10000\r\nblocked_clients:0\r\n\r\n";
+            "\r\nmaxclients:10000\r\nblocked_clients:" + std::to_string(c.blocking->size()) +
+            "\r\n\r\n";
   }
   if (wants("stats")) {
     text += "# Stats\r\ntotal_connections_received:" +
@@ -749,8 +757,11 @@ void cmd_flushdb(context& c) {
 }
 
 void cmd_get(context& c) {
-  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
-  if (v == nullptr) {
+  bool other_type = false;
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now, &other_type);
+  if (other_type) {
+    c.r.error(wrong_type);
+  } else if (v == nullptr) {
     c.r.null();
   } else {
     c.r.bulk(*v);
@@ -806,7 +817,9 @@ void cmd_set(context& c) {
   const auto result =
       c.data.set(c.s.db, c.args[1], c.args[2], opts, c.now,
                  get_old ? keyspace::previous_value::fetch : keyspace::previous_value::ignore);
-  if (get_old) {
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+  } else if (get_old) {
     if (result.previous) {
       c.r.bulk(*result.previous);
     } else {
@@ -849,7 +862,9 @@ void cmd_psetex(context& c) { setex_common(c, 1, "psetex"); }
 void cmd_getset(context& c) {
   const auto result =
       c.data.set(c.s.db, c.args[1], c.args[2], {}, c.now, keyspace::previous_value::fetch);
-  if (result.previous) {
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+  } else if (result.previous) {
     c.r.bulk(*result.previous);
   } else {
     c.r.null();
@@ -857,7 +872,12 @@ void cmd_getset(context& c) {
 }
 
 void cmd_getdel(context& c) {
-  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  bool other_type = false;
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now, &other_type);
+  if (other_type) {
+    c.r.error(wrong_type);
+    return;
+  }
   if (v == nullptr) {
     c.r.null();
     return;
@@ -867,7 +887,12 @@ void cmd_getdel(context& c) {
 }
 
 void cmd_append(context& c) {
-  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  bool other_type = false;
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now, &other_type);
+  if (other_type) {
+    c.r.error(wrong_type);
+    return;
+  }
   std::string updated = v != nullptr ? *v : std::string();
   updated.append(c.args[2]);
   keyspace::set_options opts;
@@ -877,7 +902,12 @@ void cmd_append(context& c) {
 }
 
 void cmd_strlen(context& c) {
-  const std::string* v = c.data.get(c.s.db, c.args[1], c.now);
+  bool other_type = false;
+  const std::string* v = c.data.get(c.s.db, c.args[1], c.now, &other_type);
+  if (other_type) {
+    c.r.error(wrong_type);
+    return;
+  }
   c.r.integer(v != nullptr ? static_cast<std::int64_t>(v->size()) : 0);
 }
 
@@ -897,9 +927,7 @@ void cmd_exists(context& c) {
   c.r.integer(n);
 }
 
-void cmd_type(context& c) {
-  c.r.simple(c.data.exists(c.s.db, c.args[1], c.now) ? "string" : "none");
-}
+void cmd_type(context& c) { c.r.simple(type_name(c.data.type_of(c.s.db, c.args[1], c.now))); }
 
 void incr_common(context& c, std::int64_t delta) {
   const auto result = c.data.incr_by(c.s.db, c.args[1], delta, c.now);
@@ -912,6 +940,9 @@ void incr_common(context& c, std::int64_t delta) {
       break;
     case keyspace::arith_error::overflow:
       c.r.error("ERR increment or decrement would overflow");
+      break;
+    case keyspace::arith_error::wrong_type:
+      c.r.error(wrong_type);
       break;
   }
 }
@@ -1018,16 +1049,7 @@ void expire_common(context& c, std::int64_t unit_ms, std::string_view name) {
 void cmd_expire(context& c) { expire_common(c, 1000, "expire"); }
 void cmd_pexpire(context& c) { expire_common(c, 1, "pexpire"); }
 
-void cmd_persist(context& c) {
-  const auto current = c.data.deadline(c.s.db, c.args[1], c.now);
-  if (!current || !*current) {
-    c.r.integer(0);
-    return;
-  }
-  const std::string value = *c.data.get(c.s.db, c.args[1], c.now);
-  c.data.set(c.s.db, c.args[1], value, {}, c.now);
-  c.r.integer(1);
-}
+void cmd_persist(context& c) { c.r.integer(c.data.persist(c.s.db, c.args[1], c.now) ? 1 : 0); }
 
 void ttl_common(context& c, bool in_ms) {
   const auto current = c.data.deadline(c.s.db, c.args[1], c.now);
@@ -1269,7 +1291,9 @@ auto keys_of(const command_spec& spec, std::span<const std::string_view> args)
   if (spec.first_key <= 0) {
     return keys;
   }
-  const auto last = spec.last_key < 0 ? static_cast<std::ptrdiff_t>(args.size()) - 1
+  // A negative last counts from the end: -1 the last argument, -2 the one before (BLPOP's
+  // timeout is not a key).
+  const auto last = spec.last_key < 0 ? static_cast<std::ptrdiff_t>(args.size()) + spec.last_key
                                       : static_cast<std::ptrdiff_t>(spec.last_key);
   for (std::ptrdiff_t i = spec.first_key; i <= last && i < static_cast<std::ptrdiff_t>(args.size());
        i += spec.key_step) {
@@ -1419,15 +1443,564 @@ void cmd_exec(context& c) {
   auto ended = end_transaction(c.s, outcome::executed);
   c.r.array(tx.queued.size());
   std::vector<std::string_view> views;
-  for (const auto& queued : tx.queued) {
-    views.assign(queued.begin(), queued.end());
+  const std::uint64_t exec_index = c.s.command_index;
+  for (std::size_t i = 0; i < tx.queued.size(); ++i) {
+    views.assign(tx.queued[i].begin(), tx.queued[i].end());
     reply_writer inner(c.r.buffer(), c.s.protocol);
-    context ic{c.s,       views,   c.now,     inner,  c.outcome, c.data,
-               c.profile, c.stats, c.cluster, c.node, c.pubsub,  true};
+    context ic{c.s,     views,     c.now,  inner,    c.outcome,  c.data, c.profile,
+               c.stats, c.cluster, c.node, c.pubsub, c.blocking, true};
+    c.s.command_index = tx.queued_index[i];  // list events name the queued command
     find_command(views)->fn(ic);
     ended->errors += inner.errored() ? 1 : 0;
   }
+  c.s.command_index = exec_index;
   c.outcome.transaction = std::move(ended);
+}
+
+// -- lists -------------------------------------------------------------------------------------
+
+auto end_named(std::string_view word) -> std::optional<list_end> {
+  if (iequals(word, "left")) {
+    return list_end::left;
+  }
+  if (iequals(word, "right")) {
+    return list_end::right;
+  }
+  return std::nullopt;
+}
+
+/// Where a command's list effects go: the command's outcome, or a served blocked command's.
+struct list_effects {
+  std::vector<list_element_event>& pushed;
+  std::vector<list_element_event>& popped;
+  std::uint64_t index = 0;
+
+  void pop(std::string_view key, std::string element) {
+    popped.push_back({std::string(key), std::move(element), index});
+  }
+  void push(std::string_view key, std::string_view element) {
+    pushed.push_back({std::string(key), std::string(element), index});
+  }
+};
+
+auto effects_of(context& c) -> list_effects {
+  return {c.outcome.pushed, c.outcome.popped, c.s.command_index};
+}
+
+void push_common(context& c, list_end end) {
+  const auto elements = c.args.subspan(2);
+  const auto result = c.data.push(c.s.db, c.args[1], elements, end, c.now);
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+    return;
+  }
+  c.blocking->signal_ready(c.s.db, c.args[1]);
+  auto effects = effects_of(c);
+  for (const auto element : elements) {
+    effects.push(c.args[1], element);
+  }
+  c.r.integer(static_cast<std::int64_t>(result.length));
+}
+void cmd_lpush(context& c) { push_common(c, list_end::left); }
+void cmd_rpush(context& c) { push_common(c, list_end::right); }
+
+void pop_common(context& c, list_end end) {
+  if (c.args.size() > 3) {
+    wrong_arity(c, end == list_end::left ? "lpop" : "rpop");
+    return;
+  }
+  const bool has_count = c.args.size() == 3;
+  std::int64_t count = 1;
+  if (has_count && (!parse_int(c.args[2], count) || count < 0)) {
+    c.r.error("ERR value is out of range, must be positive");
+    return;
+  }
+  auto result = c.data.pop(c.s.db, c.args[1], end, static_cast<std::size_t>(count), c.now);
+  if (!result.found) {
+    has_count ? c.r.null_array() : c.r.null();
+    return;
+  }
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+    return;
+  }
+  if (has_count) {
+    c.r.array(result.elements.size());
+  }
+  auto effects = effects_of(c);
+  for (auto& element : result.elements) {
+    c.r.bulk(element);
+    effects.pop(c.args[1], std::move(element));
+  }
+}
+void cmd_lpop(context& c) { pop_common(c, list_end::left); }
+void cmd_rpop(context& c) { pop_common(c, list_end::right); }
+
+void cmd_llen(context& c) {
+  const auto result = c.data.list_length(c.s.db, c.args[1], c.now);
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+    return;
+  }
+  c.r.integer(static_cast<std::int64_t>(result.length));
+}
+
+void cmd_lrange(context& c) {
+  std::int64_t start = 0;
+  std::int64_t stop = 0;
+  if (!parse_int(c.args[2], start) || !parse_int(c.args[3], stop)) {
+    c.r.error(not_integer);
+    return;
+  }
+  const auto result = c.data.list_range(c.s.db, c.args[1], start, stop, c.now);
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+    return;
+  }
+  c.r.array(result.elements.size());
+  for (const auto& element : result.elements) {
+    c.r.bulk(element);
+  }
+}
+
+/// LMOVE's work, shared by BLMOVE and a served BLMOVE: false when the source is empty (nothing
+/// written); else the reply (the element, or WRONGTYPE for either key) is written.
+auto move_element(keyspace& data, blocking_registry& blocking, int db, std::string_view source,
+                  std::string_view destination, list_end from, list_end to, time_point now,
+                  reply_writer& r, list_effects effects) -> bool {
+  const auto source_length = data.list_length(db, source, now);
+  if (source_length.wrong_type) {
+    r.error(wrong_type);
+    return true;
+  }
+  if (source_length.length == 0) {
+    return false;
+  }
+  const auto target = data.type_of(db, destination, now);
+  if (target != value_type::none && target != value_type::list) {
+    r.error(wrong_type);
+    return true;
+  }
+  auto popped = data.pop(db, source, from, 1, now);
+  const std::string_view element = popped.elements.front();
+  data.push(db, destination, std::span(&element, 1), to, now);
+  blocking.signal_ready(db, destination);
+  r.bulk(element);
+  effects.push(destination, element);
+  effects.pop(source, std::move(popped.elements.front()));
+  return true;
+}
+
+void cmd_lmove(context& c) {
+  const auto from = end_named(c.args[3]);
+  const auto to = end_named(c.args[4]);
+  if (!from || !to) {
+    c.r.error(syntax_error);
+    return;
+  }
+  if (!move_element(c.data, *c.blocking, c.s.db, c.args[1], c.args[2], *from, *to, c.now, c.r,
+                    effects_of(c))) {
+    c.r.null();
+  }
+}
+
+// -- streams -----------------------------------------------------------------------------------
+
+constexpr std::string_view invalid_stream_id =
+    "ERR Invalid stream ID specified as stream command argument";
+constexpr stream_id max_stream_id{std::numeric_limits<std::uint64_t>::max(),
+                                  std::numeric_limits<std::uint64_t>::max()};
+
+auto parse_u64(std::string_view s, std::uint64_t& out) -> bool {
+  const char* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), last, out);
+  return !s.empty() && ec == std::errc{} && ptr == last;
+}
+
+/// `ms-seq`, or `ms` with `missing_seq` as the sequence (0 for a start, max for an end).
+auto parse_stream_id(std::string_view s, std::uint64_t missing_seq) -> std::optional<stream_id> {
+  stream_id id;
+  const auto dash = s.find('-');
+  if (!parse_u64(s.substr(0, dash), id.ms)) {
+    return std::nullopt;
+  }
+  if (dash == std::string_view::npos) {
+    id.seq = missing_seq;
+  } else if (!parse_u64(s.substr(dash + 1), id.seq)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+void write_stream_entries(reply_writer& r, const std::vector<stream_entry>& entries) {
+  r.array(entries.size());
+  for (const auto& e : entries) {
+    r.array(2);
+    r.bulk(e.id.to_string());
+    r.array(e.fields.size());
+    for (const auto& f : e.fields) {
+      r.bulk(f);
+    }
+  }
+}
+
+void cmd_xadd(context& c) {
+  // XADD key <* | ms-seq | ms-* | ms> field value [field value ...] (NOMKSTREAM, MAXLEN and
+  // MINID are not simulated: they read as an invalid ID).
+  if ((c.args.size() - 3) % 2 != 0) {
+    wrong_arity(c, "xadd");
+    return;
+  }
+  const std::string_view text = c.args[2];
+  std::optional<stream_id> id;
+  bool seq_auto = false;
+  if (text != "*") {
+    seq_auto = text.ends_with("-*");
+    id = parse_stream_id(seq_auto ? text.substr(0, text.size() - 2) : text, 0);
+    if (!id) {
+      c.r.error(invalid_stream_id);
+      return;
+    }
+    if (!seq_auto && *id == stream_id{}) {
+      c.r.error("ERR The ID specified in XADD must be greater than 0-0");
+      return;
+    }
+  }
+  const auto result = c.data.stream_add(c.s.db, c.args[1], id, seq_auto, c.args.subspan(3), c.now);
+  switch (result.status) {
+    case keyspace::stream_add_status::added:
+      c.blocking->signal_ready(c.s.db, c.args[1]);
+      c.r.bulk(result.id.to_string());
+      break;
+    case keyspace::stream_add_status::wrong_type:
+      c.r.error(wrong_type);
+      break;
+    case keyspace::stream_add_status::id_not_greater:
+      c.r.error("ERR The ID specified in XADD is equal or smaller than the target stream top item");
+      break;
+    case keyspace::stream_add_status::id_zero:
+      c.r.error("ERR The ID specified in XADD must be greater than 0-0");
+      break;
+  }
+}
+
+void cmd_xlen(context& c) {
+  const auto result =
+      c.data.stream_range(c.s.db, c.args[1], max_stream_id, max_stream_id, 1, c.now, true);
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+    return;
+  }
+  c.r.integer(static_cast<std::int64_t>(result.length));
+}
+
+void cmd_xrange(context& c) {
+  const auto bound = [](std::string_view s, bool end) -> std::optional<stream_id> {
+    if (s == "-") {
+      return stream_id{};
+    }
+    if (s == "+") {
+      return max_stream_id;
+    }
+    return parse_stream_id(s, end ? std::numeric_limits<std::uint64_t>::max() : 0);
+  };
+  std::int64_t count = -1;
+  if (c.args.size() == 6 && iequals(c.args[4], "count")) {
+    if (!parse_int(c.args[5], count)) {
+      c.r.error(not_integer);
+      return;
+    }
+    count = std::max<std::int64_t>(count, 0);
+  } else if (c.args.size() != 4) {
+    c.r.error(syntax_error);
+    return;
+  }
+  const auto from = bound(c.args[2], false);
+  const auto to = bound(c.args[3], true);
+  if (!from || !to) {
+    c.r.error(invalid_stream_id);
+    return;
+  }
+  if (count == 0) {
+    c.r.null_array();
+    return;
+  }
+  const auto result = c.data.stream_range(c.s.db, c.args[1], *from, *to,
+                                          count < 0 ? 0 : static_cast<std::size_t>(count), c.now);
+  if (result.wrong_type) {
+    c.r.error(wrong_type);
+    return;
+  }
+  write_stream_entries(c.r, result.entries);
+}
+
+/// XREAD's work, shared by a served XREAD BLOCK: false when no stream has an entry after its
+/// ID (nothing written); else the reply (a map of stream to entries in RESP3, an array of
+/// [stream, entries] pairs in RESP2, or WRONGTYPE).
+auto read_streams(keyspace& data, int db, std::span<const std::string_view> keys,
+                  std::span<const stream_id> after, std::size_t count, time_point now,
+                  reply_writer& r) -> bool {
+  std::vector<std::pair<std::string_view, std::vector<stream_entry>>> hits;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto result = data.stream_range(db, keys[i], after[i], max_stream_id, count, now, true);
+    if (result.wrong_type) {
+      r.error(wrong_type);
+      return true;
+    }
+    if (!result.entries.empty()) {
+      hits.emplace_back(keys[i], std::move(result.entries));
+    }
+  }
+  if (hits.empty()) {
+    return false;
+  }
+  const bool resp3 = r.protocol() == resp3::protocol::resp3;
+  resp3 ? r.map(hits.size()) : r.array(hits.size());
+  for (const auto& [key, entries] : hits) {
+    if (!resp3) {
+      r.array(2);
+    }
+    r.bulk(key);
+    write_stream_entries(r, entries);
+  }
+  return true;
+}
+
+// -- blocking commands ---------------------------------------------------------------------------
+
+/// Redis's string2ld: strtold over the whole text, no leading space, no NaN, no overflow.
+auto parse_long_double(std::string_view s, long double& out) -> bool {
+  constexpr std::size_t max_long_double_chars = 5 * 1024;
+  if (s.empty() || s.size() >= max_long_double_chars ||
+      std::isspace(static_cast<unsigned char>(s[0])) != 0) {
+    return false;
+  }
+  const std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  const long double value = std::strtold(text.c_str(), &end);
+  if (*end != '\0' || std::isnan(value) ||
+      (errno == ERANGE &&
+       (value == HUGE_VALL || value == -HUGE_VALL || std::fpclassify(value) == FP_ZERO))) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+enum class timeout_unit { seconds, milliseconds };
+
+/**
+ * Redis's getTimeoutFromObjectOrReply: seconds as a float (rounded up to whole milliseconds)
+ * for BLPOP/BRPOP/BLMOVE, integer milliseconds for XREAD BLOCK. Empty after writing the error;
+ * otherwise the deadline, itself empty for 0 (block until served). A deadline past what a
+ * time_point holds (about 292 years on) also blocks until served.
+ */
+auto block_deadline(context& c, std::string_view text, timeout_unit unit)
+    -> std::optional<std::optional<time_point>> {
+  constexpr auto llong_max = std::numeric_limits<std::int64_t>::max();
+  std::int64_t ms = 0;
+  if (unit == timeout_unit::seconds) {
+    long double value = 0;
+    if (!parse_long_double(text, value)) {
+      c.r.error("ERR timeout is not a float or out of range");
+      return std::nullopt;
+    }
+    value *= 1000.0L;
+    if (value > static_cast<long double>(llong_max)) {
+      c.r.error("ERR timeout is out of range");
+      return std::nullopt;
+    }
+    const long double rounded = std::ceil(value);
+    ms = rounded < 0 ? -1 : static_cast<std::int64_t>(rounded);
+  } else if (!parse_int(text, ms)) {
+    c.r.error("ERR timeout is not an integer or out of range");
+    return std::nullopt;
+  }
+  if (ms < 0) {
+    c.r.error("ERR timeout is negative");
+    return std::nullopt;
+  }
+  if (ms == 0) {
+    return std::optional<time_point>{};
+  }
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.now.time_since_epoch()).count();
+  if (ms > llong_max - now_ms) {
+    c.r.error("ERR timeout is out of range");  // deadline = now + timeout would overflow
+    return std::nullopt;
+  }
+  const auto room_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time_point::max() - c.now).count();
+  if (ms >= room_ms) {
+    return std::optional<time_point>{};
+  }
+  return std::optional<time_point>{c.now + std::chrono::milliseconds(ms)};
+}
+
+/// BLPOP/BRPOP's pop: the first key in argument order that holds elements gives one; false
+/// when none does (nothing written). A key of another type answers WRONGTYPE.
+auto pop_first_ready(keyspace& data, int db, std::span<const std::string_view> keys, list_end end,
+                     time_point now, reply_writer& r, list_effects effects) -> bool {
+  for (const auto key : keys) {
+    auto result = data.pop(db, key, end, 1, now);
+    if (result.wrong_type) {
+      r.error(wrong_type);
+      return true;
+    }
+    if (!result.elements.empty()) {
+      r.array(2);
+      r.bulk(key);
+      r.bulk(result.elements.front());
+      effects.pop(key, std::move(result.elements.front()));
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Parks the command: the connection waits in the registry, no reply is written now.
+void park(context& c, blocked_command cmd, std::optional<time_point> deadline) {
+  cmd.conn = c.s.id;
+  cmd.index = c.s.command_index;
+  cmd.db = c.s.db;
+  cmd.protocol = c.s.protocol;
+  cmd.deadline = deadline;
+  c.blocking->block(std::move(cmd));
+  c.outcome.blocked = true;
+}
+
+void blocking_pop(context& c, list_end end) {
+  const auto deadline = block_deadline(c, c.args.back(), timeout_unit::seconds);
+  if (!deadline) {
+    return;
+  }
+  const auto keys = c.args.subspan(1, c.args.size() - 2);
+  if (pop_first_ready(c.data, c.s.db, keys, end, c.now, c.r, effects_of(c))) {
+    return;
+  }
+  if (c.in_exec) {
+    c.r.null_array();  // inside MULTI nothing blocks: an immediate timeout
+    return;
+  }
+  blocked_command cmd;
+  cmd.kind = blocking_kind::pop;
+  cmd.keys.assign(keys.begin(), keys.end());
+  cmd.from = end;
+  park(c, std::move(cmd), *deadline);
+}
+void cmd_blpop(context& c) { blocking_pop(c, list_end::left); }
+void cmd_brpop(context& c) { blocking_pop(c, list_end::right); }
+
+void cmd_blmove(context& c) {
+  const auto from = end_named(c.args[3]);
+  const auto to = end_named(c.args[4]);
+  if (!from || !to) {
+    c.r.error(syntax_error);
+    return;
+  }
+  const auto deadline = block_deadline(c, c.args[5], timeout_unit::seconds);
+  if (!deadline) {
+    return;
+  }
+  if (move_element(c.data, *c.blocking, c.s.db, c.args[1], c.args[2], *from, *to, c.now, c.r,
+                   effects_of(c))) {
+    return;
+  }
+  if (c.in_exec) {
+    c.r.null();
+    return;
+  }
+  blocked_command cmd;
+  cmd.kind = blocking_kind::move;
+  cmd.keys.emplace_back(c.args[1]);
+  cmd.destination = std::string(c.args[2]);
+  cmd.from = *from;
+  cmd.to = *to;
+  park(c, std::move(cmd), *deadline);
+}
+
+/// XREAD's options up to STREAMS; false after writing the error.
+struct xread_request {
+  std::optional<std::optional<time_point>> block;  ///< BLOCK given: its deadline
+  std::size_t count = 0;
+  std::span<const std::string_view> keys;
+  std::span<const std::string_view> ids;
+};
+
+auto parse_xread(context& c, xread_request& req) -> bool {
+  std::size_t streams_at = 0;
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
+    const bool more = i + 1 < c.args.size();
+    if (iequals(c.args[i], "block") && more) {
+      req.block = block_deadline(c, c.args[++i], timeout_unit::milliseconds);
+      if (!req.block) {
+        return false;
+      }
+    } else if (iequals(c.args[i], "count") && more) {
+      std::int64_t count = 0;
+      if (!parse_int(c.args[++i], count)) {
+        c.r.error(not_integer);
+        return false;
+      }
+      req.count = static_cast<std::size_t>(std::max<std::int64_t>(count, 0));
+    } else if (iequals(c.args[i], "streams") && more) {
+      streams_at = i + 1;
+      break;
+    } else {
+      c.r.error(syntax_error);
+      return false;
+    }
+  }
+  if (streams_at == 0) {
+    c.r.error(syntax_error);
+    return false;
+  }
+  const std::size_t n = c.args.size() - streams_at;
+  if (n % 2 != 0) {
+    c.r.error(
+        "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be "
+        "specified.");
+    return false;
+  }
+  req.keys = c.args.subspan(streams_at, n / 2);
+  req.ids = c.args.subspan(streams_at + n / 2);
+  return true;
+}
+
+void cmd_xread(context& c) {
+  xread_request req;
+  if (!parse_xread(c, req)) {
+    return;
+  }
+  std::vector<stream_id> after;
+  for (std::size_t i = 0; i < req.keys.size(); ++i) {
+    const auto top =
+        c.data.stream_range(c.s.db, req.keys[i], max_stream_id, max_stream_id, 1, c.now, true);
+    if (top.wrong_type) {
+      c.r.error(wrong_type);
+      return;
+    }
+    const auto id = req.ids[i] == "$" ? std::optional(top.last) : parse_stream_id(req.ids[i], 0);
+    if (!id) {
+      c.r.error(invalid_stream_id);
+      return;
+    }
+    after.push_back(*id);
+  }
+  if (read_streams(c.data, c.s.db, req.keys, after, req.count, c.now, c.r)) {
+    return;
+  }
+  if (!req.block || c.in_exec) {
+    c.r.null_array();
+    return;
+  }
+  blocked_command cmd;
+  cmd.kind = blocking_kind::xread;
+  cmd.keys.assign(req.keys.begin(), req.keys.end());
+  cmd.after = std::move(after);
+  cmd.count = req.count;
+  park(c, std::move(cmd), *req.block);
 }
 
 // -- Pub/Sub (the registry and the frames: pubsub.cpp) ----------------------------------------
@@ -1601,6 +2174,21 @@ auto command_table() -> const std::unordered_map<std::string_view, command_spec>
         command_spec{"ssubscribe", -2, cmd_ssubscribe, false, 1, -1, 1, true},
         command_spec{"sunsubscribe", -1, cmd_sunsubscribe, false, 1, -1, 1, true},
         command_spec{"spublish", 3, cmd_spublish, false, 1, 1, 1, true},
+        command_spec{"lpush", -3, cmd_lpush, false, 1, 1, 1},
+        command_spec{"rpush", -3, cmd_rpush, false, 1, 1, 1},
+        command_spec{"lpop", -2, cmd_lpop, false, 1, 1, 1},
+        command_spec{"rpop", -2, cmd_rpop, false, 1, 1, 1},
+        command_spec{"llen", 2, cmd_llen, false, 1, 1, 1},
+        command_spec{"lrange", 4, cmd_lrange, false, 1, 1, 1},
+        command_spec{"lmove", 5, cmd_lmove, false, 1, 2, 1},
+        command_spec{"blpop", -3, cmd_blpop, false, 1, -2, 1},
+        command_spec{"brpop", -3, cmd_brpop, false, 1, -2, 1},
+        command_spec{"blmove", 6, cmd_blmove, false, 1, 2, 1},
+        command_spec{"xadd", -5, cmd_xadd, false, 1, 1, 1},
+        command_spec{"xlen", 2, cmd_xlen, false, 1, 1, 1},
+        command_spec{"xrange", -4, cmd_xrange, false, 1, 1, 1},
+        // The keys follow STREAMS: no fixed positions, so cluster mode does not route XREAD.
+        command_spec{"xread", -4, cmd_xread},
     };
     std::unordered_map<std::string_view, command_spec> m;
     for (const auto& s : specs) {
@@ -1694,15 +2282,97 @@ auto request_args(const resp3::value& request, std::vector<std::string_view>& ar
   return {};
 }
 
+namespace {
+
+/// A blocked command run again now that a key it waits on is ready (Redis 7 re-runs it too):
+/// empty when it still finds nothing.
+auto serve_one(keyspace& data, blocking_registry& blocking, const blocked_command& cmd,
+               time_point now) -> std::optional<unblocked_reply> {
+  unblocked_reply out;
+  out.conn = cmd.conn;
+  out.index = cmd.index;
+  reply_writer r(out.reply, cmd.protocol);
+  const list_effects effects{out.pushed, out.popped, cmd.index};
+  const std::vector<std::string_view> keys(cmd.keys.begin(), cmd.keys.end());
+  bool served = false;
+  switch (cmd.kind) {
+    case blocking_kind::pop:
+      served = pop_first_ready(data, cmd.db, keys, cmd.from, now, r, effects);
+      break;
+    case blocking_kind::move:
+      served = move_element(data, blocking, cmd.db, keys.front(), cmd.destination, cmd.from, cmd.to,
+                            now, r, effects);
+      break;
+    case blocking_kind::xread:
+      served = read_streams(data, cmd.db, keys, cmd.after, cmd.count, now, r);
+      break;
+  }
+  if (!served) {
+    return std::nullopt;
+  }
+  out.error = r.errored();
+  return out;
+}
+
+}  // namespace
+
+auto serve_blocked(keyspace& data, blocking_registry& blocking, time_point now)
+    -> std::vector<unblocked_reply> {
+  std::vector<unblocked_reply> served;
+  while (blocking.has_ready()) {
+    for (const auto& [db, key] : blocking.take_ready()) {
+      for (const auto conn : blocking.waiters(db, key)) {
+        const blocked_command* cmd = blocking.find(conn);
+        if (cmd == nullptr) {
+          continue;  // served through another key in this round
+        }
+        if (auto reply = serve_one(data, blocking, *cmd, now)) {
+          blocking.unblock(conn);
+          served.push_back(std::move(*reply));
+        }
+      }
+    }
+  }
+  return served;
+}
+
+auto expire_blocked(blocking_registry& blocking, time_point now) -> std::vector<unblocked_reply> {
+  std::vector<unblocked_reply> expired;
+  for (const auto& cmd : blocking.take_expired(now)) {
+    unblocked_reply out;
+    out.conn = cmd.conn;
+    out.index = cmd.index;
+    out.timed_out = true;
+    reply_writer r(out.reply, cmd.protocol);
+    if (cmd.kind == blocking_kind::move) {
+      r.null();
+    } else {
+      r.null_array();
+    }
+    expired.push_back(std::move(out));
+  }
+  return expired;
+}
+
+command_handler::command_handler(keyspace& data, const endpoint_profile& profile,
+                                 pubsub_registry& pubsub, blocking_registry& blocking)
+    : data_(&data), profile_(&profile), pubsub_(&pubsub), blocking_(&blocking) {}
+
 command_handler::command_handler(keyspace& data, const endpoint_profile& profile,
                                  pubsub_registry& pubsub)
-    : data_(&data), profile_(&profile), pubsub_(&pubsub) {}
+    : data_(&data),
+      profile_(&profile),
+      pubsub_(&pubsub),
+      own_blocking_(std::make_shared<blocking_registry>()),
+      blocking_(own_blocking_.get()) {}
 
 command_handler::command_handler(keyspace& data, const endpoint_profile& profile)
     : data_(&data),
       profile_(&profile),
       own_pubsub_(std::make_shared<pubsub_registry>()),
-      pubsub_(own_pubsub_.get()) {}
+      pubsub_(own_pubsub_.get()),
+      own_blocking_(std::make_shared<blocking_registry>()),
+      blocking_(own_blocking_.get()) {}
 
 void command_handler::set_cluster(cluster_state* cluster, std::string node) {
   cluster_ = cluster;
@@ -1719,6 +2389,7 @@ void command_handler::init_session(session_state& s) const {
 auto command_handler::end_session(session_state& s) -> std::optional<timeline::transaction_ended> {
   data_->unwatch(s.id);
   pubsub_->drop(s.id);
+  blocking_->unblock(s.id);
   return end_transaction(s, timeline::transaction_ended::outcome::closed);
 }
 
@@ -1787,7 +2458,8 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   if (!s.authenticated && !no_auth) {
     return reject("NOAUTH Authentication required.");
   }
-  context c{s, args, now, r, outcome, *data_, *profile_, stats_, cluster_, node_, pubsub_};
+  context c{s,         args,   now,      r,     outcome, *data_,
+            *profile_, stats_, cluster_, node_, pubsub_, blocking_};
   if (cluster_ != nullptr && spec->first_key > 0 &&
       !route_by_slot(c, *spec, asking, on_redirect_)) {
     outcome.error = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <limits>
 
 namespace schsim::simulator {
@@ -26,7 +27,52 @@ auto parse_strict_int(std::string_view s, std::int64_t& out) -> bool {
   return ec == std::errc{} && ptr == last;
 }
 
+/// LRANGE's index rules: negative counts from the end; the range is clamped to the list.
+auto clamp_range(std::int64_t start, std::int64_t stop, std::size_t size)
+    -> std::optional<std::pair<std::size_t, std::size_t>> {
+  const auto n = static_cast<std::int64_t>(size);
+  if (start < 0) {
+    start = std::max<std::int64_t>(n + start, 0);
+  }
+  if (stop < 0) {
+    stop = n + stop;
+  }
+  if (start > stop || start >= n) {
+    return std::nullopt;
+  }
+  stop = std::min(stop, n - 1);
+  return std::pair{static_cast<std::size_t>(start), static_cast<std::size_t>(stop)};
+}
+
 }  // namespace
+
+auto type_name(value_type t) -> std::string_view {
+  switch (t) {
+    case value_type::none:
+      return "none";
+    case value_type::string:
+      return "string";
+    case value_type::list:
+      return "list";
+    case value_type::stream:
+      return "stream";
+  }
+  return "none";
+}
+
+auto stream_id::to_string() const -> std::string {
+  return std::to_string(ms) + "-" + std::to_string(seq);
+}
+
+auto keyspace::create(int db, std::string_view key, value_type type) -> entry& {
+  auto& t = dbs_.at(static_cast<std::size_t>(db));
+  entry& e = t.try_emplace(stored_key(key.data(), key.size())).first->second;
+  e.type = type;
+  if (type != value_type::string) {
+    e.boxed = std::make_unique<aggregate>();
+  }
+  return e;
+}
 
 auto keyspace::find_live(int db, std::string_view key, time_point now) -> entry* {
   auto& t = dbs_.at(static_cast<std::size_t>(db));
@@ -42,9 +88,21 @@ auto keyspace::find_live(int db, std::string_view key, time_point now) -> entry*
   return &it->second;
 }
 
-auto keyspace::get(int db, std::string_view key, time_point now) -> const std::string* {
+auto keyspace::get(int db, std::string_view key, time_point now, bool* wrong_type)
+    -> const std::string* {
   const entry* e = find_live(db, key, now);
+  if (e != nullptr && e->type != value_type::string) {
+    if (wrong_type != nullptr) {
+      *wrong_type = true;
+    }
+    return nullptr;
+  }
   return e != nullptr ? &e->value : nullptr;
+}
+
+auto keyspace::type_of(int db, std::string_view key, time_point now) -> value_type {
+  const entry* e = find_live(db, key, now);
+  return e != nullptr ? e->type : value_type::none;
 }
 
 auto keyspace::set(int db, std::string_view key, std::string_view value, const set_options& opts,
@@ -52,6 +110,10 @@ auto keyspace::set(int db, std::string_view key, std::string_view value, const s
   set_result result;
   entry* e = find_live(db, key, now);
   if (want == previous_value::fetch && e != nullptr) {
+    if (e->type != value_type::string) {
+      result.wrong_type = true;
+      return result;
+    }
     result.previous = e->value;
   }
   if ((opts.condition == set_condition::if_absent && e != nullptr) ||
@@ -61,6 +123,9 @@ auto keyspace::set(int db, std::string_view key, std::string_view value, const s
   if (e == nullptr) {
     auto& t = dbs_.at(static_cast<std::size_t>(db));
     e = &t.try_emplace(stored_key(key.data(), key.size())).first->second;
+  } else if (e->type != value_type::string) {
+    e->type = value_type::string;  // SET overwrites a key of any type
+    e->boxed.reset();
   }
   e->value.assign(value);
   switch (opts.ttl) {
@@ -98,6 +163,9 @@ auto keyspace::incr_by(int db, std::string_view key, std::int64_t delta, time_po
     -> arith_result {
   entry* e = find_live(db, key, now);
   std::int64_t current = 0;
+  if (e != nullptr && e->type != value_type::string) {
+    return {arith_error::wrong_type, 0};
+  }
   if (e != nullptr && !parse_strict_int(e->value, current)) {
     return {arith_error::not_an_integer, 0};
   }
@@ -133,6 +201,166 @@ auto keyspace::expire_at(int db, std::string_view key, time_point deadline, time
   e->expires_at = deadline;
   touch(db, key);
   return true;
+}
+
+auto keyspace::persist(int db, std::string_view key, time_point now) -> bool {
+  entry* e = find_live(db, key, now);
+  if (e == nullptr || !e->expires_at) {
+    return false;
+  }
+  e->expires_at.reset();
+  touch(db, key);
+  return true;
+}
+
+auto keyspace::push(int db, std::string_view key, std::span<const std::string_view> elements,
+                    list_end end, time_point now) -> list_result {
+  entry* e = find_live(db, key, now);
+  if (e != nullptr && e->type != value_type::list) {
+    return {true, 0};
+  }
+  if (e == nullptr) {
+    e = &create(db, key, value_type::list);
+  }
+  auto& list = e->boxed->list;
+  for (const auto element : elements) {
+    if (end == list_end::left) {
+      list.emplace_front(element);
+    } else {
+      list.emplace_back(element);
+    }
+  }
+  touch(db, key);
+  return {false, list.size()};
+}
+
+auto keyspace::pop(int db, std::string_view key, list_end end, std::size_t count, time_point now)
+    -> pop_result {
+  pop_result result;
+  entry* e = find_live(db, key, now);
+  if (e == nullptr) {
+    return result;
+  }
+  result.found = true;
+  if (e->type != value_type::list) {
+    result.wrong_type = true;
+    return result;
+  }
+  auto& list = e->boxed->list;
+  while (count-- > 0 && !list.empty()) {
+    if (end == list_end::left) {
+      result.elements.push_back(std::move(list.front()));
+      list.pop_front();
+    } else {
+      result.elements.push_back(std::move(list.back()));
+      list.pop_back();
+    }
+  }
+  if (!result.elements.empty()) {
+    if (list.empty()) {
+      auto& t = dbs_.at(static_cast<std::size_t>(db));
+      t.erase(t.find(key));
+    }
+    touch(db, key);
+  }
+  return result;
+}
+
+auto keyspace::list_length(int db, std::string_view key, time_point now) -> list_result {
+  const entry* e = find_live(db, key, now);
+  if (e == nullptr) {
+    return {};
+  }
+  if (e->type != value_type::list) {
+    return {true, 0};
+  }
+  return {false, e->boxed->list.size()};
+}
+
+auto keyspace::list_range(int db, std::string_view key, std::int64_t start, std::int64_t stop,
+                          time_point now) -> pop_result {
+  pop_result result;
+  const entry* e = find_live(db, key, now);
+  if (e == nullptr) {
+    return result;
+  }
+  result.found = true;
+  if (e->type != value_type::list) {
+    result.wrong_type = true;
+    return result;
+  }
+  const auto& list = e->boxed->list;
+  if (const auto range = clamp_range(start, stop, list.size())) {
+    const auto first = list.begin() + static_cast<std::ptrdiff_t>(range->first);
+    const auto last = list.begin() + static_cast<std::ptrdiff_t>(range->second) + 1;
+    result.elements.assign(first, last);
+  }
+  return result;
+}
+
+auto keyspace::stream_add(int db, std::string_view key, std::optional<stream_id> id, bool seq_auto,
+                          std::span<const std::string_view> fields, time_point now)
+    -> stream_add_result {
+  entry* e = find_live(db, key, now);
+  if (e != nullptr && e->type != value_type::stream) {
+    return {stream_add_status::wrong_type, {}};
+  }
+  const stream_id top = e != nullptr ? e->boxed->stream_last : stream_id{};
+  stream_id next;
+  if (!id) {
+    const auto ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+    next = ms > top.ms ? stream_id{ms, 0} : stream_id{top.ms, top.seq + 1};
+  } else if (seq_auto) {
+    if (id->ms < top.ms) {
+      return {stream_add_status::id_not_greater, {}};
+    }
+    next = id->ms == top.ms ? stream_id{top.ms, top.seq + 1} : stream_id{id->ms, 0};
+  } else {
+    next = *id;
+  }
+  if (next == stream_id{}) {
+    return {stream_add_status::id_zero, {}};
+  }
+  if (next <= top) {
+    return {stream_add_status::id_not_greater, {}};
+  }
+  if (e == nullptr) {
+    e = &create(db, key, value_type::stream);
+  }
+  e->boxed->stream.push_back(stream_entry{next, {fields.begin(), fields.end()}});
+  e->boxed->stream_last = next;
+  touch(db, key);
+  return {stream_add_status::added, next};
+}
+
+auto keyspace::stream_range(int db, std::string_view key, stream_id from, stream_id to,
+                            std::size_t count, time_point now, bool from_exclusive) -> stream_read {
+  stream_read result;
+  const entry* e = find_live(db, key, now);
+  if (e == nullptr) {
+    return result;
+  }
+  result.found = true;
+  if (e->type != value_type::stream) {
+    result.wrong_type = true;
+    return result;
+  }
+  const auto& entries = e->boxed->stream;
+  result.last = e->boxed->stream_last;
+  result.length = entries.size();
+  auto it = std::lower_bound(entries.begin(), entries.end(), from,
+                             [](const stream_entry& x, stream_id id) { return x.id < id; });
+  if (from_exclusive && it != entries.end() && it->id == from) {
+    ++it;
+  }
+  for (; it != entries.end() && it->id <= to; ++it) {
+    if (count > 0 && result.entries.size() == count) {
+      break;
+    }
+    result.entries.push_back(*it);
+  }
+  return result;
 }
 
 auto keyspace::deadline(int db, std::string_view key, time_point now)

@@ -120,7 +120,8 @@ void server::start() {
   }
   impl_->started = true;
   for (const auto& cfg : impl_->config.endpoints) {
-    auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data, impl_->pubsub);
+    auto ep = std::make_unique<endpoint_state>(impl_->executor, cfg, impl_->data, impl_->pubsub,
+                                               impl_->blocking);
     ep->handler.set_stats(&impl_->stats);
     if (cfg.tls) {
       ep->tls_context = detail::make_tls_context(cfg);
@@ -185,6 +186,7 @@ void server::stop() {
   }
   impl_->stopped = true;
   impl_->flush_queue.clear();
+  impl_->block_timer.cancel();
   for (auto& ep : impl_->endpoints) {
     boost::system::error_code ec;
     ep->acceptor.close(ec);
@@ -393,6 +395,19 @@ auto server::publish(const std::string& endpoint, const std::string& channel,
   out.push_back(std::move(p));
   impl_->deliver(std::move(out));
   return receivers;
+}
+
+auto server::produce_list_element(std::string_view key, std::string_view element, int db)
+    -> std::optional<std::size_t> {
+  const time_point now = mono_clock::now();
+  const auto pushed = impl_->data.push(db, key, std::span(&element, 1), list_end::right, now);
+  if (pushed.wrong_type) {
+    return std::nullopt;
+  }
+  impl_->blocking.signal_ready(db, key);
+  impl_->record_pushed({}, 0, {list_element_event{std::string(key), std::string(element), 0}});
+  impl_->serve_blocked_clients(now);
+  return pushed.length;
 }
 
 void server::begin_slot_migration(const std::string& from, const std::string& to,

@@ -199,6 +199,57 @@ void server_core::drop_unserved_shard_channels(const cluster_state& cluster) {
   }
 }
 
+void server_core::record_pushed(const std::string& endpoint, std::uint64_t conn,
+                                const std::vector<list_element_event>& pushed) {
+  if (!config.record_commands) {
+    return;
+  }
+  for (const auto& p : pushed) {
+    record(endpoint, conn, timeline::list_pushed{p.key, p.element, conn == 0});
+  }
+}
+
+void server_core::serve_blocked_clients(time_point now) {
+  if (blocking.has_ready()) {
+    deliver_unblocked(serve_blocked(data, blocking, now));
+  }
+  arm_block_timer();
+}
+
+void server_core::deliver_unblocked(std::vector<unblocked_reply> replies) {
+  for (auto& reply : replies) {
+    const auto it = sessions.find(reply.conn);
+    if (it == sessions.end()) {
+      continue;  // cannot happen: a closing session leaves the registry first
+    }
+    record_pushed(it->second->endpoint().config.name, reply.conn, reply.pushed);
+    it->second->unblocked(std::move(reply));
+  }
+}
+
+void server_core::arm_block_timer() {
+  const auto due = blocking.next_deadline().value_or(time_point::max());
+  if (due == block_timer_at) {
+    return;
+  }
+  block_timer_at = due;
+  if (due == time_point::max()) {
+    block_timer.cancel();
+    return;
+  }
+  block_timer.expires_at(due);
+  // The timer is this object's member: a wait still pending when it is destroyed (or re-armed)
+  // ends with operation_aborted, so `this` is only used on success.
+  block_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped) {
+      return;
+    }
+    block_timer_at = time_point::max();
+    deliver_unblocked(expire_blocked(blocking, mono_clock::now()));
+    arm_block_timer();
+  });
+}
+
 void server_core::flush() {
   flush_posted = false;
   // Swap out first: a pump can record events whose observers queue more output.
@@ -546,8 +597,10 @@ void session::process_input() {
   const time_point now = mono_clock::now();
   // A complete command comes as views into the parser's buffer (no string per argument); they
   // stay valid while it executes, since nothing is fed to the parser until this loop returns.
+  // A blocked connection's later commands stay there, unparsed, until it is unblocked (Redis
+  // processes a blocked client's input only then).
   std::optional<resp3::value> request;
-  while (!input_closed_ && !done_) {
+  while (!input_closed_ && !done_ && !blocked_) {
     const auto form = parser_.next_request(args_, request);
     if (form == resp3::parser::request_form::views) {
       execute(args_, now);
@@ -603,7 +656,7 @@ void session::execute(std::span<const std::string_view> args, time_point now) {
       send_upstream(encode_command(std::span<const std::string>(decision.upstream_args)), false);
     }
   }
-  report_outcome(std::move(outcome));
+  report_outcome(std::move(outcome), now);
 }
 
 auto session::queue_reply(std::span<const std::string_view> args, std::uint64_t index,
@@ -622,15 +675,25 @@ auto session::queue_reply(std::span<const std::string_view> args, std::uint64_t 
     state_.command_index = index;
     return ep_->handler.execute(state_, args, now, out);
   };
+  const auto note_popped = [&] {
+    if (!outcome.popped.empty()) {
+      mark.popped = std::make_shared<const std::vector<list_element_event>>(outcome.popped);
+    }
+  };
   const bool direct = held_.empty() && ep_->reply_latency.count() == 0 && !ep_->stalled;
   if (direct) {
     // Fast path: the reply goes straight into the ready buffer, no copy.
     const std::size_t before = out_.size();
     outcome = run(out_);
+    if (outcome.blocked) {
+      blocked_ = true;  // no reply yet: unblocked() queues it
+      return outcome;
+    }
     const std::size_t len = out_.size() - before;
     mark.start = queued_;
     mark.end = queued_ + len;
     mark.error = outcome.error;
+    note_popped();
     if (recording) {
       add_summary(std::string_view(out_).substr(before), mark);
     }
@@ -644,7 +707,12 @@ auto session::queue_reply(std::span<const std::string_view> args, std::uint64_t 
   }
   std::string bytes;
   outcome = run(bytes);
+  if (outcome.blocked) {
+    blocked_ = true;
+    return outcome;
+  }
   mark.error = outcome.error;
+  note_popped();
   if (recording) {
     add_summary(bytes, mark);
   }
@@ -657,7 +725,7 @@ auto session::queue_reply(std::span<const std::string_view> args, std::uint64_t 
   return outcome;
 }
 
-void session::report_outcome(command_outcome outcome) {
+void session::report_outcome(command_outcome outcome, time_point now) {
   // Recorded after the reply is queued, so an observer that reacts with send_push() (e.g. the
   // scenario engine replaying an active notification) lands behind the +OK.
   if (outcome.hello) {
@@ -669,18 +737,55 @@ void session::report_outcome(command_outcome outcome) {
   if (outcome.transaction && core_->config.record_commands) {
     core_->record(ep_->config.name, state_.id, std::move(*outcome.transaction));
   }
-  if (outcome.publications.empty()) {
+  core_->record_pushed(ep_->config.name, state_.id, outcome.pushed);
+  if (!outcome.publications.empty()) {
+    if (core_->config.record_commands) {
+      for (const auto& p : outcome.publications) {
+        core_->record(ep_->config.name, state_.id,
+                      timeline::pubsub_published{p.channel, p.sharded, p.receivers.size(),
+                                                 payload_seq(p.payload), p.payload.size()});
+      }
+    }
+    // After the reply: a publisher subscribed to its own channel reads the count first.
+    core_->deliver(std::move(outcome.publications));
+  }
+  // After the reply too: a push served to a blocked client is counted in the pusher's reply.
+  if (outcome.blocked || core_->blocking.has_ready()) {
+    core_->serve_blocked_clients(now);
+  }
+}
+
+void session::unblocked(unblocked_reply reply) {
+  if (done_ || !blocked_) {
     return;
   }
+  blocked_ = false;
+  frame_mark mark;
+  mark.kind = frame_kind::reply;
+  mark.index = reply.index;
+  mark.error = reply.error;
   if (core_->config.record_commands) {
-    for (const auto& p : outcome.publications) {
-      core_->record(ep_->config.name, state_.id,
-                    timeline::pubsub_published{p.channel, p.sharded, p.receivers.size(),
-                                               payload_seq(p.payload), p.payload.size()});
-    }
+    add_summary(reply.reply, mark);
   }
-  // After the reply: a publisher subscribed to its own channel reads the count first.
-  core_->deliver(std::move(outcome.publications));
+  if (!reply.popped.empty()) {
+    mark.popped = std::make_shared<const std::vector<list_element_event>>(std::move(reply.popped));
+  }
+  const time_point now = mono_clock::now();
+  enqueue(reply.reply, std::move(mark), std::nullopt, now + ep_->reply_latency, true);
+  schedule_flush();
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->resume_input(); });
+}
+
+void session::resume_input() {
+  if (done_ || blocked_) {
+    return;
+  }
+  process_input();
+  if (done_) {
+    return;
+  }
+  check_output_limit();
+  pump();
 }
 
 void session::protocol_error(const std::string& reply_text, std::uint64_t offset, time_point now) {
@@ -825,6 +930,9 @@ void session::record_written(std::int64_t t_ns) {
     }
     switch (m.kind) {
       case frame_kind::reply:
+        if (m.popped) {
+          record_popped(m, timeline::list_popped::outcome::written);
+        }
         if (recording) {
           if (reply_t_ns == 0) {
             reply_t_ns = to_ns(mono_clock::now());
@@ -871,6 +979,31 @@ void session::record_delivered(const frame_mark& m, std::int64_t t_ns) {
     core_->record_at(t_ns, ep_->config.name, state_.id, std::move(ev));
   } else {
     core_->record(ep_->config.name, state_.id, std::move(ev));
+  }
+}
+
+void session::record_popped(const frame_mark& m, timeline::list_popped::outcome result) {
+  if (!core_->config.record_commands) {
+    return;
+  }
+  for (const auto& p : *m.popped) {
+    core_->record(ep_->config.name, state_.id,
+                  timeline::list_popped{p.key, p.element, p.index, result});
+  }
+}
+
+void session::record_lost_pops() {
+  for (auto& m : marks_) {
+    if (m.popped) {
+      record_popped(m, timeline::list_popped::outcome::lost);
+      m.popped.reset();
+    }
+  }
+  for (auto& h : held_) {
+    if (h.mark.popped) {
+      record_popped(h.mark, timeline::list_popped::outcome::lost);
+      h.mark.popped.reset();
+    }
   }
 }
 
@@ -1137,7 +1270,9 @@ void session::finish(close_initiator by, close_how how, const std::string& reaso
     return;
   }
   done_ = true;
-  // A transaction open at the close is discarded; the connection's watches go with it.
+  record_lost_pops();
+  // A transaction open at the close is discarded; the connection's watches go with it; a
+  // blocked command leaves the registry with nothing popped for it.
   if (auto dropped = ep_->handler.end_session(state_); dropped && core_->config.record_commands) {
     core_->record(ep_->config.name, state_.id, std::move(*dropped));
   }
@@ -1371,6 +1506,9 @@ auto session::close(close_mode mode, close_point point, const std::string& reaso
   }
   const close_how how = mode == close_mode::rst ? close_how::rst : close_how::fin;
   input_closed_ = true;
+  if (blocked_) {
+    core_->blocking.unblock(state_.id);  // closing: no element is popped for it any more
+  }
   std::string why = reason;
   // Everything ready (pushes and replies queued before this call) still goes out; replies held
   // by latency or a stall are dropped, as a dying server never sends them.
@@ -1387,6 +1525,11 @@ auto session::close(close_mode mode, close_point point, const std::string& reaso
                : out_start_;  // already partly written (fragmentation): stop where it is
     } else {
       why += " (no frame to cut)";
+    }
+  }
+  for (auto& h : held_) {
+    if (h.mark.popped) {
+      record_popped(h.mark, timeline::list_popped::outcome::lost);
     }
   }
   held_.clear();

@@ -33,12 +33,12 @@ using tcp = asio::ip::tcp;
 /// One listening endpoint and the knobs the control API turns on it.
 struct endpoint_state {
   endpoint_state(asio::any_io_executor ex, endpoint_config cfg, keyspace& data,
-                 pubsub_registry& pubsub)
+                 pubsub_registry& pubsub, blocking_registry& blocking)
       : config(std::move(cfg)),
         acceptor(ex),
         mode_changed(ex),
         mode(config.initial_mode),
-        handler(data, config.profile, pubsub) {}
+        handler(data, config.profile, pubsub, blocking) {}
 
   endpoint_config config;
   tcp::acceptor acceptor;
@@ -129,7 +129,7 @@ class fifo {
 /// State shared by the server object, its accept loops and its sessions.
 struct server_core {
   server_core(asio::any_io_executor ex, server_config cfg, timeline::recorder& rec)
-      : executor(std::move(ex)), config(std::move(cfg)), recorder(&rec) {}
+      : executor(std::move(ex)), config(std::move(cfg)), recorder(&rec), block_timer(executor) {}
 
   void record(const std::string& endpoint, std::uint64_t conn, timeline::detail what);
   /// As record(), stamped `t_ns` (a write that a flush worker performed earlier).
@@ -147,12 +147,25 @@ struct server_core {
   void deliver(std::vector<publication> publications);
   /// A slot left a node: its shard subscribers there get `sunsubscribe` (cluster mode).
   void drop_unserved_shard_channels(const cluster_state& cluster);
+  /// After a command (or a producer's push): serves the clients blocked on keys it made ready
+  /// and re-arms the timeout timer for the registry's next deadline.
+  void serve_blocked_clients(time_point now);
+  /// Hands served or timed-out blocked commands their replies (and records BLMOVE's pushes).
+  void deliver_unblocked(std::vector<unblocked_reply> replies);
+  /// A list_pushed per element, when commands are recorded; `conn` 0: the producer.
+  void record_pushed(const std::string& endpoint, std::uint64_t conn,
+                     const std::vector<list_element_event>& pushed);
+  void arm_block_timer();
 
   asio::any_io_executor executor;
   server_config config;
   timeline::recorder* recorder;
   keyspace data;
   pubsub_registry pubsub;
+  blocking_registry blocking;
+  /// Fires at the blocking registry's next deadline (time_point::max(): not armed).
+  asio::steady_timer block_timer;
+  time_point block_timer_at = time_point::max();
   command_handler::stats stats;
   std::vector<std::unique_ptr<endpoint_state>> endpoints;
   std::map<std::uint64_t, std::shared_ptr<session>> sessions;
@@ -216,6 +229,10 @@ class session : public std::enable_shared_from_this<session> {
   /// in reply order (after the reply of a command this connection is running).
   void deliver(const std::shared_ptr<const publication>& what, const pubsub_receiver& receiver);
   void push_sunsubscribe(std::string_view channel, std::size_t remaining);
+  /// The command this connection is blocked on was served or timed out: its reply is queued,
+  /// then the commands that arrived meanwhile run (from a handler of their own, not inside the
+  /// command that served it).
+  void unblocked(unblocked_reply reply);
   /// Endpoint settings changed (latency, stall, fragmentation): re-evaluate what to write.
   void wake();
   /// Server stop: records the close and cancels everything.
@@ -254,6 +271,9 @@ class session : public std::enable_shared_from_this<session> {
     std::uint64_t summary_at = 0;
     std::uint32_t summary_len = 0;
     std::shared_ptr<const push_meta> meta;  // pushes and raw writes
+    // Replies that carry popped list elements: recorded as list_popped once written whole,
+    // or as lost if the connection closes first.
+    std::shared_ptr<const std::vector<list_element_event>> popped;
     bool recorded = false;  // a push: push_written already recorded at its first byte
     // A Pub/Sub message: what was published and to which subscription (one of its receivers),
     // for pubsub_delivered.
@@ -290,7 +310,13 @@ class session : public std::enable_shared_from_this<session> {
   auto queue_reply(std::span<const std::string_view> args, std::uint64_t index,
                    const std::optional<intercepted_reply>& canned, time_point now)
       -> command_outcome;
-  void report_outcome(command_outcome outcome);
+  void report_outcome(command_outcome outcome, time_point now);
+  /// Runs the commands that arrived while this connection was blocked.
+  void resume_input();
+  /// Records the list elements of `m`'s reply (list_popped): written, or lost at a close.
+  void record_popped(const frame_mark& m, timeline::list_popped::outcome result);
+  /// A close drops unwritten replies: their popped elements are lost.
+  void record_lost_pops();
   /// Proxy mode: forwards a command whose reply comes from the upstream; false when schsim
   /// answers it itself (the handshake, or NOAUTH before authentication).
   auto forward_to_upstream(std::span<const std::string_view> args, std::uint64_t index) -> bool;
@@ -367,9 +393,11 @@ class session : public std::enable_shared_from_this<session> {
   bool transport_ready_ = true;
   time_point wake_at_ = time_point::max();  // when wake_ is armed for, max() if not
   bool input_closed_ = false;  // stop executing input (QUIT, protocol error, close requested)
-  bool writing_ = false;       // an async_write of inflight_ is in progress
-  bool pausing_ = false;       // a fragmentation pause is in progress
-  bool pumping_ = false;       // inside pump(): re-entrant calls only ask for another round
+  /// Parked on a blocking command: later input waits in the parser until unblocked().
+  bool blocked_ = false;
+  bool writing_ = false;  // an async_write of inflight_ is in progress
+  bool pausing_ = false;  // a fragmentation pause is in progress
+  bool pumping_ = false;  // inside pump(): re-entrant calls only ask for another round
   bool pump_again_ = false;
   bool flush_scheduled_ = false;  // in server_core::flush_queue
   bool direct_claimed_ = false;   // bytes claimed by claim_direct_write(), not yet accounted

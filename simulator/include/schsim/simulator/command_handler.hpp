@@ -4,6 +4,7 @@
 #include <schsim/core/resp3/serializer.hpp>
 #include <schsim/core/resp3/value.hpp>
 #include <schsim/core/timeline/event.hpp>
+#include <schsim/simulator/blocking.hpp>
 #include <schsim/simulator/cluster_state.hpp>
 #include <schsim/simulator/keyspace.hpp>
 #include <schsim/simulator/profile.hpp>
@@ -52,6 +53,14 @@ struct session_state {
   std::uint64_t command_index = 0;
 };
 
+/// An element a command pushed onto or popped from a list, for the timeline's list_pushed and
+/// list_popped.
+struct list_element_event {
+  std::string key;
+  std::string element;
+  std::uint64_t index = 0;  ///< the command's index on its connection (inside EXEC: queued one)
+};
+
 /// What the connection does once the reply is written.
 enum class after_reply { keep_open, close };
 
@@ -68,7 +77,34 @@ struct command_outcome {
   std::optional<timeline::transaction_ended> transaction;
   /// PUBLISH / SPUBLISH (also inside EXEC): the messages to write once this reply is queued.
   std::vector<publication> publications;
+  /// BLPOP, BRPOP, BLMOVE or XREAD BLOCK found nothing and parked the command in the
+  /// blocking registry: no reply was written; serve_blocked() or expire_blocked() brings it,
+  /// and the connection's later commands wait until then.
+  bool blocked = false;
+  /// List elements this command pushed and popped (also inside EXEC), in order.
+  std::vector<list_element_event> pushed;
+  std::vector<list_element_event> popped;
 };
+
+/// The reply of a blocked command, once served or timed out.
+struct unblocked_reply {
+  std::uint64_t conn = 0;
+  std::uint64_t index = 0;  ///< the blocked command's index on its connection
+  std::string reply;        ///< wire bytes, in the connection's protocol
+  bool error = false;       ///< e.g. WRONGTYPE: the key changed type while it waited
+  bool timed_out = false;
+  std::vector<list_element_event> pushed;  ///< BLMOVE: onto its destination
+  std::vector<list_element_event> popped;
+};
+
+/// Serves the connections blocked on keys signalled ready since the last call, first blocked
+/// first per key, until no key is ready (a served BLMOVE readies its destination). Each served
+/// command is unblocked and its reply returned; waiters that still find nothing stay blocked.
+auto serve_blocked(keyspace& data, blocking_registry& blocking, time_point now)
+    -> std::vector<unblocked_reply>;
+/// Times out the blocked commands due at `now`: BLPOP, BRPOP and XREAD answer a null array
+/// (RESP2 `*-1`), BLMOVE a null (`$-1`); RESP3 `_` for both.
+auto expire_blocked(blocking_registry& blocking, time_point now) -> std::vector<unblocked_reply>;
 
 /// How a parsed request is to be treated (Redis accepts only arrays of bulk strings).
 enum class request_kind { command, ignore, protocol_error };
@@ -102,10 +138,14 @@ auto request_args(const resp3::value& request, std::vector<std::string_view>& ar
  */
 class command_handler {
  public:
-  /// `pubsub` is shared by every endpoint of a server, like `data`.
+  /// `pubsub` and `blocking` are shared by every endpoint of a server, like `data`.
+  command_handler(keyspace& data, const endpoint_profile& profile, pubsub_registry& pubsub,
+                  blocking_registry& blocking);
+  /// With a blocking registry of its own.
   command_handler(keyspace& data, const endpoint_profile& profile, pubsub_registry& pubsub);
-  /// With a Pub/Sub registry of its own (a handler tested alone).
+  /// With Pub/Sub and blocking registries of its own (a handler tested alone).
   command_handler(keyspace& data, const endpoint_profile& profile);
+  [[nodiscard]] auto blocking() -> blocking_registry& { return *blocking_; }
 
   /// Runs one command and appends its reply, in the session's protocol, to `out`.
   auto execute(session_state& s, std::span<const std::string_view> args, time_point now,
@@ -116,7 +156,7 @@ class command_handler {
   /// Puts a fresh connection's session into its initial state.
   void init_session(session_state& s) const;
   /// The connection is gone: its transaction is discarded (returned, for the timeline), its
-  /// watches and subscriptions forgotten.
+  /// watches, subscriptions and blocked command forgotten (nothing is popped for it).
   auto end_session(session_state& s) -> std::optional<timeline::transaction_ended>;
 
   /// Counters INFO reports, maintained by the server.
@@ -146,6 +186,8 @@ class command_handler {
   const endpoint_profile* profile_;
   std::shared_ptr<pubsub_registry> own_pubsub_;
   pubsub_registry* pubsub_;
+  std::shared_ptr<blocking_registry> own_blocking_;
+  blocking_registry* blocking_;
   const stats* stats_ = nullptr;
   cluster_state* cluster_ = nullptr;
   std::string node_;

@@ -8,9 +8,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,8 +22,29 @@
 
 namespace schsim::simulator {
 
+/// What a key holds (TYPE's answer; `none` for a missing key).
+enum class value_type : std::uint8_t { none, string, list, stream };
+/// TYPE's word for it: "none", "string", "list", "stream".
+auto type_name(value_type t) -> std::string_view;
+
+/// A stream entry ID, `ms-seq`.
+struct stream_id {
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+  auto operator<=>(const stream_id&) const = default;
+  [[nodiscard]] auto to_string() const -> std::string;
+};
+struct stream_entry {
+  stream_id id;
+  std::vector<std::string> fields;  ///< field, value, field, value, ...
+};
+
+/// Which end of a list (LPUSH/LPOP: left, RPUSH/RPOP: right).
+enum class list_end : std::uint8_t { left, right };
+
 /**
- * @brief The simulated deployment's data: 16 databases of strings with optional expiry.
+ * @brief The simulated deployment's data: 16 databases of strings, lists and streams with
+ * optional expiry.
  *
  * Sans-I/O: every call that can observe expiry takes `now`, so tests step time by hand. Expired
  * keys are removed lazily when touched (and by purge_expired()), as Redis does.
@@ -35,7 +59,7 @@ class keyspace {
   static constexpr int database_count = 16;
 
   /// Why an arithmetic update failed, mapped by the handler to Redis's error texts.
-  enum class arith_error { none, not_an_integer, overflow };
+  enum class arith_error { none, not_an_integer, overflow, wrong_type };
   struct arith_result {
     arith_error error = arith_error::none;
     std::int64_t value = 0;
@@ -53,9 +77,15 @@ class keyspace {
   struct set_result {
     bool written = false;
     std::optional<std::string> previous;  ///< old value, filled only when asked for
+    /// Asked for the old value of a key that holds no string: nothing written (SET ... GET).
+    bool wrong_type = false;
   };
 
-  [[nodiscard]] auto get(int db, std::string_view key, time_point now) -> const std::string*;
+  /// The string at `key`; nullptr when it is missing or holds another type (then
+  /// `*wrong_type`, if given, is set).
+  [[nodiscard]] auto get(int db, std::string_view key, time_point now, bool* wrong_type = nullptr)
+      -> const std::string*;
+  [[nodiscard]] auto type_of(int db, std::string_view key, time_point now) -> value_type;
   /// Whether set() copies out the value it replaces (SET ... GET).
   enum class previous_value { ignore, fetch };
   auto set(int db, std::string_view key, std::string_view value, const set_options& opts,
@@ -69,9 +99,54 @@ class keyspace {
   /// Sets the expiry of an existing key; a deadline at or before `now` deletes it. False when
   /// the key does not exist.
   auto expire_at(int db, std::string_view key, time_point deadline, time_point now) -> bool;
+  /// PERSIST: drops the key's deadline; false when it is missing or has none.
+  auto persist(int db, std::string_view key, time_point now) -> bool;
   /// The key's deadline: nullopt if the key does not exist, a default time_point if it has none.
   [[nodiscard]] auto deadline(int db, std::string_view key, time_point now)
       -> std::optional<std::optional<time_point>>;
+
+  // -- lists (a list that becomes empty is removed, as in Redis) --------------------------------
+  struct list_result {
+    bool wrong_type = false;
+    std::size_t length = 0;  ///< the list's length after the call
+  };
+  /// LPUSH / RPUSH: each element in turn at `end` (LPUSH a b leaves b first); creates the key.
+  auto push(int db, std::string_view key, std::span<const std::string_view> elements, list_end end,
+            time_point now) -> list_result;
+  struct pop_result {
+    bool wrong_type = false;
+    bool found = false;  ///< the key existed
+    std::vector<std::string> elements;
+  };
+  /// LPOP / RPOP: up to `count` elements from `end`, in pop order.
+  auto pop(int db, std::string_view key, list_end end, std::size_t count, time_point now)
+      -> pop_result;
+  [[nodiscard]] auto list_length(int db, std::string_view key, time_point now) -> list_result;
+  /// LRANGE with Redis's index rules (negative from the end, clamped); wrong_type in the result.
+  auto list_range(int db, std::string_view key, std::int64_t start, std::int64_t stop,
+                  time_point now) -> pop_result;
+
+  // -- streams ----------------------------------------------------------------------------------
+  enum class stream_add_status { added, wrong_type, id_not_greater, id_zero };
+  struct stream_add_result {
+    stream_add_status status = stream_add_status::added;
+    stream_id id;
+  };
+  /// XADD: `id` nullopt for `*` (ms from `now`, seq after the top item's), else that ID, which
+  /// must be greater than the stream's top item (and than 0-0). `seq_auto`: `<ms>-*`.
+  auto stream_add(int db, std::string_view key, std::optional<stream_id> id, bool seq_auto,
+                  std::span<const std::string_view> fields, time_point now) -> stream_add_result;
+  struct stream_read {
+    bool wrong_type = false;
+    bool found = false;
+    stream_id last;  ///< the top item's ID (0-0 for a missing stream)
+    std::size_t length = 0;
+    std::vector<stream_entry> entries;  ///< the requested range, copied
+  };
+  /// The entries with `from <= id <= to` (at most `count`, 0: all); `from_exclusive` makes the
+  /// lower bound strict (XREAD's "after this ID").
+  auto stream_range(int db, std::string_view key, stream_id from, stream_id to, std::size_t count,
+                    time_point now, bool from_exclusive = false) -> stream_read;
 
   /// Keys in `db` that have not expired (purges expired ones first).
   auto size(int db, time_point now) -> std::size_t;
@@ -90,9 +165,18 @@ class keyspace {
   auto watch_broken(std::uint64_t conn, time_point now) -> bool;
 
  private:
+  /// A list or a stream; strings stay inline in `entry::value` (the hot path allocates nothing
+  /// more for them).
+  struct aggregate {
+    std::deque<std::string> list;
+    std::vector<stream_entry> stream;
+    stream_id stream_last;
+  };
   struct entry {
     std::string value;
     std::optional<time_point> expires_at;
+    value_type type = value_type::string;
+    std::unique_ptr<aggregate> boxed;  ///< lists and streams
   };
   // Keys up to 22 bytes live inside the table's slot (boost::container::string's short-string
   // buffer, where std::string holds 15), so a lookup's key comparison reads the slot it has
@@ -129,6 +213,8 @@ class keyspace {
 
   /// The live entry for `key`, erasing it first if it has expired.
   auto find_live(int db, std::string_view key, time_point now) -> entry*;
+  /// A new, empty entry of `type` at `key` (which must be absent).
+  auto create(int db, std::string_view key, value_type type) -> entry&;
 
   /// Marks every connection watching `key` broken (a no-op while nobody watches anything).
   void touch(int db, std::string_view key);

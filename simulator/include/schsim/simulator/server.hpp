@@ -237,6 +237,17 @@ class server {
   /// The keyspace shared by all endpoints (e.g. to check applied INCRs after a run).
   [[nodiscard]] auto data() -> keyspace&;
 
+  /**
+   * The workload's server-side producer: RPUSH of `element` onto the list `key` of database
+   * `db`, from no connection. Recorded as list_pushed with `producer` set (connection 0, no
+   * endpoint) when commands are recorded; the clients blocked on the key (BLPOP, BRPOP, BLMOVE)
+   * are served at once, first blocked first, and their replies queued like a control call's
+   * output. Returns the list's length after the push, or nullopt when the key holds another
+   * type (nothing pushed). Any node's data: the keyspace is shared, slots are not checked.
+   */
+  auto produce_list_element(std::string_view key, std::string_view element, int db = 0)
+      -> std::optional<std::size_t>;
+
   /// Cluster mode: slots start moving from `from` to `to` (-ASK / ASKING from now on; see
   /// cluster_state.hpp); `migrate_for` paces which keys have moved. Recorded as
   /// slot_migration_started. Throws std::logic_error when not in cluster mode and

@@ -148,12 +148,38 @@ struct pubsub_delivered {
   std::optional<std::int64_t> seq;  ///< N when the payload is the workload's `seq:N`
   std::size_t bytes = 0;            ///< payload length
 };
+/**
+ * An element was pushed onto a list: by this connection's command (LPUSH, RPUSH, LMOVE or
+ * BLMOVE onto its destination, also inside EXEC), or by the server-side producer (connection 0,
+ * no endpoint, `producer` set). Server-side accounting, for checks that compare what was
+ * pushed with what clients popped.
+ */
+struct list_pushed {
+  std::string key;
+  std::string element;
+  bool producer = false;
+};
+/**
+ * An element popped from a list (LPOP, RPOP, LMOVE, BLPOP, BRPOP, BLMOVE, also served after
+ * blocking) was written to this connection inside the reply of command `command`, or was lost:
+ * the connection closed before that reply was written whole, so nobody got the element.
+ */
+struct list_popped {
+  enum class outcome {
+    written,  ///< the reply carrying it was written whole
+    lost,     ///< popped, but the connection closed before the reply was written
+  };
+  std::string key;
+  std::string element;
+  std::uint64_t command = 0;  ///< index of the command whose reply carries it
+  outcome result = outcome::written;
+};
 
 using detail =
     std::variant<connection_opened, connection_closed, hello, maint_handshake, command_received,
                  reply_written, push_written, protocol_error, step_executed, note, cluster_redirect,
                  slot_migration_started, slot_migration_completed, tls_handshake, transaction_ended,
-                 pubsub_published, pubsub_delivered>;
+                 pubsub_published, pubsub_delivered, list_pushed, list_popped>;
 
 /// One server-side event. `t_ns` is CLOCK_MONOTONIC nanoseconds (schsim::to_ns).
 struct event {
@@ -167,6 +193,11 @@ struct event {
 auto outcome_name(transaction_ended::outcome o) -> const char*;
 /// The inverse of outcome_name(); unknown names read as executed.
 auto outcome_from_name(std::string_view name) -> transaction_ended::outcome;
+
+/// "written", "lost".
+auto outcome_name(list_popped::outcome o) -> const char*;
+/// The inverse of that outcome_name(); unknown names read as written.
+auto popped_outcome_from_name(std::string_view name) -> list_popped::outcome;
 
 /// The snake_case name of the alternative held, e.g. "command_received".
 auto kind_name(const detail& d) -> const char*;
