@@ -23,12 +23,13 @@ auto known_commands() -> const std::vector<std::string_view>& {
 
 auto known_checks() -> const std::vector<std::string_view>& {
   static const std::vector<std::string_view> names = {
-      "handshake",        "silent_fallback",  "no_errors",
-      "no_lost_commands", "relaxed_timeouts", "handoff",
-      "final_endpoint",   "reconnects",       "latency",
-      "error_rate",       "idle_connections", "seq_handling",
-      "topology_refresh", "removed_node",     "removed_node_traffic",
-      "pubsub",           "pubsub_continuity"};
+      "handshake",        "silent_fallback",   "no_errors",
+      "no_lost_commands", "relaxed_timeouts",  "handoff",
+      "final_endpoint",   "reconnects",        "latency",
+      "error_rate",       "idle_connections",  "seq_handling",
+      "topology_refresh", "removed_node",      "removed_node_traffic",
+      "pubsub",           "pubsub_continuity", "blocking",
+      "blocking_commands"};
   return names;
 }
 
@@ -174,6 +175,16 @@ auto to_string(subscribe_kind k) -> std::string_view {
       return "pattern";
     case subscribe_kind::shard:
       return "shard";
+  }
+  return "?";
+}
+
+auto to_string(blocking_command c) -> std::string_view {
+  switch (c) {
+    case blocking_command::blpop:
+      return "blpop";
+    case blocking_command::brpop:
+      return "brpop";
   }
   return "?";
 }

@@ -268,6 +268,24 @@ class checker {
     }
     check_command_count();
     check_pubsub();
+    check_blocking();
+  }
+
+  // The harness keeps every element the driver reports popped, so the pushes are bounded like
+  // the commands.
+  void check_blocking() {
+    const auto& b = s_.load.blocking;
+    if (!b) {
+      return;
+    }
+    const double run_s = static_cast<double>(s_.duration.count()) / 1000.0;
+    if (b->rate * run_s > static_cast<double>(limits::max_commands_per_run)) {
+      add("workload.blocking.rate",
+          "the server would push " + std::to_string(static_cast<std::uint64_t>(b->rate * run_s)) +
+              " elements, more than the " + std::to_string(limits::max_commands_per_run) +
+              " one run can keep",
+          "lower the rate or shorten the scenario");
+    }
   }
 
   // The harness keeps every message the driver reports, so the publications are bounded like

@@ -800,7 +800,34 @@ void read_pubsub(table_reader& r, sc::workload& w) {
   }
 }
 
-constexpr std::array<section_key<sc::workload>, 8> workload_keys{{
+constexpr std::array<section_key<sc::blocking_workload>, 4> blocking_keys{{
+    {"keys",
+     [](table_reader& r, sc::blocking_workload& b) {
+       r.integer_into(b.keys, "keys", 1, sc::limits::max_blocking_keys);
+     }},
+    {"rate",
+     number_between<sc::blocking_workload>{&sc::blocking_workload::rate, 0, sc::limits::max_rate}},
+    {"timeout", number_between<sc::blocking_workload>{&sc::blocking_workload::timeout, 0,
+                                                      sc::limits::max_blocking_timeout_s}},
+    {"command",
+     [](table_reader& r, sc::blocking_workload& b) {
+       assign_if(b.command, choice<sc::blocking_command>(r, "command",
+                                                         {{"blpop", sc::blocking_command::blpop},
+                                                          {"brpop", sc::blocking_command::brpop}}));
+     }},
+}};
+
+void read_blocking(table_reader& r, sc::workload& w) {
+  if (const auto* table = r.subtable("blocking")) {
+    table_reader br(*table, "workload.blocking", r.ctx());
+    sc::blocking_workload b;
+    read_keys<sc::blocking_workload>(br, b, blocking_keys);
+    br.finish();
+    w.blocking = b;
+  }
+}
+
+constexpr std::array<section_key<sc::workload>, 9> workload_keys{{
     {"rate", number_between<sc::workload>{&sc::workload::rate, 0, sc::limits::max_rate}},
     {"duration", &sc::workload::duration},
     {"mix", read_mix},
@@ -813,6 +840,7 @@ constexpr std::array<section_key<sc::workload>, 8> workload_keys{{
      }},
     {"probe", read_probe},
     {"pubsub", read_pubsub},
+    {"blocking", read_blocking},
 }};
 
 void read_workload(context& ctx, const toml::table& t, sc::workload& w) {

@@ -265,6 +265,16 @@ auto workload_section(const sc::workload& w) -> toml::table {
     }
     t.insert_or_assign("pubsub", std::move(pubsub));
   }
+  if (w.blocking) {
+    const sc::blocking_workload plain;
+    toml::table blocking{{"keys", static_cast<std::int64_t>(w.blocking->keys)}};
+    put_number(blocking, "rate", w.blocking->rate);
+    put_number(blocking, "timeout", w.blocking->timeout);
+    if (w.blocking->command != plain.command) {
+      blocking.insert_or_assign("command", std::string(sc::to_string(w.blocking->command)));
+    }
+    t.insert_or_assign("blocking", std::move(blocking));
+  }
   return t;
 }
 

@@ -37,6 +37,10 @@ inline constexpr std::int64_t max_count = 1'000'000;
 inline constexpr std::int64_t max_chunk_bytes = 1 << 20;
 /// workload.pubsub.channels: [1, 1000] (every channel is one subscription of the client).
 inline constexpr std::int64_t max_pubsub_channels = 1000;
+/// workload.blocking.keys: [1, 1000] (every key is one argument of each blocking call).
+inline constexpr std::int64_t max_blocking_keys = 1000;
+/// workload.blocking.timeout, seconds: [0, 3600] (0 blocks forever, as in Redis).
+inline constexpr double max_blocking_timeout_s = 3600;
 /// workload.mix weights: [0, 1000000].
 inline constexpr std::int64_t max_weight = 1'000'000;
 

@@ -196,6 +196,26 @@ struct pubsub_workload {
   friend auto operator==(const pubsub_workload&, const pubsub_workload&) -> bool = default;
 };
 
+/// The blocking command each consumer call issues.
+enum class blocking_command {
+  blpop,  ///< BLPOP <keys...> <timeout>
+  brpop,  ///< BRPOP <keys...> <timeout>
+};
+
+/// Blocking consumers fed by a server-side producer: once connected the client keeps one
+/// blocking call pending at a time over the `keys` lists `<key_prefix>blk:<i>` (re-issued as
+/// soon as one returns), and the server itself pushes `rate` elements per second, round-robin
+/// over them (RPUSH from no connection), each element `seq:<N>` with N counting from 1.
+struct blocking_workload {
+  std::uint32_t keys = 1;
+  double rate = 20;
+  /// Each call's timeout in seconds, as BLPOP takes it (0 blocks forever).
+  double timeout = 1;
+  blocking_command command = blocking_command::blpop;
+
+  friend auto operator==(const blocking_workload&, const blocking_workload&) -> bool = default;
+};
+
 struct workload {
   /// Commands per second, issued open-loop (on schedule, not after the previous reply), so a
   /// stall does not hide latency (coordinated omission). 0: no traffic (idle connections).
@@ -212,6 +232,8 @@ struct workload {
   std::optional<latency_probe> probe{};
   /// Subscriptions the client holds and messages the server publishes; nullopt: none.
   std::optional<pubsub_workload> pubsub{};
+  /// A blocking consumer the client runs and the elements the server pushes; nullopt: none.
+  std::optional<blocking_workload> blocking{};
 
   friend auto operator==(const workload&, const workload&) -> bool = default;
 };
@@ -738,6 +760,7 @@ auto to_string(endpoint_type t) -> std::string_view;
 auto to_string(handshake_outcome o) -> std::string_view;
 auto to_string(connect_outcome o) -> std::string_view;
 auto to_string(subscribe_kind k) -> std::string_view;
+auto to_string(blocking_command c) -> std::string_view;
 auto to_string(observed_counter c) -> std::string_view;
 auto to_string(close_mode m) -> std::string_view;
 auto to_string(close_point p) -> std::string_view;
