@@ -381,6 +381,7 @@ auto build_episodes(const check_input& in) -> episodes {
   ep.delays = judge_delays(in, ep.an);
   ep.failed_on_purpose = expected_failures(in, ep.an);
   ep.pubsub = find_pubsub(in, ep.an);
+  ep.blocking = find_blocking(in, ep.an);
   return ep;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "analysis.hpp"
+#include "blocking_facts.hpp"
 #include "subscriptions.hpp"
 
 namespace schsim::harness::detail {
@@ -128,6 +129,7 @@ struct episodes {
   /// Failed commands the scenario provoked on purpose, with why.
   std::map<std::uint64_t, std::string> failed_on_purpose;
   pubsub_facts pubsub;
+  blocking_facts blocking;
 };
 
 auto build_episodes(const check_input& in) -> episodes;

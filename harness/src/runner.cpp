@@ -30,6 +30,8 @@
 #include <random>
 #include <set>
 
+#include "blocking_protocol.hpp"
+
 namespace schsim::harness {
 
 namespace {
@@ -61,6 +63,7 @@ struct driver_state {
   std::optional<json> configure_reply;
   std::optional<json> connect_reply;
   std::optional<json> subscribe_reply;
+  std::optional<json> block_reply;
   bool bye = false;
   bool eof = false;
   std::size_t results = 0;
@@ -126,6 +129,7 @@ class case_session {
     server_.stop();
     issue_timer_.cancel();
     publish_timer_.cancel();
+    produce_timer_.cancel();
     wake_.cancel();
     if (process_) {
       process_->close_pipes();
@@ -179,6 +183,8 @@ class case_session {
   void handle_message(const json& msg);
   auto subscribe_driver() -> awaitable<void>;
   auto publish_messages(std::int64_t origin_ns) -> awaitable<void>;
+  auto block_driver() -> awaitable<void>;
+  auto produce_elements(std::int64_t origin_ns) -> awaitable<void>;
   auto issue_commands(std::vector<scheduled_command> schedule, std::int64_t origin_ns)
       -> awaitable<void>;
   auto finish_process(std::string_view why) -> awaitable<void>;
@@ -226,6 +232,7 @@ class case_session {
   asio::steady_timer wake_;
   asio::steady_timer issue_timer_{io_};
   asio::steady_timer publish_timer_{io_};
+  asio::steady_timer produce_timer_{io_};
   bool stopping_ = false;
   timeline::recorder recorder_;
   /// The run's certificates (TLS endpoints only), written to tls_dir_ for the driver.
@@ -343,6 +350,10 @@ void case_session::handle_line(const std::string& line, std::size_t full_length)
       handle_message(msg);
     } else if (type == "subscribed" || type == "subscribe_failed") {
       state_.subscribe_reply = msg;
+    } else if (detail::is_block_report(type)) {
+      facts_.blocking.reports.push_back(detail::parse_block_report(msg, now_ns()));
+    } else if (type == "block_started" || type == "block_failed") {
+      state_.block_reply = msg;
     } else if (type == "bye") {
       state_.bye = true;
       note("bye: " + msg.value("stats", json::object()).dump());
@@ -452,6 +463,7 @@ auto case_session::run() -> awaitable<void> {
   }
   co_await connect_driver();
   co_await subscribe_driver();
+  co_await block_driver();
   const auto deadlines = start_timeline_and_workload();
   co_await wait_for_the_run(deadlines);
   co_await end_session(deadlines);
@@ -720,6 +732,57 @@ auto case_session::publish_messages(std::int64_t origin_ns) -> awaitable<void> {
   }
 }
 
+/// The workload's blocking consumer, started before the timeline so that the first maintenance
+/// event finds a call pending.
+auto case_session::block_driver() -> awaitable<void> {
+  if (!scn_.load.blocking || facts_.connect != connect_result::connected) {
+    co_return;
+  }
+  auto& consumer = facts_.blocking;
+  consumer.asked = true;
+  co_await send(detail::block_request(scn_.load));
+  const auto limit = milliseconds{std::max<std::int64_t>(10'000, 2 * longest_timeout().count())};
+  co_await wait_until([&] { return state_.block_reply || state_.eof; }, timeout_of(limit));
+  const auto& reply = state_.block_reply;
+  consumer.started = reply && reply->value("type", "") == "block_started";
+  consumer.at_ns = reply ? reply->value("t_ns", now_ns()) : now_ns();
+  if (!consumer.started) {
+    consumer.error_class = reply ? reply->value("error_class", "other") : "timeout";
+    consumer.message = reply ? reply->value("message", "")
+                             : fmt::format("no answer to block within {} ms", limit.count());
+  }
+  note(fmt::format("block: {}", reply ? reply->dump() : std::string("no answer")));
+}
+
+/// The server-side producer: `rate` elements a second, round-robin over the lists, element
+/// `seq:N`, pushed by the simulator itself (RPUSH from no connection) until the workload ends.
+auto case_session::produce_elements(std::int64_t origin_ns) -> awaitable<void> {
+  const auto& b = *scn_.load.blocking;
+  if (b.rate <= 0) {
+    co_return;
+  }
+  const auto keys = workload_blocking_keys(scn_.load);
+  const auto length =
+      scn_.load.duration ? std::min(*scn_.load.duration, scn_.duration) : scn_.duration;
+  const auto end_ns =
+      origin_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(length).count();
+  for (std::int64_t seq = 1;; ++seq) {
+    const auto due = origin_ns + static_cast<std::int64_t>(static_cast<double>(seq) * 1e9 / b.rate);
+    if (due >= end_ns) {
+      break;
+    }
+    if (const auto wait = due - now_ns(); wait > 0) {
+      produce_timer_.expires_after(std::chrono::nanoseconds(wait));
+      co_await produce_timer_.async_wait(as_tuple_awaitable);
+    }
+    if (stopping_ || state_.eof || process_outcome_) {
+      break;
+    }
+    const auto& key = keys[static_cast<std::size_t>(seq - 1) % keys.size()];
+    server_.produce_list_element(key, fmt::format("seq:{}", seq));
+  }
+}
+
 auto case_session::start_timeline_and_workload() -> run_deadlines {
   engine_ = std::make_unique<engine::driver>(io_.get_executor(), server_, recorder_, scn_, seed_);
   const std::int64_t origin = now_ns();
@@ -742,6 +805,9 @@ auto case_session::start_timeline_and_workload() -> run_deadlines {
   asio::co_spawn(io_, issue_commands(std::move(schedule), origin), asio::detached);
   if (facts_.pubsub.subscribed) {
     asio::co_spawn(io_, publish_messages(origin), asio::detached);
+  }
+  if (facts_.blocking.started) {
+    asio::co_spawn(io_, produce_elements(origin), asio::detached);
   }
   d.run_end = origin + std::chrono::duration_cast<std::chrono::nanoseconds>(scn_.duration).count();
   d.watchdog =

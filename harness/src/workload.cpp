@@ -147,4 +147,14 @@ auto workload_subscription(const scenario::workload& w) -> std::vector<std::stri
   return workload_channels(w);
 }
 
+auto workload_blocking_keys(const scenario::workload& w) -> std::vector<std::string> {
+  std::vector<std::string> out;
+  if (w.blocking) {
+    for (std::uint32_t i = 0; i < w.blocking->keys; ++i) {
+      out.push_back(fmt::format("{}{{blk}}:{}", w.key_prefix, i));
+    }
+  }
+  return out;
+}
+
 }  // namespace schsim::harness

@@ -49,6 +49,11 @@ auto check_registry() -> const std::vector<check_entry>& {
        "exactly once and in order per channel; after MOVING, SMIGRATED or a server close the "
        "client subscribed again within expect.resubscribe_within",
        "", true, judge_pubsub_continuity},
+      {blocking_commands_id,
+       "every element the server pushed was popped and handed to the application exactly once, "
+       "nothing unknown was reported, and no blocking call pending through maintenance stayed "
+       "unanswered past its timeout plus the relaxed timeout",
+       "", true, judge_blocking_commands},
   };
   return table;
 }
@@ -195,6 +200,7 @@ auto check_for_expectation(std::string_view name) -> std::string_view {
       {"latency", latency_id},
       {"removed_node", removed_node_traffic_id},
       {"pubsub", pubsub_continuity_id},
+      {"blocking", blocking_commands_id},
   };
   for (const auto& [alias, id] : aliases) {
     if (alias == name) {
@@ -229,6 +235,10 @@ auto applicable_checks(const scenario::scenario& scn) -> std::vector<std::string
   // A subscription in the workload is always judged.
   if (scn.load.pubsub) {
     chosen.insert(pubsub_continuity_id);
+  }
+  // So is a blocking consumer.
+  if (scn.load.blocking) {
+    chosen.insert(blocking_commands_id);
   }
   std::vector<std::string_view> out;
   for (const auto id : all_check_ids()) {
@@ -266,6 +276,9 @@ auto required_capabilities(const scenario::scenario& scn) -> std::vector<std::st
   if (scn.load.pubsub) {
     caps.insert(scn.load.pubsub->kind == scenario::subscribe_kind::shard ? "sharded_pubsub"
                                                                          : "pubsub");
+  }
+  if (scn.load.blocking) {
+    caps.insert("blocking");  // the driver's `block` message: a consumer loop of BLPOP/BRPOP
   }
   for (const auto& st : scn.steps) {
     const auto* send = std::get_if<scenario::send_action>(&st.what);
@@ -312,6 +325,9 @@ auto check_removed_node_traffic(const check_input& in) -> v::check_result {
 }
 auto check_pubsub_continuity(const check_input& in) -> v::check_result {
   return judge_alone(pubsub_continuity_id, in);
+}
+auto check_blocking_commands(const check_input& in) -> v::check_result {
+  return judge_alone(blocking_commands_id, in);
 }
 
 auto run_checks(const check_input& in) -> std::vector<v::check_result> {

@@ -44,6 +44,30 @@ struct subscription_facts {
   std::vector<delivered_message> messages;  ///< in the order the driver reported them
 };
 
+/// One answer of the driver's blocking consumer: an element popped (`popped`), a call that
+/// timed out with no element (`block_timeout`) or failed (`block_error`).
+struct block_report {
+  enum class kind { popped, timed_out, failed };
+  kind what = kind::popped;
+  std::string key;                  ///< popped: the list it came from
+  std::string element;              ///< popped: the element
+  std::optional<std::int64_t> seq;  ///< N of the producer's `seq:N`
+  std::string error_class;          ///< failed: the driver's error class
+  std::string message;
+  std::int64_t sent_ns = 0;  ///< when the driver handed the call to the client
+  std::int64_t t_ns = 0;     ///< when the client answered it
+};
+
+/// The workload's blocking consumer, as the driver answered `block` and what it reported.
+struct blocking_consumer_facts {
+  bool asked = false;       ///< the scenario has [workload.blocking] and the client connected
+  bool started = false;     ///< `block_started` came back
+  std::int64_t at_ns = 0;   ///< when the driver said so
+  std::string error_class;  ///< `block_failed`'s class, or "timeout" for no answer
+  std::string message;
+  std::vector<block_report> reports;  ///< in the order the driver reported them
+};
+
 /// What the harness learned from the driver over the protocol.
 struct driver_facts {
   verdict::client_info client;
@@ -56,6 +80,7 @@ struct driver_facts {
   /// When the harness sent `shutdown` (0: never): the end of the judged period.
   std::int64_t shutdown_ns = 0;
   subscription_facts pubsub;
+  blocking_consumer_facts blocking;
 };
 
 /// Everything a check may look at.
@@ -81,6 +106,7 @@ inline constexpr std::string_view latency_id = "latency";
 inline constexpr std::string_view topology_refresh_id = "topology_refresh";
 inline constexpr std::string_view removed_node_traffic_id = "removed_node_traffic";
 inline constexpr std::string_view pubsub_continuity_id = "pubsub_continuity";
+inline constexpr std::string_view blocking_commands_id = "blocking_commands";
 
 /// How long a maintenance event may leave the client without its subscription when the scenario
 /// gives no `expect.resubscribe_within`: a handoff that unsubscribes on the old connection and
@@ -90,6 +116,12 @@ inline constexpr std::chrono::milliseconds default_resubscribe_within{1000};
 /// Messages published this close to the end of the judged period are not judged: they may still
 /// be on their way to the client when the harness stops listening.
 inline constexpr std::chrono::milliseconds pubsub_unjudged_tail{250};
+/// Elements pushed this close to the end of the judged period are not judged: the consumer may
+/// still be between two calls, or its call on the way, when the harness stops listening.
+inline constexpr std::chrono::milliseconds blocking_unjudged_tail{500};
+/// Added to a blocking call's own timeout plus the client's (relaxed) timeout before it counts
+/// as hung: scheduling on a loaded machine.
+inline constexpr std::chrono::milliseconds blocking_hang_slack{250};
 
 /// How long after a SMIGRATED a cluster client may still send commands for the moved slots to
 /// the source node, when the scenario gives no `expect.topology_refresh_within`: go-redis
@@ -142,6 +174,11 @@ auto check_removed_node_traffic(const check_input& in) -> verdict::check_result;
 /// expect.resubscribe_within (default_resubscribe_within); only messages published in that gap
 /// may be lost.
 auto check_pubsub_continuity(const check_input& in) -> verdict::check_result;
+/// Every element the server's producer pushed was popped and handed to the application exactly
+/// once (none lost with a connection the client closed, none popped but discarded, none twice),
+/// nothing was reported that the server never wrote to the client, and no blocking call stayed
+/// pending past its own timeout plus the client's relaxed timeout.
+auto check_blocking_commands(const check_input& in) -> verdict::check_result;
 
 /// Every check, in all_check_ids() order: applicable ones evaluated, the others skipped, and
 /// those needing a capability the client lacks marked unsupported.

@@ -49,5 +49,8 @@ auto workload_channels(const scenario::workload& w) -> std::vector<std::string>;
 /// What the client is asked to subscribe to: the channels, or for kind pattern the one pattern
 /// `<key_prefix>chan:*`.
 auto workload_subscription(const scenario::workload& w) -> std::vector<std::string>;
+/// The blocking workload's lists: `<key_prefix>{blk}:<i>` (one hash slot, so that one call may
+/// name them all on a cluster too; empty without [workload.blocking]).
+auto workload_blocking_keys(const scenario::workload& w) -> std::vector<std::string>;
 
 }  // namespace schsim::harness
