@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "blocking_consumer.hpp"
+
 #ifndef SCHSIM_VERSION
 #define SCHSIM_VERSION "0.0.0"
 #endif
@@ -208,6 +210,7 @@ class session {
     if (type == "connect") return on_connect();
     if (type == "command") return on_command(msg);
     if (type == "subscribe") return on_subscribe(msg);
+    if (type == "block") return on_block(msg);
     if (type == "shutdown") return on_shutdown();
     // Unknown types are ignored (forward compatibility), but say so on stderr.
     std::cerr << "refclient-driver: ignoring message type '" << type << "'\n";
@@ -232,7 +235,7 @@ class session {
                {"capabilities",
                 {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
                  "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster",
-                 "tls", "pubsub"}},
+                 "tls", "pubsub", "blocking"}},
                {"timeouts", {{"reply", "command"}}},
                {"broken", broken}});
   }
@@ -283,6 +286,7 @@ class session {
   }
 
   void shutdown_clients() {
+    if (blocking_) blocking_->stop();  // before the client cancels the pending call
     if (client_) client_->shutdown();
     if (cluster_) cluster_->shutdown();
   }
@@ -374,6 +378,29 @@ class session {
                        });
   }
 
+  /// The workload's blocking consumer (standalone client only: the reference cluster client has
+  /// no execute_blocking).
+  void on_block(const json& msg) {
+    const auto failed = [this](std::string message) {
+      out_.line({{"type", "block_failed"},
+                 {"t_ns", now_ns()},
+                 {"error_class", "other"},
+                 {"message", std::move(message)}});
+    };
+    if (!client_) {
+      return failed(cluster_ ? "the reference cluster client has no blocking consumer"
+                             : "block before connect");
+    }
+    if (blocking_) return failed("a blocking consumer is already running");
+    blocking_ = std::make_unique<schsim::refclient_driver::blocking_consumer>(
+        *client_, [this](const json& line) { out_.line(line); }, [] { return now_ns(); });
+    if (auto why = blocking_->start(msg)) {
+      blocking_.reset();
+      return failed(*why);
+    }
+    out_.line({{"type", "block_started"}, {"t_ns", now_ns()}});
+  }
+
   void on_shutdown() {
     shutdown_clients();
     // Posted: the cancelled completions queued by shutdown() are written before `bye`.
@@ -425,6 +452,7 @@ class session {
   std::optional<driver_config> config_;
   std::unique_ptr<rc::client> client_;
   std::unique_ptr<rc::cluster_client> cluster_;
+  std::unique_ptr<schsim::refclient_driver::blocking_consumer> blocking_;
   bool done_ = false;
 };
 

@@ -40,6 +40,9 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::overlap_subscriptions, "overlap-subscriptions",
      "Pub/Sub: a handoff subscribes on the new connection before the old one unsubscribes, so "
      "messages arrive twice"},
+    {broken_mode::abandon_blocked, "abandon-blocked",
+     "blocking commands: a MOVING answers the pending BLPOP nil and discards its reply, so the "
+     "element the server pops into it is lost"},
 }};
 
 constexpr auto make_modes() {

@@ -60,10 +60,12 @@ struct request {
   time_point enqueued_at{};
   time_point written_at{};
   milliseconds timeout_at_write{0};
-  bool internal = false;   // handshake command: error replies are passed on raw, never retried
-  bool counted = false;    // counted in client::impl::outstanding until completed or taken
-  bool completed = false;  // done() has been scheduled
-  bool abandoned = false;  // timed out while its reply is still due; the reply is discarded
+  bool internal = false;      // handshake command: error replies are passed on raw, never retried
+  bool counted = false;       // counted in client::impl::outstanding until completed or taken
+  bool completed = false;     // done() has been scheduled
+  bool abandoned = false;     // timed out while its reply is still due; the reply is discarded
+  bool blocking = false;      // execute_blocking(): the server may hold the reply for block_for
+  milliseconds block_for{0};  // zero with `blocking`: the server may hold it forever
 };
 using request_ptr = std::shared_ptr<request>;
 
@@ -169,6 +171,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
     bool ever_subscribed = false;
   };
   std::optional<subscription> sub;
+  /// execute_blocking()'s connection, made on first use.
+  std::shared_ptr<connection> blocker;
   /// execute() calls not completed yet (the cluster client closes a retired node at zero).
   std::size_t outstanding = 0;
 
@@ -222,6 +226,10 @@ class connection : public std::enable_shared_from_this<connection> {
   /// The Pub/Sub connection: never picked for commands; subscribes on every socket it gets.
   void make_subscriber() { subscriber_ = true; }
   [[nodiscard]] auto subscriber() const -> bool { return subscriber_; }
+  /// The blocking-command connection: never picked for commands either.
+  void make_blocker() { blocker_ = true; }
+  /// Subscriber or blocker: not one of the pool's command connections.
+  [[nodiscard]] auto exclusive() const -> bool { return subscriber_ || blocker_; }
   [[nodiscard]] auto ready() const -> bool { return active_ && !handoff_ && !closed_; }
   [[nodiscard]] auto closed() const -> bool { return closed_; }
   [[nodiscard]] auto load() const -> std::size_t {
@@ -350,6 +358,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void run_handoff(const std::vector<handoff_action>& actions);
   void do_swap(const handoff_swap& s);
   void do_abandon(const std::string& reason);
+  void abandon_blocked(const wire_ptr& w);
   void arm_handoff_timer();
   auto queue_timeout_error() const -> command_error;
 
@@ -373,6 +382,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool ever_connected_ = false;
   bool closed_ = false;
   bool subscriber_ = false;
+  bool blocker_ = false;
   std::optional<handoff_swap> pending_swap_;
 };
 
@@ -697,7 +707,10 @@ auto connection::watchdog_loop(wire_ptr w) -> asio::awaitable<void> {
       // A command keeps the timeout it was written with, and gains a relaxation that starts
       // while it waits; a window that ends takes back only what it gave.
       const auto allowed = std::max(r->timeout_at_write, current);
-      const auto deadline = r->written_at + allowed;
+      if (r->blocking && r->block_for.count() == 0) continue;  // may wait forever, by design
+      // A blocking command's reply is due only once its own wait is over.
+      const auto deadline =
+          r->written_at + allowed + (r->blocking ? r->block_for : milliseconds{0});
       if (deadline <= t) {
         r->abandoned = true;
         pool_->complete(r, command_error{error_class::timeout,
@@ -998,6 +1011,7 @@ void connection::begin_handoff(const start_handoff& s) {
   old_->relax.relax_until(std::max(s.close_deadline, t + pool_->cfg.config.maint.relaxed_timeout));
   report_relax(old_, t);
   old_->watchdog.cancel();
+  if (pool_->cfg.config.broken.has(broken_mode::abandon_blocked)) abandon_blocked(old_);
   handoff_.emplace(handoff_params{pool_->cfg.config.maint.handoff_timeout,
                                   pool_->cfg.config.maint.max_handoff_retries, handoff_retry_delay,
                                   pool_->cfg.config.broken});
@@ -1144,6 +1158,18 @@ void connection::do_abandon(const std::string& reason) {
   } else {
     old_ = nullptr;
     start_reconnect();
+  }
+}
+
+// Broken on purpose: the application hears "timed out" while the server still holds the call,
+// so the next element is popped into a reply nobody reads. The correct client leaves the call
+// pending: the swap waits for the old socket to drain.
+void connection::abandon_blocked(const wire_ptr& w) {
+  for (auto& r : w->inflight) {
+    if (r->blocking && !r->completed) {
+      r->abandoned = true;
+      pool_->complete(r, resp3::value::nil());
+    }
   }
 }
 
@@ -1318,10 +1344,10 @@ auto client::impl::make_request(std::vector<std::string> args,
 auto client::impl::pick_connection() -> std::shared_ptr<connection> {
   std::shared_ptr<connection> best;
   for (const auto& c : conns) {
-    if (!c->subscriber() && c->ready() && (!best || c->load() < best->load())) best = c;
+    if (!c->exclusive() && c->ready() && (!best || c->load() < best->load())) best = c;
   }
   const auto size = static_cast<int>(
-      std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c->subscriber(); }));
+      std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c->exclusive(); }));
   // Grow only under real concurrency, never because a handoff or reconnect is under way: a
   // connection dialled then would be one more socket for nothing.
   if (best &&
@@ -1332,7 +1358,7 @@ auto client::impl::pick_connection() -> std::shared_ptr<connection> {
   if (!best) {
     // Nothing ready (handoff or reconnect under way): buffer where the queue is shortest.
     for (const auto& c : conns) {
-      if (!c->subscriber() && !c->closed() && (!best || c->pending() < best->pending())) best = c;
+      if (!c->exclusive() && !c->closed() && (!best || c->pending() < best->pending())) best = c;
     }
   }
   if (!best) {
@@ -1365,6 +1391,24 @@ void client::execute_asking(std::vector<std::string> args,
   auto c = pool.pick_connection();
   c->enqueue(std::move(asking));
   c->enqueue(std::move(r));
+}
+
+void client::execute_blocking(std::vector<std::string> args, milliseconds block_for,
+                              std::function<void(command_result)> done) {
+  auto& pool = *impl_;
+  auto r = pool.make_request(std::move(args), std::move(done));
+  r->blocking = true;
+  r->block_for = block_for;
+  if (pool.shut_down) {
+    pool.complete(r, command_error{error_class::cancelled, "client shut down"});
+    return;
+  }
+  if (!pool.blocker || pool.blocker->closed()) {
+    pool.blocker = pool.add_connection();
+    pool.blocker->make_blocker();
+    pool.blocker->start_background();
+  }
+  pool.blocker->enqueue(std::move(r));
 }
 
 void client::subscribe(subscription_kind kind, std::vector<std::string> names,

@@ -100,6 +100,19 @@ class client {
   void execute_asking(std::vector<std::string> args, std::function<void(command_result)> done);
 
   /**
+   * Runs a blocking command (BLPOP, BRPOP, BLMOVE, ...) whose server-side wait is `block_for`
+   * (zero: forever) on a connection of its own, never picked for other commands (they would
+   * queue behind the wait). Its reply deadline is `block_for` plus the read timeout (relaxed
+   * when a maintenance window opens). A MOVING never cuts a pending call: the handoff swaps
+   * only once the old socket has drained, so the call completes there (an element, or nil when
+   * its timeout runs out) and the next one is written on the new socket; a call still pending
+   * when the grace ends fails with the old socket, explicitly, and is not re-issued (it may
+   * have popped). One blocking call at a time is the intended use.
+   */
+  void execute_blocking(std::vector<std::string> args, std::chrono::milliseconds block_for,
+                        std::function<void(command_result)> done);
+
+  /**
    * Subscribes to `names` on a connection of its own (never used for commands), over RESP3, and
    * keeps the subscription across maintenance: in a MOVING handoff the old connection
    * unsubscribes, and once its confirmations are read (so every message sent before them has
