@@ -311,9 +311,10 @@ TEST(HarnessRun, ACaseWhoseStepsNeverRanIsNeverAPass) {
                             shell_quote(out.path.string()));
   EXPECT_NE(r.exit_code, 0) << r.output;
   const auto run = read_report(out.path);
-  // The tag "failover" also selects fault-injector-sequence, maintenance-mode and
-  // pubsub-failover (unsupported here: the fake driver has no pubsub).
-  ASSERT_EQ(run.cases.size(), 13U) << r.output;
+  // The tag "failover" also selects fault-injector-sequence, maintenance-mode,
+  // pubsub-failover and blocking-failover (unsupported here: the fake driver has neither pubsub
+  // nor blocking).
+  ASSERT_EQ(run.cases.size(), 14U) << r.output;
   for (const auto& c : run.cases) {
     EXPECT_NE(c.outcome, v::case_outcome::passed) << c.scenario_id;
     if (c.outcome != v::case_outcome::unsupported) {
