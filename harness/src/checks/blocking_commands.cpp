@@ -44,8 +44,8 @@ auto why_lost(const check_input& in, const analysis& an, const pushed_element& e
   const auto* e = el.popped.front();
   if (lost_to_server_close(an, *e)) return std::nullopt;
   return fmt::format(
-      "popped by command #{} of connection {} at {}, which the client closed "
-      "before the reply was written",
+      "popped by command #{} of connection {}, whose reply was not yet written when the client "
+      "closed the connection ({}): lost with it",
       std::get<tl::list_popped>(e->what).command, e->conn, at(in, e->t_ns));
 }
 
