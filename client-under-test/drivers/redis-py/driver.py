@@ -235,7 +235,7 @@ class Driver:
               "version": redis.__version__, "language": "python",
               "capabilities": ["maint_notifications", "relaxed_timeouts", "handoff",
                                "moving_null_endpoint", "mode_auto", "mode_enabled", "resp2",
-                               "auth", "reconnect", "cluster", "tls", "pubsub"],
+                               "auth", "reconnect", "cluster", "tls", "pubsub", "blocking"],
               "timeouts": {"reply": "command"}})
 
     def configure(self, msg):
@@ -503,6 +503,46 @@ class Driver:
             if m is not None:
                 self._deliver(m)
 
+    def block(self, msg):
+        """Runs the workload's blocking consumer through redis-py's own blpop/brpop on a client
+        of its own (own pool, same settings: a pending call holds its connection, as it would
+        in an application); a call cut by a handoff is left to redis-py, never retried here."""
+        command = msg.get("command", "blpop")
+        keys = [str(k) for k in msg.get("keys") or []]
+        timeout = msg.get("timeout", 0)
+        why = ("block before configure" if self.client is None and self.cluster_kwargs is None
+               else "the cluster client's blocking commands are not driven"
+               if self.cluster_kwargs is not None
+               else f"unsupported command {command!r}" if command not in ("blpop", "brpop")
+               else "no keys" if not keys else None)
+        if why:
+            emit({"type": "block_failed", "t_ns": mono_ns(), "error_class": "other",
+                  "message": why})
+            return
+        consumer = redis.Redis(connection_pool=BlockingConnectionPool(**self.pool_kwargs))
+        consumer.response_callbacks.clear()
+        call = consumer.blpop if command == "blpop" else consumer.brpop
+        emit({"type": "block_started", "t_ns": mono_ns()})
+        threading.Thread(target=self._consume, args=(call, keys, timeout), name="block",
+                         daemon=True).start()
+
+    def _consume(self, call, keys, timeout):
+        while not self.stopping:
+            sent = mono_ns()
+            try:
+                reply = call(keys, timeout=timeout)
+                if reply is None:
+                    out = {"type": "block_timeout"}
+                else:
+                    out = {"type": "popped", "key": _text(reply[0]), "element": _text(reply[1])}
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                out = {"type": "block_error", "error_class": classify(e),
+                       "message": str(e) or type(e).__name__}
+            # Reported even while stopping: an element popped is the application's.
+            out["sent_ns"] = sent
+            out["t_ns"] = mono_ns()
+            emit(out)
+
     def shutdown(self):
         self.stopping = True
         deadline = time.monotonic() + 3
@@ -552,6 +592,8 @@ def main():
         elif kind == "subscribe":
             threading.Thread(target=d.subscribe, args=(msg,), name="subscribe",
                              daemon=True).start()
+        elif kind == "block":
+            d.block(msg)
         elif kind == "shutdown":
             d.shutdown()
         else:
