@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace schsim::harness::detail {
@@ -118,6 +119,43 @@ auto lost_to_server_close(const analysis& an, const timeline::event& popped) -> 
   if (it == an.conns.end() || it->second.closed_event == nullptr) return false;
   return std::get<tl::connection_closed>(it->second.closed_event->what).by ==
          tl::close_initiator::server;
+}
+
+auto reply_held_past_deadline(const check_input& in, const analysis& an, const pushed_element& el)
+    -> std::optional<std::string> {
+  const auto& b = *in.scn.load.blocking;
+  if (el.popped.empty() || b.timeout <= 0) return std::nullopt;  // no deadline to pass
+  const auto* e = el.popped.front();
+  const auto c = an.conns.find(e->conn);
+  if (c == an.conns.end()) return std::nullopt;
+  const auto index = std::get<tl::list_popped>(e->what).command;
+  const auto call = std::find_if(
+      c->second.commands.begin(), c->second.commands.end(),
+      [&](const auto* r) { return std::get<tl::command_received>(r->what).index == index; });
+  if (call == c->second.commands.end()) return std::nullopt;
+  // Served when both the call and the element were there.
+  const auto popped_at = std::max(el.at, (*call)->t_ns);
+  const auto delay = std::find_if(an.delays.begin(), an.delays.end(), [&](const auto& d) {
+    return d.endpoint == c->second.endpoint && d.start <= popped_at && popped_at < d.end;
+  });
+  if (delay == an.delays.end() || delay->delay_ms <= 0) return std::nullopt;
+  // The normal timeout unless surely relaxed: when in doubt the client is given the benefit.
+  const auto& windows = c->second.relax_windows;
+  const bool relaxed = std::any_of(windows.begin(), windows.end(), [&](const auto& w) {
+    return w.start <= popped_at && popped_at < w.end;
+  });
+  const auto read = relaxed ? in.scn.client.relaxed_timeout.value_or(in.scn.client.timeout)
+                            : in.scn.client.timeout;
+  const double deadline_ms = b.timeout * 1000.0 + static_cast<double>(read.count());
+  const double reply_ms = ms_between((*call)->t_ns, popped_at) + delay->delay_ms;
+  if (reply_ms <= deadline_ms) return std::nullopt;
+  const auto held = std::isinf(reply_ms)
+                        ? std::string("until the stall ended")
+                        : fmt::format("{:.0f} ms after the call was sent", reply_ms);
+  return fmt::format(
+      "step {} held the reply of command #{} of connection {} {}, past the "
+      "{:.0f} ms any client may wait for it (its timeout plus the read timeout)",
+      delay->step, index, e->conn, held, deadline_ms);
 }
 
 auto find_blocking(const check_input& in, const analysis& an) -> blocking_facts {

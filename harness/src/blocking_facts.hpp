@@ -58,4 +58,11 @@ auto find_blocking(const check_input& in, const analysis& an) -> blocking_facts;
 /// not have read the reply.
 auto lost_to_server_close(const analysis& an, const timeline::event& popped) -> bool;
 
+/// Why the client is excused for giving up on the call that popped `el`, or nullopt: the
+/// scenario held the reply (a latency or stall step) past the longest a client may wait for it
+/// (the call's own timeout plus the read timeout that applied when it popped), so a client that
+/// failed the call and dropped the element did what its timeouts told it to.
+auto reply_held_past_deadline(const check_input& in, const analysis& an, const pushed_element& el)
+    -> std::optional<std::string>;
+
 }  // namespace schsim::harness::detail

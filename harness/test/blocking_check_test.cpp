@@ -139,7 +139,41 @@ TEST(BlockingCommands, ExcusesAnElementLostWithAServerClose) {
   b.finish(2600);
   const auto r = check_blocking_commands(b.input());
   EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
-  EXPECT_EQ(test_support::figure(r, "excused_server_close"), 1.0);
+  EXPECT_EQ(test_support::figure(r, "elements_excused"), 1.0);
+}
+
+/// The call popping seq 10 (sent at 950 ms, served at 1000 ms) has its reply held by a latency
+/// step of `delay_ms` from 990 ms; the client gives up on it and closes the connection at
+/// 2100 ms, the element lost with it.
+auto held_reply(std::int64_t delay_ms) -> blocking_run {
+  blocking_run b;
+  b.open(5, "node-a", 2);
+  b.produce(1, 9, "node-a", 2);
+  b.add(1000 - 50, "node-a", 2, tl::command_received{110, {"BLPOP", blocking_run::key, "1"}});
+  b.step(990, "slow",
+         scenario::latency_action{"node-a", std::chrono::milliseconds{delay_ms}, std::nullopt});
+  b.pushed(10, 1000);
+  b.add(2100, "node-a", 2,
+        tl::list_popped{blocking_run::key, "seq:10", 110, tl::list_popped::outcome::lost});
+  b.close(2100, "node-a", 2);
+  b.open(2105, "node-b", 4);
+  b.produce(22, 30, "node-b", 4);
+  b.finish(3600);
+  return b;
+}
+
+TEST(BlockingCommands, ExcusesAnElementWhoseReplyTheScenarioHeldPastTheDeadline) {
+  // 50 ms waited + 2000 ms held > 1 s timeout + 500 ms normal read timeout.
+  const auto r = check_blocking_commands(held_reply(2000).input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(test_support::figure(r, "elements_excused"), 1.0);
+}
+
+TEST(BlockingCommands, AReplyHeldWithinTheDeadlineExcusesNothing) {
+  // 50 + 400 ms < 1500 ms: a client waiting the call's timeout plus its own would have got it.
+  const auto r = check_blocking_commands(held_reply(400).input());
+  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
+  EXPECT_TRUE(has_finding(r, "seq:10")) << r.summary;
 }
 
 TEST(BlockingCommands, FailsWhenAnElementIsNeverPopped) {
