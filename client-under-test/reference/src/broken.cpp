@@ -43,6 +43,9 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::abandon_blocked, "abandon-blocked",
      "blocking commands: a MOVING answers the pending BLPOP nil and discards its reply, so the "
      "element the server pops into it is lost"},
+    {broken_mode::unbounded_blocking, "unbounded-blocking",
+     "blocking commands: a call gets no reply deadline, so it hangs as long as the server holds "
+     "its reply"},
 }};
 
 constexpr auto make_modes() {

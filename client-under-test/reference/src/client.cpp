@@ -707,7 +707,10 @@ auto connection::watchdog_loop(wire_ptr w) -> asio::awaitable<void> {
       // A command keeps the timeout it was written with, and gains a relaxation that starts
       // while it waits; a window that ends takes back only what it gave.
       const auto allowed = std::max(r->timeout_at_write, current);
-      if (r->blocking && r->block_for.count() == 0) continue;  // may wait forever, by design
+      if (r->blocking && (r->block_for.count() == 0 ||
+                          pool_->cfg.config.broken.has(broken_mode::unbounded_blocking))) {
+        continue;  // may wait forever: by design for timeout 0, a bug otherwise
+      }
       // A blocking command's reply is due only once its own wait is over.
       const auto deadline =
           r->written_at + allowed + (r->blocking ? r->block_for : milliseconds{0});

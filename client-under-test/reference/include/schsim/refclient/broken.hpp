@@ -34,11 +34,13 @@ enum class broken_mode {
                    ///< subscribe again; messages stop
   overlap_subscriptions,  ///< Pub/Sub: a handoff subscribes on the new connection before the old
                           ///< one stops, so messages published in between arrive twice
-  abandon_blocked,  ///< blocking commands: a MOVING answers the pending call nil at once (as if
-                    ///< it timed out) and discards its reply; the server still pops into it
+  abandon_blocked,     ///< blocking commands: a MOVING answers the pending call nil at once (as if
+                       ///< it timed out) and discards its reply; the server still pops into it
+  unbounded_blocking,  ///< blocking commands: no reply deadline at all, as if every call blocked
+                       ///< forever, so a call whose reply the server holds hangs with it
 };
 
-inline constexpr std::size_t broken_mode_count = 15;
+inline constexpr std::size_t broken_mode_count = 16;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;
