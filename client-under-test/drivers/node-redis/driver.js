@@ -138,7 +138,8 @@ function hello(msg) {
     type: 'hello', protocol: DRIVER_PROTOCOL, client: 'node-redis', version: clientPkg.version,
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
-      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls', 'pubsub'],
+      'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls', 'pubsub',
+      'blocking'],
     // No option bounds the wait for a reply alone: commandOptions.timeout stops counting once
     // the command is written, and socket.socketTimeout is an idle-socket timeout after which
     // node-redis ends the client for good (an application would not set it as a reply timeout).
@@ -363,6 +364,48 @@ async function subscribe(msg) {
   emit({ type: 'subscribed', t_ns: monoNs() });
 }
 
+// A blocking consumer the way node-redis asks for one: a client.duplicate() of its own (a
+// pending blPop holds its connection), one call at a time through blPop/brPop, each answer
+// reported and the next call issued at once. A call cut by a handoff is left to node-redis.
+let consumer = null;
+async function block(msg) {
+  const fail = (message) => emit({ type: 'block_failed', t_ns: monoNs(), error_class: 'other',
+    message });
+  const keys = (msg.keys || []).map(String);
+  const name = msg.command === 'brpop' ? 'brPop' : msg.command === 'blpop' ? 'blPop' : null;
+  if (!client || clustered) return fail('block needs a standalone client');
+  if (!name || keys.length === 0) return fail(`unsupported block request ${JSON.stringify(msg)}`);
+  try {
+    consumer = client.duplicate();
+    consumer.on('error', (e) => log(`consumer error: ${e?.message}`));
+    await consumer.connect();
+  } catch (e) {
+    return fail(String(e?.message ?? e));
+  }
+  emit({ type: 'block_started', t_ns: monoNs() });
+  const timeout = Number(msg.timeout ?? 0);
+  while (!shuttingDown) {
+    const sent = monoNs();
+    let out;
+    try {
+      const reply = await consumer[name](keys, timeout);
+      if (reply == null) {
+        out = { type: 'block_timeout' };
+      } else {
+        // { key, element } in node-redis 5; an array [key, element] from older transforms.
+        const [key, element] = Array.isArray(reply) ? reply : [reply.key, reply.element];
+        out = { type: 'popped', key: String(key), element: String(element) };
+      }
+    } catch (e) {
+      out = { type: 'block_error', error_class: classify(e), message: String(e?.message ?? e) };
+    }
+    // Reported even while stopping: an element popped is the application's.
+    emit({ ...out, sent_ns: sent, t_ns: monoNs() });
+    // A client that fails every call at once (closed for good) must not flood the harness.
+    if (out.type === 'block_error') await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 rl.on('line', (line) => {
   if (!line.trim()) return;
@@ -379,6 +422,7 @@ rl.on('line', (line) => {
     case 'connect': return connect();
     case 'command': return command(msg);
     case 'subscribe': return void subscribe(msg);
+    case 'block': return void block(msg);
     case 'shutdown': return void shutdown();
     default: log(`ignoring message type ${JSON.stringify(msg?.type)}`);
   }
