@@ -103,6 +103,10 @@ type inMsg struct {
 	ID         json.RawMessage            `json:"id"`
 	Args       []json.RawMessage          `json:"args"`
 	IntendedNs int64                      `json:"intended_ns"`
+	// block (docs/driver-protocol.md): the blocking consumer's command, keys and timeout.
+	Command string   `json:"command"`
+	Keys    []string `json:"keys"`
+	Timeout float64  `json:"timeout"`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,6 +115,7 @@ type inMsg struct {
 type driver struct {
 	// *redis.Client, or *redis.ClusterClient when settings.cluster is true.
 	client      redis.UniversalClient
+	opt         *redis.Options // the standalone client's options (nil for a cluster)
 	connsOpened atomic.Int64
 	inflight    sync.WaitGroup
 	commands    atomic.Int64
@@ -139,6 +144,7 @@ func (d *driver) hello(m *inMsg) {
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
 			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster", "tls",
+			"blocking",
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})
@@ -288,9 +294,11 @@ func (d *driver) configure(m *inMsg) {
 		_ = d.client.Close()
 	}
 	cluster := s.Cluster != nil && *s.Cluster
+	d.opt = nil
 	if cluster {
 		d.client = newClusterClient(opt)
 	} else {
+		d.opt = opt
 		// NewClient panics when ModeEnabled cannot be initialised; that is the library's own
 		// behaviour and is deliberately not recovered.
 		standalone := redis.NewClient(opt)
@@ -533,6 +541,65 @@ func (d *driver) command(m *inMsg) {
 	}()
 }
 
+// block runs the workload's blocking consumer the way a go-redis application would: a
+// redis.Client of its own from the same options (a pending BLPop holds a pool connection, which
+// the command pool may not spare), one BLPop/BRPop at a time, each answer reported and the next
+// call issued at once (10 ms after an error). A call cut by a handoff is left to go-redis.
+func (d *driver) block(m *inMsg) {
+	fail := func(msg string) {
+		emit(map[string]any{"type": "block_failed", "t_ns": monoNs(), "error_class": "other",
+			"message": msg})
+	}
+	if d.opt == nil {
+		fail("block needs a configured standalone client")
+		return
+	}
+	if (m.Command != "blpop" && m.Command != "brpop") || len(m.Keys) == 0 || m.Timeout < 0 {
+		fail(fmt.Sprintf("unsupported block request: %s %v %v", m.Command, m.Keys, m.Timeout))
+		return
+	}
+	consumer := redis.NewClient(d.opt)
+	if mgr := consumer.GetMaintNotificationsManager(); mgr != nil {
+		mgr.AddNotificationHook(eventHook{})
+	}
+	call := consumer.BLPop
+	if m.Command == "brpop" {
+		call = consumer.BRPop
+	}
+	timeout := time.Duration(m.Timeout * float64(time.Second))
+	emit(map[string]any{"type": "block_started", "t_ns": monoNs()})
+	go func() {
+		for !d.stopping.Load() {
+			sent := monoNs()
+			res, err := call(context.Background(), timeout, m.Keys...).Result()
+			out := map[string]any{}
+			switch {
+			case errors.Is(err, redis.Nil):
+				out["type"] = "block_timeout"
+			case err != nil:
+				out["type"] = "block_error"
+				out["error_class"] = classify(err)
+				out["message"] = err.Error()
+			case len(res) == 2:
+				out["type"] = "popped"
+				out["key"] = res[0]
+				out["element"] = res[1]
+			default:
+				out["type"] = "block_error"
+				out["error_class"] = "other"
+				out["message"] = fmt.Sprintf("unexpected reply %q", res)
+			}
+			// Reported even while stopping: an element popped is the application's.
+			out["sent_ns"] = sent
+			out["t_ns"] = monoNs()
+			emit(out)
+			if err != nil && !errors.Is(err, redis.Nil) {
+				time.Sleep(10 * time.Millisecond) // a client closed for good must not flood
+			}
+		}
+	}()
+}
+
 func (d *driver) shutdown() {
 	d.stopping.Store(true)
 	done := make(chan struct{})
@@ -586,6 +653,8 @@ func main() {
 					go d.connect()
 				case "command":
 					d.command(&m)
+				case "block":
+					d.block(&m)
 				case "shutdown":
 					d.shutdown()
 				default:
