@@ -2,6 +2,7 @@ package schsim.driver;
 
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.MaintNotificationsConfig;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -159,6 +160,7 @@ public final class LettuceDriver {
                     case "configure" -> configure(m);
                     case "connect" -> connect();
                     case "command" -> command(m);
+                    case "block" -> block(m);
                     case "shutdown" -> shutdown();
                     default -> log("ignoring message type " + type);
                 }
@@ -195,7 +197,7 @@ public final class LettuceDriver {
                 // CLIENT MAINT_NOTIFICATIONS (RedisHandshake.enableMaintNotifications).
                 "capabilities",
                 List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
-                        "resp2", "auth", "reconnect", "cluster", "tls"),
+                        "resp2", "auth", "reconnect", "cluster", "tls", "blocking"),
                 "timeouts", msg("reply", "command")));
     }
 
@@ -504,6 +506,84 @@ public final class LettuceDriver {
             return;
         }
         f.whenComplete((reply, err) -> result(id, sent, reply, err));
+    }
+
+    /**
+     * The workload's blocking consumer the way a Lettuce application runs one: a connection of its
+     * own (a pending BLPOP holds it, so it cannot be the shared command connection), one
+     * blpop/brpop at a time through the async API, each answer reported and the next call issued
+     * at once (10 ms after an error). A call cut by a handoff is left to Lettuce.
+     */
+    void block(Map<String, Object> m) {
+        String command = String.valueOf(m.get("command"));
+        List<String> keys = new ArrayList<>();
+        if (m.get("keys") instanceof List<?> l) {
+            for (Object o : l) {
+                keys.add(String.valueOf(o));
+            }
+        }
+        double timeout = m.get("timeout") instanceof Number n ? n.doubleValue() : 0;
+        if (cluster || !(client instanceof RedisClient rc) || connection == null) {
+            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
+                    "block needs a connected standalone client"));
+            return;
+        }
+        if (!(command.equals("blpop") || command.equals("brpop")) || keys.isEmpty() || timeout < 0) {
+            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
+                    "unsupported block request " + m));
+            return;
+        }
+        rc.connectAsync(StringCodec.UTF8, uri).whenComplete((conn, err) -> {
+            if (err != null) {
+                Throwable e = unwrap(err);
+                emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", classify(e), "message",
+                        message(e)));
+                return;
+            }
+            emit(msg("type", "block_started", "t_ns", monoNs()));
+            nextBlock(conn, command.equals("blpop"), keys.toArray(new String[0]), timeout);
+        });
+    }
+
+    private void nextBlock(StatefulRedisConnection<String, String> conn, boolean left, String[] keys,
+            double timeout) {
+        if (shuttingDown) {
+            return;
+        }
+        long sent = monoNs();
+        RedisFuture<KeyValue<String, String>> f;
+        try {
+            f = left ? conn.async().blpop(timeout, keys) : conn.async().brpop(timeout, keys);
+        } catch (RuntimeException e) {
+            reportBlock(sent, null, e);
+            CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS)
+                    .execute(() -> nextBlock(conn, left, keys, timeout));
+            return;
+        }
+        f.whenComplete((kv, err) -> {
+            reportBlock(sent, kv, err);
+            if (err == null) {
+                nextBlock(conn, left, keys, timeout);
+            } else { // a connection closed for good must not flood the harness
+                CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS)
+                        .execute(() -> nextBlock(conn, left, keys, timeout));
+            }
+        });
+    }
+
+    private void reportBlock(long sent, KeyValue<String, String> kv, Throwable err) {
+        Map<String, Object> r;
+        if (err != null) {
+            Throwable e = unwrap(err);
+            r = msg("type", "block_error", "error_class", classify(e), "message", message(e));
+        } else if (kv == null || !kv.hasValue()) {
+            r = msg("type", "block_timeout");
+        } else { // reported even while stopping: an element popped is the application's
+            r = msg("type", "popped", "key", kv.getKey(), "element", kv.getValue());
+        }
+        r.put("sent_ns", sent);
+        r.put("t_ns", monoNs());
+        emit(r);
     }
 
     private void result(Object id, long sent, Object reply, Throwable err) {
