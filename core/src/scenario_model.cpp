@@ -29,7 +29,7 @@ auto known_checks() -> const std::vector<std::string_view>& {
       "error_rate",       "idle_connections",  "seq_handling",
       "topology_refresh", "removed_node",      "removed_node_traffic",
       "pubsub",           "pubsub_continuity", "blocking",
-      "blocking_commands"};
+      "blocking_commands", "transactions"};
   return names;
 }
 

@@ -269,6 +269,7 @@ class checker {
     check_command_count();
     check_pubsub();
     check_blocking();
+    check_transactions();
   }
 
   // The harness keeps every element the driver reports popped, so the pushes are bounded like
@@ -285,6 +286,25 @@ class checker {
               " elements, more than the " + std::to_string(limits::max_commands_per_run) +
               " one run can keep",
           "lower the rate or shorten the scenario");
+    }
+  }
+
+  // The harness keeps every transaction with its outcome and the server records every command
+  // of it (WATCH, MULTI, the INCRs, EXEC): bounded like the commands.
+  void check_transactions() {
+    const auto& t = s_.load.transactions;
+    if (!t) {
+      return;
+    }
+    const double run_seconds = static_cast<double>(s_.duration.count()) / 1000.0;
+    const double per_block = static_cast<double>(t->size) + (t->watch ? 3.0 : 2.0);
+    const double commands = t->rate * run_seconds * per_block;
+    if (commands > static_cast<double>(limits::max_commands_per_run)) {
+      add("workload.transactions.rate",
+          "the transactions would send " + std::to_string(static_cast<std::uint64_t>(commands)) +
+              " commands, more than the " + std::to_string(limits::max_commands_per_run) +
+              " one run can keep",
+          "lower the rate or the size, or shorten the scenario");
     }
   }
 

@@ -827,7 +827,27 @@ void read_blocking(table_reader& r, sc::workload& w) {
   }
 }
 
-constexpr std::array<section_key<sc::workload>, 9> workload_keys{{
+constexpr std::array<section_key<sc::transactions_workload>, 3> transactions_keys{{
+    {"rate", number_between<sc::transactions_workload>{&sc::transactions_workload::rate, 0,
+                                                       sc::limits::max_rate}},
+    {"size",
+     [](table_reader& r, sc::transactions_workload& t) {
+       r.integer_into(t.size, "size", 1, sc::limits::max_transaction_size);
+     }},
+    {"watch", &sc::transactions_workload::watch},
+}};
+
+void read_transactions(table_reader& r, sc::workload& w) {
+  if (const auto* table = r.subtable("transactions")) {
+    table_reader tr(*table, "workload.transactions", r.ctx());
+    sc::transactions_workload t;
+    read_keys<sc::transactions_workload>(tr, t, transactions_keys);
+    tr.finish();
+    w.transactions = t;
+  }
+}
+
+constexpr std::array<section_key<sc::workload>, 10> workload_keys{{
     {"rate", number_between<sc::workload>{&sc::workload::rate, 0, sc::limits::max_rate}},
     {"duration", &sc::workload::duration},
     {"mix", read_mix},
@@ -841,6 +861,7 @@ constexpr std::array<section_key<sc::workload>, 9> workload_keys{{
     {"probe", read_probe},
     {"pubsub", read_pubsub},
     {"blocking", read_blocking},
+    {"transactions", read_transactions},
 }};
 
 void read_workload(context& ctx, const toml::table& t, sc::workload& w) {

@@ -275,6 +275,14 @@ auto workload_section(const sc::workload& w) -> toml::table {
     }
     t.insert_or_assign("blocking", std::move(blocking));
   }
+  if (w.transactions) {
+    toml::table tx{{"size", static_cast<std::int64_t>(w.transactions->size)}};
+    put_number(tx, "rate", w.transactions->rate);
+    if (w.transactions->watch) {
+      tx.insert_or_assign("watch", true);
+    }
+    t.insert_or_assign("transactions", std::move(tx));
+  }
   return t;
 }
 

@@ -75,6 +75,7 @@ TEST(ScenarioSave, UnusualValuesRoundTrip) {
   s.load.rate = 12.5;
   s.load.mix = {{"get", 2}, {"ping", 1}};
   s.load.probe = sc::latency_probe{250ms, "ping"};
+  s.load.transactions = sc::transactions_workload{.rate = 2.5, .size = 7, .watch = true};
   s.expect.max_error_rate = 0.25;
   s.expect.reconnects = sc::count_band{1, std::nullopt};
   s.dialect.simple_string_name = true;

@@ -41,6 +41,8 @@ inline constexpr std::int64_t max_pubsub_channels = 1000;
 inline constexpr std::int64_t max_blocking_keys = 1000;
 /// workload.blocking.timeout, seconds: [0, 3600] (0 blocks forever, as in Redis).
 inline constexpr double max_blocking_timeout_s = 3600;
+/// workload.transactions.size, INCRs per MULTI block: [1, 100].
+inline constexpr std::int64_t max_transaction_size = 100;
 /// workload.mix weights: [0, 1000000].
 inline constexpr std::int64_t max_weight = 1'000'000;
 

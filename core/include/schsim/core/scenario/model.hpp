@@ -216,6 +216,19 @@ struct blocking_workload {
   friend auto operator==(const blocking_workload&, const blocking_workload&) -> bool = default;
 };
 
+/// Transactions: `rate` MULTI blocks per second, each `size` INCRs on keys of the block's own
+/// (`<key_prefix>tx:{N}:k1` .. `k<size>`, N counting from 1 over the run; the hash tag keeps a
+/// block on one cluster slot), so the server's record shows whether a block ran once, whole, on
+/// one connection. `watch`: WATCH the block's keys before MULTI.
+struct transactions_workload {
+  double rate = 10;
+  std::uint32_t size = 3;
+  bool watch = false;
+
+  friend auto operator==(const transactions_workload&, const transactions_workload&)
+      -> bool = default;
+};
+
 struct workload {
   /// Commands per second, issued open-loop (on schedule, not after the previous reply), so a
   /// stall does not hide latency (coordinated omission). 0: no traffic (idle connections).
@@ -234,6 +247,8 @@ struct workload {
   std::optional<pubsub_workload> pubsub{};
   /// A blocking consumer the client runs and the elements the server pushes; nullopt: none.
   std::optional<blocking_workload> blocking{};
+  /// MULTI/EXEC blocks the client runs beside the commands; nullopt: none.
+  std::optional<transactions_workload> transactions{};
 
   friend auto operator==(const workload&, const workload&) -> bool = default;
 };
