@@ -121,8 +121,10 @@ auto parse_redirection(std::string_view reply_summary) -> std::optional<redirect
 /// True for error replies with which a cluster node refuses a command without executing it.
 auto is_cluster_refusal(std::string_view reply_summary) -> bool;
 
-auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t)
-    -> zone;
+/// Which timeout applies to a command received on `c` at `t` whose reply the server wrote at
+/// `reply_at` (forever: never): a window that closes while it waits leaves either one right.
+auto classify(const check_input& in, const analysis& an, const conn_record& c, std::int64_t t,
+              std::int64_t reply_at) -> zone;
 
 /// Where the server received a workload command: by its identity, or, for a command that
 /// carries none (GET, DEL, EXISTS), every data command with the same arguments received while it

@@ -382,6 +382,7 @@ auto build_episodes(const check_input& in) -> episodes {
   ep.failed_on_purpose = expected_failures(in, ep.an);
   ep.pubsub = find_pubsub(in, ep.an);
   ep.blocking = find_blocking(in, ep.an);
+  ep.transactions = find_transactions(in, ep.an);
   return ep;
 }
 

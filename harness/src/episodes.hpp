@@ -17,6 +17,7 @@
 #include "analysis.hpp"
 #include "blocking_facts.hpp"
 #include "subscriptions.hpp"
+#include "transaction_facts.hpp"
 
 namespace schsim::harness::detail {
 
@@ -130,6 +131,7 @@ struct episodes {
   std::map<std::uint64_t, std::string> failed_on_purpose;
   pubsub_facts pubsub;
   blocking_facts blocking;
+  transaction_facts transactions;
 };
 
 auto build_episodes(const check_input& in) -> episodes;

@@ -67,6 +67,7 @@ struct driver_state {
   bool bye = false;
   bool eof = false;
   std::size_t results = 0;
+  std::size_t transaction_results = 0;
   std::size_t protocol_errors = 0;  ///< messages the session could skip (named in driver_log)
   bool protocol_broken = false;     ///< a line the session could not continue from
 };
@@ -130,6 +131,7 @@ class case_session {
     issue_timer_.cancel();
     publish_timer_.cancel();
     produce_timer_.cancel();
+    transaction_timer_.cancel();
     wake_.cancel();
     if (process_) {
       process_->close_pipes();
@@ -181,6 +183,14 @@ class case_session {
   /// not a JSON message, or one over the length limit): the case ends as an error quoting it.
   void protocol_violation(std::string what, const std::string& line, std::size_t full_length);
   void handle_message(const json& msg);
+  void handle_transaction_result(const json& msg, const std::string& line);
+  auto issue_transactions(std::vector<scheduled_transaction> schedule, std::int64_t origin_ns)
+      -> awaitable<void>;
+  /// Every command and transaction issued so far has its result.
+  [[nodiscard]] auto all_answered() const -> bool {
+    return state_.results >= facts_.commands.size() &&
+           state_.transaction_results >= facts_.transactions.size();
+  }
   auto subscribe_driver() -> awaitable<void>;
   auto publish_messages(std::int64_t origin_ns) -> awaitable<void>;
   auto block_driver() -> awaitable<void>;
@@ -233,6 +243,7 @@ class case_session {
   asio::steady_timer issue_timer_{io_};
   asio::steady_timer publish_timer_{io_};
   asio::steady_timer produce_timer_{io_};
+  asio::steady_timer transaction_timer_{io_};
   bool stopping_ = false;
   timeline::recorder recorder_;
   /// The run's certificates (TLS endpoints only), written to tls_dir_ for the driver.
@@ -244,9 +255,11 @@ class case_session {
   std::unique_ptr<child_process> process_;
   driver_state state_;
   driver_facts facts_;
-  std::map<std::uint64_t, std::size_t> index_of_;  // command id -> facts_.commands index
-  std::size_t line_number_ = 0;                    // 1-based number of the driver's last line
+  std::map<std::uint64_t, std::size_t> index_of_;     // command id -> facts_.commands index
+  std::map<std::uint64_t, std::size_t> tx_index_of_;  // transaction id -> facts_.transactions
+  std::size_t line_number_ = 0;                       // 1-based number of the driver's last line
   bool issuing_done_ = false;
+  bool transactions_done_ = true;  // set false while the transactions workload issues
   bool engine_finished_ = false;
   std::string unsupported_;
 };
@@ -311,6 +324,34 @@ void case_session::handle_message(const json& msg) {
   facts_.pubsub.messages.push_back(std::move(m));
 }
 
+/// A transaction's result: executed with its replies, or failed with why.
+void case_session::handle_transaction_result(const json& msg, const std::string& line) {
+  const auto id = msg.at("id").get<std::uint64_t>();
+  const auto it = tx_index_of_.find(id);
+  if (it == tx_index_of_.end() || facts_.transactions[it->second].completed) {
+    note(fmt::format("{}: driver stdout line {}: {} for transaction {}: {}",
+                     driver_protocol_error_prefix, line_number_,
+                     it == tx_index_of_.end() ? "result" : "second result", id,
+                     quote_line(line, line.size())));
+    ++state_.protocol_errors;
+    return;
+  }
+  auto& tx = facts_.transactions[it->second];
+  tx.completed = true;
+  tx.ok = msg.value("ok", false);
+  tx.sent_ns = msg.value("sent_ns", tx.issued_ns);
+  tx.done_ns = msg.value("t_ns", now_ns());
+  if (tx.ok) {
+    for (const auto& reply : msg.value("replies", json::array())) {
+      tx.replies.push_back(reply.is_string() ? reply.get<std::string>() : reply.dump());
+    }
+  } else {
+    tx.error_class = msg.value("error_class", "other");
+    tx.message = msg.value("message", "");
+  }
+  ++state_.transaction_results;
+}
+
 void case_session::handle_line(const std::string& line, std::size_t full_length) {
   if (full_length > line.size()) {
     protocol_violation(fmt::format("is longer than the {}-byte limit", max_driver_line_bytes), line,
@@ -346,6 +387,8 @@ void case_session::handle_line(const std::string& line, std::size_t full_length)
       }
     } else if (type == "connected" || type == "connect_failed") {
       state_.connect_reply = msg;
+    } else if (type == "transaction_result") {
+      handle_transaction_result(msg, line);
     } else if (type == "message") {
       handle_message(msg);
     } else if (type == "subscribed" || type == "subscribe_failed") {
@@ -421,6 +464,40 @@ auto case_session::issue_commands(std::vector<scheduled_command> schedule, std::
     }
   }
   issuing_done_ = true;
+  notify();
+}
+
+/// The transactions workload: each block sent whole in one `transaction` message at its
+/// intended time, beside the commands (open-loop too: nothing waits for a result).
+auto case_session::issue_transactions(std::vector<scheduled_transaction> schedule,
+                                      std::int64_t origin_ns) -> awaitable<void> {
+  for (auto& t : schedule) {
+    const std::int64_t intended = origin_ns + t.offset.count();
+    if (const auto wait = intended - now_ns(); wait > 0) {
+      transaction_timer_.expires_after(std::chrono::nanoseconds(wait));
+      co_await transaction_timer_.async_wait(as_tuple_awaitable);
+    }
+    if (stopping_ || state_.eof || process_outcome_) {
+      break;
+    }
+    transaction_outcome out;
+    out.id = t.id;
+    out.watch = t.watch;
+    out.commands = t.commands;
+    out.intended_ns = intended;
+    out.issued_ns = now_ns();
+    tx_index_of_[t.id] = facts_.transactions.size();
+    facts_.transactions.push_back(out);
+    const json message = {{"type", "transaction"},
+                          {"id", t.id},
+                          {"watch", t.watch},
+                          {"commands", t.commands},
+                          {"intended_ns", intended}};
+    if (!co_await send(message)) {
+      break;
+    }
+  }
+  transactions_done_ = true;
   notify();
 }
 
@@ -803,6 +880,14 @@ auto case_session::start_timeline_and_workload() -> run_deadlines {
   run_deadlines d;
   d.last_intended = origin + (schedule.empty() ? 0 : schedule.back().offset.count());
   asio::co_spawn(io_, issue_commands(std::move(schedule), origin), asio::detached);
+  if (auto blocks = facts_.connect == connect_result::connected
+                        ? make_transaction_schedule(scn_.load, scn_.duration)
+                        : std::vector<scheduled_transaction>{};
+      !blocks.empty()) {
+    d.last_intended = std::max(d.last_intended, origin + blocks.back().offset.count());
+    transactions_done_ = false;
+    asio::co_spawn(io_, issue_transactions(std::move(blocks), origin), asio::detached);
+  }
   if (facts_.pubsub.subscribed) {
     asio::co_spawn(io_, publish_messages(origin), asio::detached);
   }
@@ -821,10 +906,13 @@ auto case_session::wait_for_the_run(const run_deadlines& d) -> awaitable<void> {
   // The engine ends its timeline at the scenario's end (before run_end): waiting for it means
   // every step that could still run did, so a step missing from the timeline never ran.
   co_await wait_until(
-      [&] { return state_.eof || (issuing_done_ && now_ns() >= d.run_end && engine_finished_); },
+      [&] {
+        return state_.eof ||
+               (issuing_done_ && transactions_done_ && now_ns() >= d.run_end && engine_finished_);
+      },
       d.watchdog);
   co_await wait_until(
-      [&] { return state_.eof || (issuing_done_ && state_.results >= facts_.commands.size()); },
+      [&] { return state_.eof || (issuing_done_ && transactions_done_ && all_answered()); },
       d.watchdog);
   facts_.shutdown_ns = now_ns();
   if (engine_) {
@@ -845,12 +933,14 @@ auto case_session::end_session(const run_deadlines& d) -> awaitable<void> {
     }
     co_return;
   }
-  if (state_.results < facts_.commands.size()) {
+  if (!all_answered()) {
     result_.process.killed_by_watchdog = true;
     fail_case(v::case_outcome::hung,
-              fmt::format("{} of {} commands had no result {:.1f} s after the last was due; the "
-                          "watchdog ended the driver",
+              fmt::format("{} of {} commands and {} of {} transactions had no result {:.1f} s "
+                          "after the last was due; the watchdog ended the driver",
                           facts_.commands.size() - state_.results, facts_.commands.size(),
+                          facts_.transactions.size() - state_.transaction_results,
+                          facts_.transactions.size(),
                           static_cast<double>(d.watchdog - d.last_intended) / 1e9));
     record_exit(co_await process_->stop(milliseconds{2000}));
     co_return;

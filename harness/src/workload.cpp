@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <random>
 
 namespace schsim::harness {
@@ -155,6 +156,62 @@ auto workload_blocking_keys(const scenario::workload& w) -> std::vector<std::str
     }
   }
   return out;
+}
+
+auto transaction_key(const scenario::workload& w, std::uint64_t id, std::uint32_t i)
+    -> std::string {
+  return fmt::format("{}tx:{{{}}}:k{}", w.key_prefix, id, i);
+}
+
+auto make_transaction_schedule(const scenario::workload& w, std::chrono::milliseconds run_length)
+    -> std::vector<scheduled_transaction> {
+  std::vector<scheduled_transaction> out;
+  if (!w.transactions || w.transactions->rate <= 0) {
+    return out;
+  }
+  const auto& t = *w.transactions;
+  const std::chrono::nanoseconds end(w.duration ? std::min(*w.duration, run_length) : run_length);
+  // Bounded like the commands: a scenario built in code is never validated.
+  const auto most = scenario::limits::max_commands_per_run / (t.size + 3);
+  for (std::uint64_t n = 1; out.size() < most; ++n) {
+    const std::chrono::nanoseconds offset(
+        static_cast<std::int64_t>(static_cast<double>(n) * 1e9 / t.rate));
+    if (offset >= end) {
+      break;
+    }
+    scheduled_transaction tx{n, {}, {}, offset};
+    for (std::uint32_t i = 1; i <= t.size; ++i) {
+      auto key = transaction_key(w, n, i);
+      if (t.watch) {
+        tx.watch.push_back(key);
+      }
+      tx.commands.push_back({"INCR", std::move(key)});
+    }
+    out.push_back(std::move(tx));
+  }
+  return out;
+}
+
+auto parse_transaction_key(std::string_view key) -> std::optional<transaction_key_parts> {
+  // The marker is searched from the end: the prefix is the scenario's and may hold anything.
+  constexpr std::string_view marker = "tx:{";
+  const auto at = key.rfind(marker);
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto rest = key.substr(at + marker.size());
+  transaction_key_parts parts;
+  auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), parts.id);
+  rest.remove_prefix(static_cast<std::size_t>(p - rest.data()));
+  if (ec != std::errc{} || !rest.starts_with("}:k")) {
+    return std::nullopt;
+  }
+  rest.remove_prefix(3);
+  auto [q, ec2] = std::from_chars(rest.data(), rest.data() + rest.size(), parts.index);
+  if (ec2 != std::errc{} || q != rest.data() + rest.size()) {
+    return std::nullopt;
+  }
+  return parts;
 }
 
 }  // namespace schsim::harness

@@ -785,8 +785,8 @@ TEST(RunChecks, DefaultsFollowTheScenario) {
     EXPECT_FALSE(r.meaning.empty()) << r.id;
     if (r.id == timeout_relaxation_id || r.id == topology_refresh_id ||
         r.id == removed_node_traffic_id || r.id == pubsub_continuity_id ||
-        r.id == blocking_commands_id) {
-      // No delay, not a cluster, no subscription, no blocking consumer.
+        r.id == blocking_commands_id || r.id == transactions_id) {
+      // No delay, not a cluster, no subscription, no blocking consumer, no transactions.
       EXPECT_EQ(r.outcome, verdict::status::skipped) << r.id;
     } else {
       EXPECT_EQ(r.outcome, verdict::status::pass) << r.id << ": " << r.summary;

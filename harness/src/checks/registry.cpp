@@ -54,6 +54,10 @@ auto check_registry() -> const std::vector<check_entry>& {
        "nothing unknown was reported, and no blocking call pending through maintenance stayed "
        "unanswered past its timeout plus the relaxed timeout",
        "", true, judge_blocking_commands},
+      {transactions_id,
+       "every MULTI/EXEC block ran whole on one connection or not at all, at most once; a block "
+       "reported executed was executed by the server, and none was left without a result",
+       "", true, judge_transactions},
   };
   return table;
 }
@@ -201,6 +205,7 @@ auto check_for_expectation(std::string_view name) -> std::string_view {
       {"removed_node", removed_node_traffic_id},
       {"pubsub", pubsub_continuity_id},
       {"blocking", blocking_commands_id},
+      {"transactions", transactions_id},
   };
   for (const auto& [alias, id] : aliases) {
     if (alias == name) {
@@ -240,6 +245,10 @@ auto applicable_checks(const scenario::scenario& scn) -> std::vector<std::string
   if (scn.load.blocking) {
     chosen.insert(blocking_commands_id);
   }
+  // So are transactions.
+  if (scn.load.transactions) {
+    chosen.insert(transactions_id);
+  }
   std::vector<std::string_view> out;
   for (const auto id : all_check_ids()) {
     if (chosen.contains(id)) {
@@ -272,6 +281,9 @@ auto required_capabilities(const scenario::scenario& scn) -> std::vector<std::st
   }
   if (const auto* start = scn.topo.find(scn.topo.start); start != nullptr && start->tls) {
     caps.insert("tls");  // configure's tls: the CA, the name to verify, a client certificate
+  }
+  if (scn.load.transactions) {
+    caps.insert("transactions");  // the driver answers `transaction` messages
   }
   if (scn.load.pubsub) {
     caps.insert(scn.load.pubsub->kind == scenario::subscribe_kind::shard ? "sharded_pubsub"
@@ -328,6 +340,9 @@ auto check_pubsub_continuity(const check_input& in) -> v::check_result {
 }
 auto check_blocking_commands(const check_input& in) -> v::check_result {
   return judge_alone(blocking_commands_id, in);
+}
+auto check_transactions(const check_input& in) -> v::check_result {
+  return judge_alone(transactions_id, in);
 }
 
 auto run_checks(const check_input& in) -> std::vector<v::check_result> {

@@ -41,6 +41,7 @@ auto judge_topology_refresh(const check_input& in, const episodes& ep) -> verdic
 auto judge_removed_node_traffic(const check_input& in, const episodes& ep) -> verdict::check_result;
 auto judge_pubsub_continuity(const check_input& in, const episodes& ep) -> verdict::check_result;
 auto judge_blocking_commands(const check_input& in, const episodes& ep) -> verdict::check_result;
+auto judge_transactions(const check_input& in, const episodes& ep) -> verdict::check_result;
 
 /// A result with the check's id and meaning from the registry.
 auto start_result(std::string_view id) -> verdict::check_result;

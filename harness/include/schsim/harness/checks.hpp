@@ -68,6 +68,23 @@ struct blocking_consumer_facts {
   std::vector<block_report> reports;  ///< in the order the driver reported them
 };
 
+/// A MULTI/EXEC block the harness asked the driver to run (driver `transaction`), and what the
+/// driver said became of it (`transaction_result`).
+struct transaction_outcome {
+  std::uint64_t id = 0;            ///< the block's N in `<key_prefix>tx:{N}:k<i>`; its own id space
+  std::vector<std::string> watch;  ///< keys to WATCH before MULTI (maybe none)
+  std::vector<std::vector<std::string>> commands;  ///< queued between MULTI and EXEC, in order
+  std::int64_t intended_ns = 0;
+  std::int64_t issued_ns = 0;
+  bool completed = false;  ///< a result came
+  bool ok = false;         ///< EXEC ran it and the client returned the replies
+  std::int64_t sent_ns = 0;
+  std::int64_t done_ns = 0;
+  std::vector<std::string> replies;  ///< ok: each queued command's reply, rendered as text
+  std::string error_class;           ///< not ok: timeout, connection, server, aborted, ...
+  std::string message;
+};
+
 /// What the harness learned from the driver over the protocol.
 struct driver_facts {
   verdict::client_info client;
@@ -81,6 +98,8 @@ struct driver_facts {
   std::int64_t shutdown_ns = 0;
   subscription_facts pubsub;
   blocking_consumer_facts blocking;
+  /// Every transaction issued ([workload.transactions]), in the order issued.
+  std::vector<transaction_outcome> transactions;
 };
 
 /// Everything a check may look at.
@@ -107,6 +126,7 @@ inline constexpr std::string_view topology_refresh_id = "topology_refresh";
 inline constexpr std::string_view removed_node_traffic_id = "removed_node_traffic";
 inline constexpr std::string_view pubsub_continuity_id = "pubsub_continuity";
 inline constexpr std::string_view blocking_commands_id = "blocking_commands";
+inline constexpr std::string_view transactions_id = "transactions";
 
 /// How long a maintenance event may leave the client without its subscription when the scenario
 /// gives no `expect.resubscribe_within`: a handoff that unsubscribes on the old connection and
@@ -179,6 +199,12 @@ auto check_pubsub_continuity(const check_input& in) -> verdict::check_result;
 /// nothing was reported that the server never wrote to the client, and no blocking call stayed
 /// pending past its own timeout plus the client's relaxed timeout.
 auto check_blocking_commands(const check_input& in) -> verdict::check_result;
+
+/// Every MULTI/EXEC block of [workload.transactions] ran whole on one connection or not at all
+/// (never some of its INCRs alone, nor split between two connections), at most once, and every
+/// block the driver reported executed was executed by the server with the replies it sent; none
+/// was left without a result.
+auto check_transactions(const check_input& in) -> verdict::check_result;
 
 /// Every check, in all_check_ids() order: applicable ones evaluated, the others skipped, and
 /// those needing a capability the client lacks marked unsupported.

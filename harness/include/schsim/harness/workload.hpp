@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace schsim::harness {
@@ -52,5 +53,29 @@ auto workload_subscription(const scenario::workload& w) -> std::vector<std::stri
 /// The blocking workload's lists: `<key_prefix>{blk}:<i>` (one hash slot, so that one call may
 /// name them all on a cluster too; empty without [workload.blocking]).
 auto workload_blocking_keys(const scenario::workload& w) -> std::vector<std::string>;
+
+/// One MULTI/EXEC block of the transactions workload.
+struct scheduled_transaction {
+  std::uint64_t id = 0;                            ///< N, from 1
+  std::vector<std::string> watch;                  ///< keys to WATCH first (watch = true)
+  std::vector<std::vector<std::string>> commands;  ///< {"INCR", "<prefix>tx:{N}:k<i>"}, i from 1
+  std::chrono::nanoseconds offset{0};              ///< intended send time
+};
+
+/// The transactions workload's blocks at `rate` per second from 1/rate until the workload's
+/// duration (or `run_length`); empty without [workload.transactions].
+auto make_transaction_schedule(const scenario::workload& w, std::chrono::milliseconds run_length)
+    -> std::vector<scheduled_transaction>;
+
+/// The key of INCR number `i` (from 1) of transaction `id`: `<prefix>tx:{<id>}:k<i>`. The hash
+/// tag keeps a block on one cluster slot.
+auto transaction_key(const scenario::workload& w, std::uint64_t id, std::uint32_t i) -> std::string;
+
+/// A transaction key's (id, i), from the server's record of it; nullopt for any other key.
+struct transaction_key_parts {
+  std::uint64_t id = 0;
+  std::uint32_t index = 0;
+};
+auto parse_transaction_key(std::string_view key) -> std::optional<transaction_key_parts>;
 
 }  // namespace schsim::harness

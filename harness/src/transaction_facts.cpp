@@ -1,0 +1,233 @@
+#include "transaction_facts.hpp"
+
+#include <schsim/harness/workload.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace schsim::harness::detail {
+
+namespace tl = schsim::timeline;
+
+namespace {
+
+auto uppercase(std::string s) -> std::string {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  return s;
+}
+
+auto command_at(const conn_record& c, std::uint64_t index) -> const tl::event* {
+  const auto it = std::find_if(c.commands.begin(), c.commands.end(), [&](const auto* e) {
+    return std::get<tl::command_received>(e->what).index == index;
+  });
+  return it != c.commands.end() ? *it : nullptr;
+}
+
+auto refused(const analysis& an, const conn_record& c, const tl::event* e) -> bool {
+  const auto* reply = c.reply_to(std::get<tl::command_received>(e->what).index);
+  return an.redirects.contains(e) ||
+         (reply != nullptr && std::get<tl::reply_written>(reply->what).error);
+}
+
+/// The transaction and INCR number (0 for a WATCH) a command names, if it is one of ours.
+auto transaction_part(const tl::command_received& cmd)
+    -> std::optional<std::pair<std::uint64_t, std::uint32_t>> {
+  if (cmd.args.size() < 2) return std::nullopt;
+  const auto name = uppercase(cmd.args[0]);
+  if (name != "INCR" && name != "WATCH") return std::nullopt;
+  const auto key = parse_transaction_key(cmd.args[1]);
+  if (!key) return std::nullopt;
+  return std::pair{key->id, name == "WATCH" ? 0U : key->index};
+}
+
+auto block_transaction(const server_block& b) -> std::optional<std::uint64_t> {
+  for (const auto* q : b.queued) {
+    if (const auto part = transaction_part(std::get<tl::command_received>(q->what))) {
+      return part->first;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The blocks transaction_ended reports, each with its MULTI and queued commands.
+void ended_blocks(const check_input& in, const analysis& an, std::vector<server_block>& out) {
+  for (const auto& e : in.events) {
+    const auto* t = std::get_if<tl::transaction_ended>(&e.what);
+    const auto conn = an.conns.find(e.conn);
+    if (t == nullptr || conn == an.conns.end()) continue;
+    server_block b;
+    b.conn = e.conn;
+    b.endpoint = e.endpoint;
+    b.multi_index = t->multi_index;
+    b.end_index = t->end_index;
+    b.ended = &e;
+    b.multi = command_at(conn->second, t->multi_index);
+    for (const auto i : t->commands) {
+      if (const auto* q = command_at(conn->second, i)) b.queued.push_back(q);
+    }
+    out.push_back(std::move(b));
+  }
+}
+
+/// A MULTI the server accepted whose block nothing ended before the record did: everything the
+/// connection sent after it was queued, never run.
+void open_blocks(const analysis& an, std::vector<server_block>& out) {
+  const auto ended = out;
+  for (const auto& [id, c] : an.conns) {
+    const auto in_ended = [&, conn = id](std::uint64_t index) {
+      return std::any_of(ended.begin(), ended.end(), [&](const auto& b) {
+        return b.conn == conn && (b.multi_index == index || b.spans(index));
+      });
+    };
+    for (const auto* e : c.commands) {
+      const auto& cmd = std::get<tl::command_received>(e->what);
+      if (cmd.args.empty() || uppercase(cmd.args[0]) != "MULTI" || in_ended(cmd.index) ||
+          refused(an, c, e)) {
+        continue;
+      }
+      server_block b{id, c.endpoint, cmd.index, std::nullopt, e, nullptr, {}, std::nullopt};
+      for (const auto* later : c.commands) {
+        const auto i = std::get<tl::command_received>(later->what).index;
+        if (i > cmd.index && !refused(an, c, later)) b.queued.push_back(later);
+      }
+      out.push_back(std::move(b));
+      break;  // everything after it belongs to this block
+    }
+  }
+}
+
+auto spanned(const std::vector<server_block>& blocks, std::uint64_t conn, std::uint64_t index)
+    -> bool {
+  return std::any_of(blocks.begin(), blocks.end(),
+                     [&](const auto& b) { return b.conn == conn && b.spans(index); });
+}
+
+/// Where each transaction's WATCH and INCRs arrived, and which INCRs ran outside a block.
+void trace_arrivals(const analysis& an, const std::vector<server_block>& blocks,
+                    const std::map<std::uint64_t, std::size_t>& by_id,
+                    std::vector<transaction_episode>& eps) {
+  for (const auto& [conn, c] : an.conns) {
+    for (const auto* e : c.commands) {
+      const auto& cmd = std::get<tl::command_received>(e->what);
+      const auto part = transaction_part(cmd);
+      const auto it = part ? by_id.find(part->first) : by_id.end();
+      if (it == by_id.end()) continue;
+      auto& ep = eps[it->second];
+      ep.arrivals.push_back(e);
+      auto seq = std::find_if(ep.per_conn.begin(), ep.per_conn.end(),
+                              [&, id = conn](const auto& p) { return p.first == id; });
+      if (seq == ep.per_conn.end()) {
+        ep.per_conn.emplace_back(conn, std::vector<std::uint32_t>{});
+        seq = std::prev(ep.per_conn.end());
+      }
+      seq->second.push_back(part->second);
+      if (part->second != 0 && !spanned(blocks, conn, cmd.index) && !refused(an, c, e)) {
+        ep.outside_multi.push_back(e);
+      }
+    }
+  }
+}
+
+/// The blocks of each transaction, the keys' increments and the connections it was split on.
+void judge_shapes(const std::vector<server_block>& blocks,
+                  const std::map<std::uint64_t, std::size_t>& by_id,
+                  std::vector<transaction_episode>& eps) {
+  for (const auto& b : blocks) {
+    const auto it = b.tx ? by_id.find(*b.tx) : by_id.end();
+    if (it == by_id.end()) continue;
+    eps[it->second].blocks.push_back(&b);
+    if (b.executed()) eps[it->second].executed.push_back(&b);
+  }
+  for (auto& ep : eps) {
+    std::map<std::uint32_t, std::size_t> increments;
+    for (const auto* b : ep.executed) {
+      for (const auto* q : b->queued) {
+        const auto part = transaction_part(std::get<tl::command_received>(q->what));
+        if (part && part->first == ep.outcome->id && part->second != 0) ++increments[part->second];
+      }
+    }
+    for (const auto* e : ep.outside_multi) {
+      ++increments[transaction_part(std::get<tl::command_received>(e->what))->second];
+    }
+    for (const auto& [key, n] : increments) ep.most_increments = std::max(ep.most_increments, n);
+    // The whole sequence: WATCH (when asked), then INCR k1 .. kS.
+    std::vector<std::uint32_t> whole;
+    if (!ep.outcome->watch.empty()) whole.push_back(0);
+    for (std::uint32_t i = 1; i <= ep.outcome->commands.size(); ++i) whole.push_back(i);
+    if (ep.per_conn.size() < 2) continue;
+    for (const auto& [conn, seq] : ep.per_conn) {
+      if (seq.size() > whole.size() || !std::equal(seq.begin(), seq.end(), whole.begin())) {
+        ep.split_conns.push_back(conn);
+      }
+    }
+  }
+}
+
+/// A timed-out transaction whose last block's EXEC reply the server held (latency, stall)
+/// longer than the timeout that applied where the block arrived.
+auto provoked_timeout(const check_input& in, const analysis& an, const transaction_episode& t)
+    -> std::string {
+  if (!t.outcome->completed || t.outcome->ok || t.outcome->error_class != "timeout" ||
+      t.blocks.empty() || t.blocks.back()->multi == nullptr) {
+    return {};
+  }
+  const auto& b = *t.blocks.back();
+  const auto& c = an.conns.at(b.conn);
+  const auto* reply = b.end_index ? c.reply_to(*b.end_index) : nullptr;
+  const auto arrived = b.multi->t_ns;
+  const auto reply_at = reply != nullptr ? reply->t_ns : forever;
+  const auto where = classify(in, an, c, arrived, reply_at);
+  const auto normal = static_cast<double>(in.scn.client.timeout.count());
+  const auto bound =
+      where == zone::relaxed
+          ? static_cast<double>(
+                in.scn.client.relaxed_timeout.value_or(in.scn.client.timeout).count())
+          : normal;
+  const double held = reply != nullptr ? ms_between(arrived, reply_at) : INFINITY;
+  // Within 10% of the bound a correct timeout cannot be told from a wrong one (judge_delays).
+  if (where == zone::ambiguous || held >= bound * 0.9) {
+    return fmt::format("the server held its EXEC reply {:.0f} ms ({} timeout {:.0f} ms)", held,
+                       where == zone::relaxed  ? "relaxed"
+                       : where == zone::normal ? "normal"
+                                               : "either",
+                       bound);
+  }
+  return {};
+}
+
+}  // namespace
+
+auto server_block::executed() const -> bool {
+  return ended != nullptr && std::get<tl::transaction_ended>(ended->what).result ==
+                                 tl::transaction_ended::outcome::executed;
+}
+
+auto server_block::spans(std::uint64_t index) const -> bool {
+  return multi_index < index && (!end_index || index <= *end_index);
+}
+
+auto find_transactions(const check_input& in, const analysis& an) -> transaction_facts {
+  transaction_facts f;
+  if (!in.scn.load.transactions) return f;
+  f.active = true;
+  ended_blocks(in, an, f.blocks);
+  open_blocks(an, f.blocks);
+  for (auto& b : f.blocks) b.tx = block_transaction(b);
+  std::map<std::uint64_t, std::size_t> by_id;
+  for (const auto& t : in.driver.transactions) {
+    by_id.emplace(t.id, f.transactions.size());
+    f.transactions.push_back({&t, {}, {}, {}, {}, {}, {}, 0, {}});
+  }
+  trace_arrivals(an, f.blocks, by_id, f.transactions);
+  judge_shapes(f.blocks, by_id, f.transactions);
+  for (auto& t : f.transactions) t.provoked = provoked_timeout(in, an, t);
+  return f;
+}
+
+}  // namespace schsim::harness::detail
