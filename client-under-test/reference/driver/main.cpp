@@ -211,6 +211,7 @@ class session {
     if (type == "command") return on_command(msg);
     if (type == "subscribe") return on_subscribe(msg);
     if (type == "block") return on_block(msg);
+    if (type == "transaction") return on_transaction(msg);
     if (type == "shutdown") return on_shutdown();
     // Unknown types are ignored (forward compatibility), but say so on stderr.
     std::cerr << "refclient-driver: ignoring message type '" << type << "'\n";
@@ -235,7 +236,7 @@ class session {
                {"capabilities",
                 {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
                  "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster",
-                 "tls", "pubsub", "blocking"}},
+                 "tls", "pubsub", "blocking", "transactions"}},
                {"timeouts", {{"reply", "command"}}},
                {"broken", broken}});
   }
@@ -339,6 +340,52 @@ class session {
     } else {
       client_->execute(std::move(args), std::move(done));
     }
+  }
+
+  /// A MULTI/EXEC block through the client's transaction API (standalone client only: the
+  /// reference cluster client has no transactions).
+  void on_transaction(const json& msg) {
+    const json id = msg.value("id", json{});
+    const auto sent = now_ns();
+    auto answer = [this, id, sent](rc::command_result r) {
+      json line{{"type", "transaction_result"}, {"id", id}};
+      const auto* v = std::get_if<schsim::resp3::value>(&r);
+      if (v != nullptr && v->kind == schsim::resp3::type::array) {
+        line["ok"] = true;
+        json replies = json::array();
+        for (const auto& e : v->elements) replies.push_back(render(e));
+        line["replies"] = replies;
+      } else if (v != nullptr) {
+        line["ok"] = false;  // EXEC answered null: a watched key changed
+        line["error_class"] = "aborted";
+        line["message"] = "EXEC answered " + render(*v);
+      } else {
+        const auto& e = std::get<rc::command_error>(r);
+        line["ok"] = false;
+        line["error_class"] = std::string{rc::to_string(e.kind)};
+        line["message"] = e.message;
+      }
+      line["sent_ns"] = sent;
+      line["t_ns"] = now_ns();
+      out_.line(line);
+    };
+    rc::transaction_block block;
+    try {
+      for (const auto& k : msg.value("watch", json::array()))
+        block.watch.push_back(k.get<std::string>());
+      for (const auto& c : msg.at("commands")) {
+        block.commands.push_back(c.get<std::vector<std::string>>());
+      }
+    } catch (const json::exception& e) {
+      return answer(
+          rc::command_error{rc::error_class::other, std::string{"bad transaction: "} + e.what()});
+    }
+    if (!client_) {
+      return answer(rc::command_error{
+          cluster_ ? rc::error_class::other : rc::error_class::connection,
+          cluster_ ? "the reference cluster client has no transactions" : "not connected"});
+    }
+    client_->transaction(std::move(block), std::move(answer));
   }
 
   /// The workload's subscription (standalone client only: the reference cluster client has no

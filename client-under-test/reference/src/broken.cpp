@@ -46,6 +46,9 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::unbounded_blocking, "unbounded-blocking",
      "blocking commands: a call gets no reply deadline, so it hangs as long as the server holds "
      "its reply"},
+    {broken_mode::split_transaction, "split-transaction",
+     "transactions: MULTI, each command and EXEC are sent one by one, so a handoff can split "
+     "the block between two connections"},
 }};
 
 constexpr auto make_modes() {

@@ -66,6 +66,11 @@ struct request {
   bool abandoned = false;     // timed out while its reply is still due; the reply is discarded
   bool blocking = false;      // execute_blocking(): the server may hold the reply for block_for
   milliseconds block_for{0};  // zero with `blocking`: the server may hold it forever
+  // A transaction (WATCH, MULTI, commands, EXEC) is one request with one reply per command:
+  // read into `parts` until the last, EXEC's, completes it.
+  bool transaction = false;
+  std::size_t replies_due = 1;
+  std::vector<resp3::value> parts;
 };
 using request_ptr = std::shared_ptr<request>;
 
@@ -208,6 +213,14 @@ struct client::impl : std::enable_shared_from_this<impl> {
   auto pick_connection() -> std::shared_ptr<connection>;
   auto make_request(std::vector<std::string> args, std::function<void(command_result)> done)
       -> request_ptr;
+  /// Broken split-transaction: the block's commands one at a time, each after the previous
+  /// reply, through whichever connection is ready then.
+  struct chatty_block {
+    std::vector<std::vector<std::string>> steps;
+    std::size_t next = 0;
+    std::function<void(command_result)> done;
+  };
+  void send_chatty(std::shared_ptr<chatty_block> b);
 };
 
 namespace client_detail {
@@ -353,6 +366,13 @@ class connection : public std::enable_shared_from_this<connection> {
   /// subscribe) confirmations.
   void resume_swap();
   void on_reply(const wire_ptr& w, resp3::value v);
+  /// What a lost reply means for `r`: a transaction is judged by its EXEC, which is never
+  /// idempotent (the block may have run).
+  [[nodiscard]] auto lost_reply_of(const request& r) const -> lost_reply {
+    static const std::vector<std::string> exec{"EXEC"};
+    return on_lost_reply(r.transaction ? exec : r.args, pool_->cfg.config.retry,
+                         pool_->cfg.config.broken);
+  }
   void on_push(const wire_ptr& w, resp3::value v);
   void wire_lost(const wire_ptr& w, const std::string& reason, closer by);
   void run_handoff(const std::vector<handoff_action>& actions);
@@ -877,6 +897,12 @@ void connection::on_reply(const wire_ptr& w, resp3::value v) {
     wire_lost(w, "protocol error: a reply with no command in flight", closer::client);
     return;
   }
+  if (w->inflight.front()->replies_due > 1) {
+    auto& t = w->inflight.front();
+    t->parts.push_back(std::move(v));
+    if (t->parts.size() < t->replies_due) return;  // the block's EXEC reply is still due
+    v = std::move(t->parts.back());                // EXEC's reply answers the whole block
+  }
   auto r = std::move(w->inflight.front());
   w->inflight.pop_front();
   if (!r->completed) {
@@ -957,8 +983,8 @@ void connection::wire_lost(const wire_ptr& w, const std::string& reason, closer 
     if (r->completed) continue;
     if (closed_) {
       pool_->complete(r, command_error{error_class::cancelled, "client shut down"});
-    } else if (!r->internal && on_lost_reply(r->args, pool_->cfg.config.retry,
-                                             pool_->cfg.config.broken) == lost_reply::retry) {
+    } else if (!r->internal && lost_reply_of(*r) == lost_reply::retry) {
+      r->parts.clear();
       retry.push_back(r);
     } else {
       const std::string what =
@@ -1101,6 +1127,7 @@ void connection::do_swap(const handoff_swap& s) {
     old_ = nullptr;
     if (s.inflight == inflight_disposition::resend) {
       for (auto& r : w->inflight) {
+        r->parts.clear();  // a transaction is written again whole: its replies start over
         if (!r->completed) resend.push_back(r);
       }
       w->inflight.clear();
@@ -1412,6 +1439,51 @@ void client::execute_blocking(std::vector<std::string> args, milliseconds block_
     pool.blocker->start_background();
   }
   pool.blocker->enqueue(std::move(r));
+}
+
+void client::transaction(transaction_block block, std::function<void(command_result)> done) {
+  auto& pool = *impl_;
+  std::vector<std::vector<std::string>> steps;
+  if (!block.watch.empty()) {
+    steps.push_back({"WATCH"});
+    steps.back().insert(steps.back().end(), block.watch.begin(), block.watch.end());
+  }
+  steps.push_back({"MULTI"});
+  for (auto& c : block.commands) steps.push_back(std::move(c));
+  steps.push_back({"EXEC"});
+  if (pool.cfg.config.broken.has(broken_mode::split_transaction)) {
+    pool.send_chatty(std::make_shared<client::impl::chatty_block>(
+        client::impl::chatty_block{std::move(steps), 0, std::move(done)}));
+    return;
+  }
+  auto r = pool.make_request({"EXEC"}, std::move(done));
+  r->bytes.clear();
+  for (const auto& step : steps) {
+    resp3::append_command(r->bytes, std::vector<std::string_view>(step.begin(), step.end()));
+  }
+  r->transaction = true;
+  r->replies_due = steps.size();
+  if (pool.shut_down) {
+    pool.complete(r, command_error{error_class::cancelled, "client shut down"});
+    return;
+  }
+  pool.pick_connection()->enqueue(std::move(r));
+}
+
+void client::impl::send_chatty(std::shared_ptr<chatty_block> b) {
+  auto r = make_request(b->steps[b->next], [weak = weak_from_this(), b](command_result res) {
+    auto pool = weak.lock();
+    if (!pool || pool->shut_down || ++b->next == b->steps.size()) {
+      b->done(std::move(res));  // EXEC's reply (or the last failure) answers the block
+      return;
+    }
+    pool->send_chatty(b);
+  });
+  if (shut_down) {
+    complete(r, command_error{error_class::cancelled, "client shut down"});
+    return;
+  }
+  pick_connection()->enqueue(std::move(r));
 }
 
 void client::subscribe(subscription_kind kind, std::vector<std::string> names,

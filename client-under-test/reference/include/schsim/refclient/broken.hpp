@@ -38,9 +38,12 @@ enum class broken_mode {
                        ///< it timed out) and discards its reply; the server still pops into it
   unbounded_blocking,  ///< blocking commands: no reply deadline at all, as if every call blocked
                        ///< forever, so a call whose reply the server holds hangs with it
+  split_transaction,   ///< transactions: a MULTI block is sent command by command, each after the
+                       ///< previous reply, so a handoff swap can fall between MULTI and EXEC and
+                       ///< the rest of the block goes to the new connection
 };
 
-inline constexpr std::size_t broken_mode_count = 16;
+inline constexpr std::size_t broken_mode_count = 17;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;

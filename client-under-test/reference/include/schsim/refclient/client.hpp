@@ -52,6 +52,12 @@ struct pubsub_message {
 /// What subscribe() subscribes to: channels, patterns or shard channels.
 enum class subscription_kind { channel, pattern, shard };
 
+/// A MULTI/EXEC block: keys to WATCH first (none: no WATCH) and the commands to queue.
+struct transaction_block {
+  std::vector<std::string> watch;
+  std::vector<std::vector<std::string>> commands;
+};
+
 /// One pooled connection as seen from outside (tests and diagnostics).
 struct connection_snapshot {
   conn_id id = 0;
@@ -111,6 +117,18 @@ class client {
    */
   void execute_blocking(std::vector<std::string> args, std::chrono::milliseconds block_for,
                         std::function<void(command_result)> done);
+
+  /**
+   * Runs WATCH (when `block.watch` names keys), MULTI, the commands and EXEC as one unit: one
+   * request whose bytes are written in one piece to one socket and which completes with EXEC's
+   * reply, so nothing can come between them on the wire and a handoff cannot split them (the
+   * swap waits until the old socket has answered every request written to it, EXEC's reply
+   * included). A block that was never written goes whole to the new socket; one that was
+   * written is never sent again (it may have run): a lost connection fails it. `done` gets
+   * EXEC's reply: an array of the commands' replies, or null when a watched key changed; an
+   * error (-EXECABORT, a lost connection, a timeout) is a command_error.
+   */
+  void transaction(transaction_block block, std::function<void(command_result)> done);
 
   /**
    * Subscribes to `names` on a connection of its own (never used for commands), over RESP3, and
