@@ -201,6 +201,27 @@ auto provoked_timeout(const check_input& in, const analysis& an, const transacti
   return {};
 }
 
+/// A transaction that failed while the server closed a connection of the client under it: a
+/// block in flight then may or may not have run, and failing it is the honest answer (the
+/// scenario's close, or its forced close to a client that did not move, caused it).
+auto cut_by_server_close(const check_input& in, const analysis& an, const transaction_episode& t)
+    -> std::string {
+  const auto& o = *t.outcome;
+  if (!o.completed || o.ok || o.error_class != "connection") return {};
+  for (const auto& [id, c] : an.conns) {
+    const auto* closed = c.closed_event;
+    if (closed == nullptr ||
+        std::get<tl::connection_closed>(closed->what).by != tl::close_initiator::server) {
+      continue;
+    }
+    if (closed->t_ns >= o.sent_ns && closed->t_ns <= o.done_ns) {
+      return fmt::format("the server closed connection {} at {} while it was in flight", id,
+                         at(in, closed->t_ns));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 auto server_block::executed() const -> bool {
@@ -226,7 +247,10 @@ auto find_transactions(const check_input& in, const analysis& an) -> transaction
   }
   trace_arrivals(an, f.blocks, by_id, f.transactions);
   judge_shapes(f.blocks, by_id, f.transactions);
-  for (auto& t : f.transactions) t.provoked = provoked_timeout(in, an, t);
+  for (auto& t : f.transactions) {
+    t.provoked = provoked_timeout(in, an, t);
+    if (t.provoked.empty()) t.provoked = cut_by_server_close(in, an, t);
+  }
   return f;
 }
 

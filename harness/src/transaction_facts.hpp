@@ -52,9 +52,10 @@ struct transaction_episode {
   std::vector<std::uint64_t> split_conns;
   /// The most times one of its keys was incremented (executed blocks and lone INCRs).
   std::size_t most_increments = 0;
-  /// Why its timeout was the scenario's doing, as zero_dropped's failed_on_purpose: the server
-  /// held its last block's EXEC reply past the timeout that applied there (or where either
-  /// timeout applies). Empty when it was not.
+  /// Why its failure was the scenario's doing, as zero_dropped's failed_on_purpose: it timed
+  /// out because the server held its last block's EXEC reply past the timeout that applied
+  /// there (or where either applies), or it was lost because the server closed a connection of
+  /// the client while it was in flight. Empty when it was not.
   std::string provoked;
 };
 

@@ -184,6 +184,17 @@ TEST(TransactionsCheck, FailuresCountAgainstTheErrorBudget) {
   EXPECT_EQ(b.check().outcome, verdict::status::pass);
 }
 
+// The server closed the connection under a written block: failing it is the honest answer.
+TEST(TransactionsCheck, AFailureUnderAServerCloseIsExcused) {
+  auto b = base();
+  b.issue(1, 900, false);
+  b.block(1, 900, "node-a", 1, 1, 2, tl::transaction_ended::outcome::closed);
+  b.close(902, "node-a", 1, tl::close_initiator::server);
+  const auto r = b.check();
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(test_support::figure(r, "failed_on_purpose"), 1.0);
+}
+
 TEST(TransactionsCheck, RepliesOtherThanOnesAreAMismatch) {
   auto b = base();
   b.issue(1, 900);

@@ -312,9 +312,9 @@ TEST(HarnessRun, ACaseWhoseStepsNeverRanIsNeverAPass) {
   EXPECT_NE(r.exit_code, 0) << r.output;
   const auto run = read_report(out.path);
   // The tag "failover" also selects fault-injector-sequence, maintenance-mode,
-  // pubsub-failover and blocking-failover (unsupported here: the fake driver has neither pubsub
-  // nor blocking).
-  ASSERT_EQ(run.cases.size(), 14U) << r.output;
+  // pubsub-failover, blocking-failover and transactions-failover (unsupported here: the fake
+  // driver has neither pubsub nor blocking nor transactions).
+  ASSERT_EQ(run.cases.size(), 15U) << r.output;
   for (const auto& c : run.cases) {
     EXPECT_NE(c.outcome, v::case_outcome::passed) << c.scenario_id;
     if (c.outcome != v::case_outcome::unsupported) {

@@ -178,7 +178,7 @@ auto judge_transactions(const check_input& in, const episodes& ep) -> v::check_r
   r.figures = {{"issued", static_cast<double>(issued), ""},
                {"ok", static_cast<double>(n.ok), ""},
                {"failed", static_cast<double>(n.failed), ""},
-               {"timed_out_on_purpose", static_cast<double>(n.provoked), ""},
+               {"failed_on_purpose", static_cast<double>(n.provoked), ""},
                {"executed_but_reported_failed", static_cast<double>(n.executed_but_failed), ""},
                {"blocks_executed", executed_blocks, ""},
                {"blocks_seen", static_cast<double>(f.blocks.size()), ""}};
@@ -187,8 +187,9 @@ auto judge_transactions(const check_input& in, const episodes& ep) -> v::check_r
        fmt::format("at most max_error_rate {} x {} issued", in.scn.expect.max_error_rate, issued)}};
   r.excerpt = excerpt(n.evidence);
   return fail_or_pass(r, fmt::format("{} of {} transactions executed, each whole on one "
-                                     "connection and once; {} failed explicitly, {} timed out "
-                                     "where the server held EXEC's reply past the timeout",
+                                     "connection and once; {} failed explicitly, {} failed on "
+                                     "purpose (EXEC's reply held past the timeout, a server "
+                                     "close while in flight)",
                                      n.ok, issued, n.failed, n.provoked));
 }
 
