@@ -55,7 +55,8 @@ struct transaction_episode {
   /// Why its failure was the scenario's doing, as zero_dropped's failed_on_purpose: it timed
   /// out because the server held its last block's EXEC reply past the timeout that applied
   /// there (or where either applies), or it was lost because the server closed a connection of
-  /// the client while it was in flight. Empty when it was not.
+  /// the client while it was in flight (or up to 50 ms before it was handed over: a FIN the
+  /// client could not have read yet). Empty when it was not.
   std::string provoked;
 };
 
