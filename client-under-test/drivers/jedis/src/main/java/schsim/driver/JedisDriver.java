@@ -6,6 +6,7 @@ import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisProtocol;
+import redis.clients.jedis.util.KeyValue;
 import redis.clients.jedis.commands.ProtocolCommand;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
@@ -73,6 +74,9 @@ public final class JedisDriver {
     private static OutputStream out;
 
     private RedisClient client;
+
+    /** Builds a client like `client` with a pool of one connection (the blocking consumer's). */
+    private java.util.function.Supplier<RedisClient> soloClient;
 
     private volatile boolean shuttingDown;
 
@@ -157,6 +161,7 @@ public final class JedisDriver {
                 case "configure" -> configure(m);
                 case "connect" -> connect();
                 case "command" -> command(m);
+                case "block" -> block(m);
                 case "shutdown" -> shutdown();
                 default -> log("ignoring message type " + type);
             }
@@ -189,7 +194,7 @@ public final class JedisDriver {
                 // Jedis 8.0.2 has no SCH: no maint_notifications, relaxed_timeouts, handoff,
                 // moving_null_endpoint, mode_auto or mode_enabled. No cluster either: this driver
                 // does not build JedisCluster.
-                "capabilities", List.of("resp2", "auth", "tls"),
+                "capabilities", List.of("resp2", "auth", "tls", "blocking"),
                 // socketTimeoutMillis is SO_TIMEOUT on every read of a reply: a per-read bound.
                 "timeouts", msg("reply", "command")));
     }
@@ -287,6 +292,11 @@ public final class JedisDriver {
         }
         client = RedisClient.builder().hostAndPort(String.valueOf(host), port.intValue()).clientConfig(cfg.build())
                 .poolConfig(pool).build();
+        ConnectionPoolConfig one = new ConnectionPoolConfig();
+        one.setMaxTotal(1);
+        one.setMaxIdle(1);
+        soloClient = () -> RedisClient.builder().hostAndPort(String.valueOf(host), port.intValue())
+                .clientConfig(cfg.build()).poolConfig(one).build();
         log("configured " + host + ":" + port + " protocol=" + protocol + " mode=" + mode + " timeout_ms="
                 + timeoutMs + " connect_ms=" + connectMs + " pool_size=" + size);
         emit(msg("type", "configured"));
@@ -404,6 +414,65 @@ public final class JedisDriver {
         } catch (RuntimeException e) { // more than MAX_WORKERS in flight
             result(id, monoNs(), null, e);
         }
+    }
+
+    /**
+     * The workload's blocking consumer the way a Jedis application runs one: a RedisClient of its
+     * own with a pool of one (a pending BLPOP holds its connection, which the command pool may not
+     * spare), a thread looping on blpop/brpop, each answer reported and the next call issued at
+     * once (10 ms after an error). Jedis reads a blocking command's reply without a socket timeout.
+     */
+    void block(Map<String, Object> m) {
+        String command = String.valueOf(m.get("command"));
+        List<String> keys = new ArrayList<>();
+        if (m.get("keys") instanceof List<?> l) {
+            for (Object o : l) {
+                keys.add(String.valueOf(o));
+            }
+        }
+        double timeout = m.get("timeout") instanceof Number n ? n.doubleValue() : 0;
+        if (client == null || soloClient == null) {
+            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
+                    "block before configure"));
+            return;
+        }
+        if (!(command.equals("blpop") || command.equals("brpop")) || keys.isEmpty() || timeout < 0) {
+            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
+                    "unsupported block request " + m));
+            return;
+        }
+        RedisClient consumer = soloClient.get();
+        boolean left = command.equals("blpop");
+        String[] k = keys.toArray(new String[0]);
+        emit(msg("type", "block_started", "t_ns", monoNs()));
+        Thread t = new Thread(() -> {
+            while (!shuttingDown) {
+                long sent = monoNs();
+                Map<String, Object> r;
+                boolean failed = false;
+                try {
+                    KeyValue<String, String> kv = left ? consumer.blpop(timeout, k) : consumer.brpop(timeout, k);
+                    r = kv == null ? msg("type", "block_timeout")
+                            : msg("type", "popped", "key", kv.getKey(), "element", kv.getValue());
+                } catch (RuntimeException e) {
+                    failed = true;
+                    r = msg("type", "block_error", "error_class", classify(e), "message", messageWithCause(e));
+                }
+                // Reported even while stopping: an element popped is the application's.
+                r.put("sent_ns", sent);
+                r.put("t_ns", monoNs());
+                emit(r);
+                if (failed) {
+                    try {
+                        Thread.sleep(10); // a client closed for good must not flood the harness
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        }, "block");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
