@@ -168,12 +168,17 @@ def observed_in_log(log):
 
 
 def failure_lines(lines):
-    keep = [
+    """What a failed test said went wrong: every "[ERROR]" line (go-redis's e2e tests print one
+    per failed check, well before the "[FAIL] Errors detected" summary and the log dump that
+    follows it, so the last lines alone never name the check), then its last failure lines."""
+    errors = [l.rstrip() for l in lines if "[ERROR]" in l][:20]
+    rest = [
         l.rstrip()
         for l in lines
-        if "[ERROR]" in l or "FAIL" in l or "Error" in l or "panic" in l or "_test.go:" in l
+        if "[ERROR]" not in l
+        and ("FAIL" in l or "Error" in l or "panic" in l or "_test.go:" in l)
     ]
-    return keep[-8:]
+    return errors + rest[-8:]
 
 
 def only_tolerated_errors(lines, tolerated):

@@ -65,6 +65,16 @@ class Tolerate(unittest.TestCase):
             entry={"expect": "pass"})
         self.assertFalse(row["ok"])
 
+    def test_a_failure_names_the_check_before_the_log_dump(self):
+        dump = [f"x_test.go:700 conn {i}: Error reading reply" for i in range(30)]
+        row = compare(log_of(
+            "x_test.go:553 [PUSH][ERROR] Unexpected timeout errors: 3",
+            "x_test.go:668 [PUSH][ERROR] [FAIL] Errors detected in push notification test",
+            *dump), entry={"expect": "pass"})
+        self.assertFalse(row["ok"])
+        self.assertIn("Unexpected timeout errors: 3", row["failure"][0])
+        self.assertEqual(len(row["failure"]), 2 + 8)
+
     def test_a_pass_stays_a_pass(self):
         self.assertTrue(compare(log_of("ok", result="pass"))["ok"])
 
