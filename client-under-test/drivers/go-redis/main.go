@@ -107,6 +107,9 @@ type inMsg struct {
 	Command string   `json:"command"`
 	Keys    []string `json:"keys"`
 	Timeout float64  `json:"timeout"`
+	// subscribe (docs/driver-protocol.md): channel, pattern or shard, and the names.
+	Kind     string   `json:"kind"`
+	Channels []string `json:"channels"`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,6 +123,8 @@ type driver struct {
 	inflight    sync.WaitGroup
 	commands    atomic.Int64
 	stopping    atomic.Bool
+	subscriber  *redis.Client // the Pub/Sub subscriber's client (subscribe), nil without one
+	pubsub      *redis.PubSub
 }
 
 func libVersion() string {
@@ -144,7 +149,7 @@ func (d *driver) hello(m *inMsg) {
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
 			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster", "tls",
-			"blocking",
+			"blocking", "pubsub",
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})
@@ -600,6 +605,81 @@ func (d *driver) block(m *inMsg) {
 	}()
 }
 
+// subscribe subscribes the way a go-redis application would: a redis.Client of its own from
+// the same options (its PubSub connection opts in and is handed off by that client's manager),
+// client.Subscribe or PSubscribe, Receive until every name is confirmed (go-redis's Subscribe
+// does not wait), then PubSub.Channel(), whose goroutine reads on and reconnects and resubscribes
+// after an error. Re-subscribing after a handoff is left to go-redis. Messages are reported as
+// the redis-py driver reports them: channel, pattern (null for a plain message), payload.
+func (d *driver) subscribe(m *inMsg) {
+	fail := func(cls, msg string) {
+		emit(map[string]any{"type": "subscribe_failed", "t_ns": monoNs(), "error_class": cls,
+			"message": msg})
+	}
+	if d.opt == nil || (m.Kind != "channel" && m.Kind != "pattern") || len(m.Channels) == 0 {
+		fail("other", fmt.Sprintf("unsupported subscribe request: kind %q, %d names, standalone %t",
+			m.Kind, len(m.Channels), d.opt != nil))
+		return
+	}
+	d.subscriber = redis.NewClient(d.opt)
+	if mgr := d.subscriber.GetMaintNotificationsManager(); mgr != nil {
+		mgr.AddNotificationHook(eventHook{})
+	}
+	ctx := context.Background()
+	confirm := "subscribe"
+	if m.Kind == "pattern" {
+		confirm = "psubscribe"
+		d.pubsub = d.subscriber.PSubscribe(ctx, m.Channels...)
+	} else {
+		d.pubsub = d.subscriber.Subscribe(ctx, m.Channels...)
+	}
+	pending := map[string]bool{}
+	for _, n := range m.Channels {
+		pending[n] = true
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(pending) > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			fail("timeout", fmt.Sprintf("no confirmation for %d of %d names", len(pending),
+				len(m.Channels)))
+			return
+		}
+		got, err := d.pubsub.ReceiveTimeout(ctx, min(left, 500*time.Millisecond))
+		var nerr net.Error
+		switch {
+		case errors.As(err, &nerr) && nerr.Timeout():
+			continue
+		case err != nil:
+			fail(classify(err), err.Error())
+			return
+		}
+		switch x := got.(type) {
+		case *redis.Subscription:
+			if x.Kind == confirm {
+				delete(pending, x.Channel)
+			}
+		case *redis.Message:
+			deliver(x)
+		}
+	}
+	emit(map[string]any{"type": "subscribed", "t_ns": monoNs()})
+	go func() {
+		for msg := range d.pubsub.Channel() {
+			deliver(msg)
+		}
+	}()
+}
+
+func deliver(m *redis.Message) {
+	var pattern any
+	if m.Pattern != "" {
+		pattern = m.Pattern
+	}
+	emit(map[string]any{"type": "message", "channel": m.Channel, "pattern": pattern,
+		"payload": m.Payload, "t_ns": monoNs()})
+}
+
 func (d *driver) shutdown() {
 	d.stopping.Store(true)
 	done := make(chan struct{})
@@ -613,6 +693,10 @@ func (d *driver) shutdown() {
 		if err := d.client.Close(); err != nil {
 			log.Printf("driver: close: %v", err)
 		}
+	}
+	if d.pubsub != nil {
+		_ = d.pubsub.Close()
+		_ = d.subscriber.Close()
 	}
 	emit(map[string]any{"type": "bye", "stats": map[string]any{
 		"connections_opened": d.connsOpened.Load(),
@@ -653,6 +737,9 @@ func main() {
 					go d.connect()
 				case "command":
 					d.command(&m)
+				case "subscribe":
+					// Waits for the confirmations; stdin keeps being read meanwhile.
+					go d.subscribe(&m)
 				case "block":
 					d.block(&m)
 				case "shutdown":
