@@ -6,6 +6,8 @@
 #   conformance  the clients x scenarios matrix against the committed baseline (scripts/conformance.sh)
 #   peers        go-redis's own SCH e2e tests against schsim's fault-injector API, held to
 #                tests/peers/go-redis.json (scripts/peers.sh)
+#   package      the .deb (CPack) installed by apt into a fresh Debian 12 root and run there
+#                (scripts/package-test.sh; needs root)
 #   sanitize     the test suite under ASan+UBSan and under TSan (scripts/sanitize.sh)
 #   fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) over the seed corpus
 # Every stage runs even when an earlier one failed, so one run shows every failure; the exit
@@ -13,16 +15,16 @@
 # Two lanes share the 2 cores: ctest, conformance and peers mostly wait on scenarios' timers, so
 # while they run (in that order) the sanitizer trees and fuzz targets build beside them at nice 19
 # (the waiting stages' processes always win the CPU when they wake); sanitize and fuzz then run
-# their tests. The third-party drivers and the peers' suites, mostly downloads, are fetched and
-# built beside the C++ build. Their logs: out/test-logs/{prepare,prebuild}.log.
+# their tests. The third-party drivers, the peers' suites and package's Debian 12 root, mostly
+# downloads, are fetched and built beside the C++ build. Their logs: out/test-logs/{prepare,prebuild}.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(ctest conformance peers sanitize fuzz)
+[[ ${#stages[@]} -gt 0 ]] || stages=(ctest package conformance peers sanitize fuzz)
 for s in "${stages[@]}"; do
   case $s in
-    ctest | conformance | peers | sanitize | fuzz) ;;
-    *) echo "test.sh: unknown stage '$s' (ctest, conformance, peers, sanitize, fuzz)" >&2; exit 2 ;;
+    ctest | package | conformance | peers | sanitize | fuzz) ;;
+    *) echo "test.sh: unknown stage '$s' (ctest, package, conformance, peers, sanitize, fuzz)" >&2; exit 2 ;;
   esac
 done
 
@@ -39,10 +41,11 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 # The drivers and the peers' suites need no schsim build. A failure here is not reported twice:
 # the stage that needs them runs the same step again and fails with its message.
 prepare_pid=
-if wants conformance || wants peers; then
+if wants conformance || wants peers || wants package; then
   {
     if wants conformance; then client-under-test/drivers/install.sh; fi
     if wants peers; then scripts/peers.sh --prepare; fi
+    if wants package; then scripts/package-test.sh --prepare; fi
   } >"$logs_dir/prepare.log" 2>&1 &
   prepare_pid=$!
 fi
@@ -99,7 +102,7 @@ what_failed() {
        /tests FAILED|cell\(s\) differ|result\(s\) differ/ { show($0); in_list = 1; next }
        in_list && /^[ \t]/ { show($0); next }
        { in_list = 0 }
-       /^FAILED: |: error: |ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:|==ERROR: libFuzzer|^(sanitize|fuzz|conformance|peers)\.sh: / { show($0) }
+       /^FAILED: |: error: |ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:|==ERROR: libFuzzer|^(sanitize|fuzz|conformance|peers|package-test)\.sh: / { show($0) }
        END { exit shown ? 0 : 1 }' "$1"
 }
 
@@ -111,6 +114,7 @@ for s in "${stages[@]}"; do
       run_stage ctest ctest --test-dir "$build_dir" --output-on-failure -j 2 --timeout 600 \
         "${ctest_skip[@]}"
       ;;
+    package) run_stage package scripts/package-test.sh ;;
     conformance) run_stage conformance scripts/conformance.sh ;;
     peers) run_stage peers scripts/peers.sh ;;
   esac

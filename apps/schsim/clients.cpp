@@ -39,8 +39,7 @@ auto parse_client_arg(const std::string& arg, bool allow_bare_command) -> client
     return {arg, arg, true};
   }
   if (std::find(known_drivers.begin(), known_drivers.end(), arg) != known_drivers.end()) {
-    const auto script =
-        fs::path(SCHSIM_SOURCE_DIR) / "client-under-test" / "drivers" / ("run-" + arg + ".sh");
+    const auto script = drivers_dir() / ("run-" + arg + ".sh");
     return {arg, script.string(), true};
   }
   if (auto name = name_before_equals(arg); !name.empty()) {

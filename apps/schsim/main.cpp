@@ -9,11 +9,14 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "paths.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"schsim: a simulator and conformance harness for Redis Smart Client Handoffs"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("schsim ") + SCHSIM_VERSION);
+  // The data directory tells an installed copy from a build tree (and which tree) at a glance.
+  app.set_version_flag("--version", std::string("schsim ") + SCHSIM_VERSION + "\nscenarios: " +
+                                        schsim::app::builtin_scenario_dir().string());
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str()

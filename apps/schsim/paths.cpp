@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -22,12 +23,37 @@ auto self_exe() -> fs::path {
   return ec ? fs::path("schsim") : p;
 }
 
-auto builtin_scenario_dir() -> fs::path {
-  if (const char* dir = std::getenv("SCHSIM_SCENARIO_DIR"); dir != nullptr && *dir != 0) {
-    return dir;
-  }
-  return fs::path(SCHSIM_SOURCE_DIR) / "scenarios";
+namespace {
+
+auto env_path(const char* name) -> std::optional<fs::path> {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != 0 ? std::optional<fs::path>(value) : std::nullopt;
 }
+
+}  // namespace
+
+auto data_dir() -> fs::path {
+  if (auto dir = env_path("SCHSIM_DATA_DIR")) {
+    return *dir;
+  }
+  // Installed (cmake --install, the .deb): PREFIX/bin/schsim beside PREFIX/share/schsim. The
+  // build tree has no share/ next to it, so a build runs from the sources it was built from.
+  std::error_code ec;
+  const auto installed = self_exe().parent_path() / ".." / "share" / "schsim";
+  if (fs::is_directory(installed / "scenarios", ec)) {
+    return fs::weakly_canonical(installed, ec);
+  }
+  return SCHSIM_SOURCE_DIR;
+}
+
+auto builtin_scenario_dir() -> fs::path {
+  if (auto dir = env_path("SCHSIM_SCENARIO_DIR")) {
+    return *dir;
+  }
+  return data_dir() / "scenarios";
+}
+
+auto drivers_dir() -> fs::path { return data_dir() / "client-under-test" / "drivers"; }
 
 auto scenario_path(const std::string& arg) -> fs::path {
   std::error_code ec;

@@ -10,8 +10,17 @@ namespace schsim::app {
 /// The running schsim binary (the reference driver is found relative to it).
 auto self_exe() -> std::filesystem::path;
 
-/// The built-in scenarios: $SCHSIM_SCENARIO_DIR, else the source tree's scenarios/.
+/// Where the built-in scenarios and the third-party drivers' sources live: $SCHSIM_DATA_DIR,
+/// else PREFIX/share/schsim when this binary runs installed as PREFIX/bin/schsim, else the
+/// source tree the binary was built from.
+auto data_dir() -> std::filesystem::path;
+
+/// The built-in scenarios: $SCHSIM_SCENARIO_DIR, else data_dir()/scenarios.
 auto builtin_scenario_dir() -> std::filesystem::path;
+
+/// The third-party drivers (run-<name>.sh, built by install.sh):
+/// data_dir()/client-under-test/drivers.
+auto drivers_dir() -> std::filesystem::path;
 
 /// `arg` when it names an existing file, else the built-in scenario with that id (which may not
 /// exist: loading it then reports the missing file).
