@@ -86,10 +86,11 @@ build_node_redis() (
   touch node_modules/.schsim-installed
 )
 
-# build_java_driver DIR (lettuce, jedis): a pinned Maven project -> DIR/target/schsim-DIR-driver.jar
+# build_java_driver DIR (lettuce, jedis): a pinned Maven project -> DIR/target/schsim-DIR-driver.jar,
+# with the sources both share from java-common/ (the pom's compileSourceRoots)
 build_java_driver() (
   cd "$1"
-  up_to_date "target/schsim-$1-driver.jar" pom.xml src && { echo "  up to date"; return 0; }
+  up_to_date "target/schsim-$1-driver.jar" pom.xml src ../java-common && { echo "  up to date"; return 0; }
   mvn -q -B -Dstyle.color=never package
   test -f "target/schsim-$1-driver.jar"
 )

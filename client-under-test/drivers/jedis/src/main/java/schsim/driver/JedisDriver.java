@@ -1,5 +1,10 @@
 package schsim.driver;
 
+import static schsim.driver.Wire.emit;
+import static schsim.driver.Wire.log;
+import static schsim.driver.Wire.monoNs;
+import static schsim.driver.Wire.msg;
+
 import redis.clients.jedis.CommandArguments;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.ConnectionPoolConfig;
@@ -12,14 +17,10 @@ import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 import java.io.BufferedReader;
-import java.io.FileDescriptor;
 import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -60,18 +61,15 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * <p>Jedis is blocking: each command runs on a worker thread of its own and waits for a pool
  * connection inside Jedis (the pool holds pool_size connections), as application threads do; the
- * main thread only reads stdin. Output lines are written under one lock and flushed one by one.
- * Timestamps: System.nanoTime(), which is clock_gettime(CLOCK_MONOTONIC) on Linux.
+ * main thread only reads stdin. Output lines are written under one lock and flushed one by one
+ * ({@link Wire}, shared with the Lettuce driver). Timestamps: System.nanoTime(), which is
+ * clock_gettime(CLOCK_MONOTONIC) on Linux.
  */
 public final class JedisDriver {
     private static final int DRIVER_PROTOCOL = 1;
 
     /** Worker threads at most: more commands in flight than this wait in no queue but fail. */
     private static final int MAX_WORKERS = 512;
-
-    private static final Object OUT_LOCK = new Object();
-
-    private static OutputStream out;
 
     private RedisClient client;
 
@@ -95,37 +93,8 @@ public final class JedisDriver {
             });
 
     public static void main(String[] args) throws IOException {
-        out = new FileOutputStream(FileDescriptor.out);
-        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true));
+        Wire.open();
         new JedisDriver().run(System.in);
-    }
-
-    static long monoNs() {
-        return System.nanoTime();
-    }
-
-    static void log(String msg) {
-        System.err.println(java.time.LocalTime.now() + " driver: " + msg);
-    }
-
-    static void emit(Map<String, Object> msg) {
-        byte[] line = (Json.write(msg) + "\n").getBytes(StandardCharsets.UTF_8);
-        synchronized (OUT_LOCK) {
-            try {
-                out.write(line);
-                out.flush();
-            } catch (IOException e) {
-                log("stdout write failed: " + e);
-            }
-        }
-    }
-
-    static Map<String, Object> msg(Object... kv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return m;
     }
 
     void run(InputStream in) throws IOException {

@@ -1,5 +1,10 @@
 package schsim.driver;
 
+import static schsim.driver.Wire.emit;
+import static schsim.driver.Wire.log;
+import static schsim.driver.Wire.monoNs;
+import static schsim.driver.Wire.msg;
+
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
@@ -30,16 +35,13 @@ import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import io.lettuce.core.protocol.ProtocolVersion;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
 
 import java.io.BufferedReader;
 import java.io.File;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -69,18 +71,14 @@ import javax.net.ssl.SSLParameters;
  * <p>Speaks the JSON-lines driver protocol (docs/driver-protocol.md) on stdin/stdout; logs to stderr
  * only (System.out is redirected to stderr so nothing else can reach the protocol stream). Commands
  * go through the async API on one connection; the main thread only reads stdin. Output lines are
- * written under one lock and flushed one by one. Timestamps: System.nanoTime(), which is
- * clock_gettime(CLOCK_MONOTONIC) on Linux.
+ * written under one lock and flushed one by one ({@link Wire}, shared with the Jedis driver).
+ * Timestamps: System.nanoTime(), which is clock_gettime(CLOCK_MONOTONIC) on Linux.
  */
 public final class LettuceDriver {
     /** Connection initialization timeout when the harness gives no connect timeout. */
     private static final long DEFAULT_INIT_TIMEOUT_MS = 2_000;
 
     private static final int DRIVER_PROTOCOL = 1;
-
-    private static final Object OUT_LOCK = new Object();
-
-    private static OutputStream out;
 
     private AbstractRedisClient client;
     private boolean cluster;
@@ -100,37 +98,8 @@ public final class LettuceDriver {
     private final Object idle = new Object();
 
     public static void main(String[] args) throws IOException {
-        out = new FileOutputStream(FileDescriptor.out);
-        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true));
+        Wire.open();
         new LettuceDriver().run(System.in);
-    }
-
-    static long monoNs() {
-        return System.nanoTime();
-    }
-
-    static void log(String msg) {
-        System.err.println(java.time.LocalTime.now() + " driver: " + msg);
-    }
-
-    static void emit(Map<String, Object> msg) {
-        byte[] line = (Json.write(msg) + "\n").getBytes(StandardCharsets.UTF_8);
-        synchronized (OUT_LOCK) {
-            try {
-                out.write(line);
-                out.flush();
-            } catch (IOException e) {
-                log("stdout write failed: " + e);
-            }
-        }
-    }
-
-    static Map<String, Object> msg(Object... kv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return m;
     }
 
     void run(InputStream in) throws IOException {
@@ -160,6 +129,7 @@ public final class LettuceDriver {
                     case "configure" -> configure(m);
                     case "connect" -> connect();
                     case "command" -> command(m);
+                    case "subscribe" -> subscribe(m);
                     case "block" -> block(m);
                     case "shutdown" -> shutdown();
                     default -> log("ignoring message type " + type);
@@ -197,7 +167,7 @@ public final class LettuceDriver {
                 // CLIENT MAINT_NOTIFICATIONS (RedisHandshake.enableMaintNotifications).
                 "capabilities",
                 List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
-                        "resp2", "auth", "reconnect", "cluster", "tls", "blocking"),
+                        "resp2", "auth", "reconnect", "cluster", "tls", "blocking", "pubsub"),
                 "timeouts", msg("reply", "command")));
     }
 
@@ -506,6 +476,60 @@ public final class LettuceDriver {
             return;
         }
         f.whenComplete((reply, err) -> result(id, sent, reply, err));
+    }
+
+    /**
+     * Subscribes the way a Lettuce application does: a StatefulRedisPubSubConnection of its own
+     * from the same RedisClient (connectPubSubAsync: the same ClientOptions, so it opts in and is
+     * handed off as the command connection is), a RedisPubSubListener that reports every message
+     * and confirmation ({@link Subscription}, shared with the Jedis driver), then subscribe or
+     * psubscribe through its async API. Re-subscribing after a reconnect is left to Lettuce.
+     */
+    void subscribe(Map<String, Object> m) {
+        boolean standalone = !cluster && client instanceof RedisClient && connection != null;
+        Subscription sub = Subscription.parse(m, standalone ? null : "subscribe needs a connected standalone client");
+        if (sub == null) {
+            return;
+        }
+        ((RedisClient) client).connectPubSubAsync(StringCodec.UTF8, uri).whenComplete((conn, err) -> {
+            if (err != null) {
+                Throwable e = unwrap(err);
+                sub.failed(classify(e), message(e));
+                return;
+            }
+            conn.addListener(new RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String payload) {
+                    Subscription.message(channel, null, payload);
+                }
+
+                @Override
+                public void message(String pattern, String channel, String payload) {
+                    Subscription.message(channel, pattern, payload);
+                }
+
+                @Override
+                public void subscribed(String channel, long count) {
+                    if (!sub.pattern) {
+                        sub.confirmed(channel);
+                    }
+                }
+
+                @Override
+                public void psubscribed(String pattern, long count) {
+                    if (sub.pattern) {
+                        sub.confirmed(pattern);
+                    }
+                }
+            });
+            RedisFuture<Void> f = sub.pattern ? conn.async().psubscribe(sub.names) : conn.async().subscribe(sub.names);
+            f.whenComplete((done, failure) -> {
+                if (failure != null) {
+                    Throwable e = unwrap(failure);
+                    sub.failed(classify(e), message(e));
+                }
+            });
+        });
     }
 
     /**

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * Minimal JSON reader/writer for the driver protocol's small messages, so the driver needs no
- * dependency besides Lettuce. Objects become LinkedHashMap, arrays ArrayList, integral numbers
+ * dependency besides its client library. Objects become LinkedHashMap, arrays ArrayList, integral numbers
  * Long (Double otherwise).
  */
 final class Json {
