@@ -9,6 +9,7 @@ import redis.clients.jedis.CommandArguments;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.util.KeyValue;
@@ -130,6 +131,7 @@ public final class JedisDriver {
                 case "configure" -> configure(m);
                 case "connect" -> connect();
                 case "command" -> command(m);
+                case "subscribe" -> subscribe(m);
                 case "block" -> block(m);
                 case "shutdown" -> shutdown();
                 default -> log("ignoring message type " + type);
@@ -163,7 +165,7 @@ public final class JedisDriver {
                 // Jedis 8.0.2 has no SCH: no maint_notifications, relaxed_timeouts, handoff,
                 // moving_null_endpoint, mode_auto or mode_enabled. No cluster either: this driver
                 // does not build JedisCluster.
-                "capabilities", List.of("resp2", "auth", "tls", "blocking"),
+                "capabilities", List.of("resp2", "auth", "tls", "blocking", "pubsub"),
                 // socketTimeoutMillis is SO_TIMEOUT on every read of a reply: a per-read bound.
                 "timeouts", msg("reply", "command")));
     }
@@ -383,6 +385,62 @@ public final class JedisDriver {
         } catch (RuntimeException e) { // more than MAX_WORKERS in flight
             result(id, monoNs(), null, e);
         }
+    }
+
+    /**
+     * Subscribes the way a Jedis application does: a RedisClient of its own with a pool of one (a
+     * JedisPubSub holds its connection for as long as it is subscribed), subscribe or psubscribe
+     * on a thread of its own (Jedis blocks there, reading, until the subscription ends), and a
+     * JedisPubSub whose callbacks confirm the names and write each message ({@link Subscription},
+     * shared with the Lettuce driver). Jedis does not subscribe again after its connection is
+     * lost: the call throws, the thread logs it and ends.
+     */
+    void subscribe(Map<String, Object> m) {
+        Subscription sub = Subscription.parse(m, soloClient == null ? "subscribe before configure" : null);
+        if (sub == null) {
+            return;
+        }
+        RedisClient subscriber = soloClient.get();
+        JedisPubSub listener = new JedisPubSub() {
+            @Override
+            public void onMessage(String channel, String payload) {
+                Subscription.message(channel, null, payload);
+            }
+
+            @Override
+            public void onPMessage(String pattern, String channel, String payload) {
+                Subscription.message(channel, pattern, payload);
+            }
+
+            @Override
+            public void onSubscribe(String channel, int subscribedChannels) {
+                if (!sub.pattern) {
+                    sub.confirmed(channel);
+                }
+            }
+
+            @Override
+            public void onPSubscribe(String pattern, int subscribedChannels) {
+                if (sub.pattern) {
+                    sub.confirmed(pattern);
+                }
+            }
+        };
+        Thread t = new Thread(() -> {
+            try {
+                if (sub.pattern) {
+                    subscriber.psubscribe(listener, sub.names);
+                } else {
+                    subscriber.subscribe(listener, sub.names);
+                }
+                log("subscription ended");
+            } catch (RuntimeException e) {
+                log("subscription ended: " + chain(e));
+                sub.failed(classify(e), messageWithCause(e)); // only when it never was confirmed
+            }
+        }, "pubsub");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
