@@ -12,7 +12,6 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisProtocol;
-import redis.clients.jedis.util.KeyValue;
 import redis.clients.jedis.commands.ProtocolCommand;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
@@ -450,49 +449,23 @@ public final class JedisDriver {
      * once (10 ms after an error). Jedis reads a blocking command's reply without a socket timeout.
      */
     void block(Map<String, Object> m) {
-        String command = String.valueOf(m.get("command"));
-        List<String> keys = new ArrayList<>();
-        if (m.get("keys") instanceof List<?> l) {
-            for (Object o : l) {
-                keys.add(String.valueOf(o));
-            }
-        }
-        double timeout = m.get("timeout") instanceof Number n ? n.doubleValue() : 0;
-        if (client == null || soloClient == null) {
-            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
-                    "block before configure"));
-            return;
-        }
-        if (!(command.equals("blpop") || command.equals("brpop")) || keys.isEmpty() || timeout < 0) {
-            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
-                    "unsupported block request " + m));
+        Block req = Block.parse(m, client == null || soloClient == null ? "block before configure" : null);
+        if (req == null) {
             return;
         }
         RedisClient consumer = soloClient.get();
-        boolean left = command.equals("blpop");
-        String[] k = keys.toArray(new String[0]);
-        emit(msg("type", "block_started", "t_ns", monoNs()));
+        Block.started();
         Thread t = new Thread(() -> {
             while (!shuttingDown) {
                 long sent = monoNs();
-                Map<String, Object> r;
-                boolean failed = false;
                 try {
-                    KeyValue<String, String> kv = left ? consumer.blpop(timeout, k) : consumer.brpop(timeout, k);
-                    r = kv == null ? msg("type", "block_timeout")
-                            : msg("type", "popped", "key", kv.getKey(), "element", kv.getValue());
+                    Block.answered(sent, req.left ? consumer.blpop(req.timeout, req.keys)
+                            : consumer.brpop(req.timeout, req.keys));
                 } catch (RuntimeException e) {
-                    failed = true;
-                    r = msg("type", "block_error", "error_class", classify(e), "message", messageWithCause(e));
-                }
-                // Reported even while stopping: an element popped is the application's.
-                r.put("sent_ns", sent);
-                r.put("t_ns", monoNs());
-                emit(r);
-                if (failed) {
+                    Block.failed(sent, classify(e), messageWithCause(e));
                     try {
-                        Thread.sleep(10); // a client closed for good must not flood the harness
-                    } catch (InterruptedException e) {
+                        Thread.sleep(Block.PAUSE_AFTER_ERROR_MS); // a client closed for good must not flood
+                    } catch (InterruptedException ie) {
                         return;
                     }
                 }

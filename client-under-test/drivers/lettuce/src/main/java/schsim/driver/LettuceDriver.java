@@ -539,75 +539,54 @@ public final class LettuceDriver {
      * at once (10 ms after an error). A call cut by a handoff is left to Lettuce.
      */
     void block(Map<String, Object> m) {
-        String command = String.valueOf(m.get("command"));
-        List<String> keys = new ArrayList<>();
-        if (m.get("keys") instanceof List<?> l) {
-            for (Object o : l) {
-                keys.add(String.valueOf(o));
-            }
-        }
-        double timeout = m.get("timeout") instanceof Number n ? n.doubleValue() : 0;
-        if (cluster || !(client instanceof RedisClient rc) || connection == null) {
-            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
-                    "block needs a connected standalone client"));
+        boolean standalone = !cluster && client instanceof RedisClient && connection != null;
+        Block req = Block.parse(m, standalone ? null : "block needs a connected standalone client");
+        if (req == null) {
             return;
         }
-        if (!(command.equals("blpop") || command.equals("brpop")) || keys.isEmpty() || timeout < 0) {
-            emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", "other", "message",
-                    "unsupported block request " + m));
-            return;
-        }
-        rc.connectAsync(StringCodec.UTF8, uri).whenComplete((conn, err) -> {
+        ((RedisClient) client).connectAsync(StringCodec.UTF8, uri).whenComplete((conn, err) -> {
             if (err != null) {
                 Throwable e = unwrap(err);
-                emit(msg("type", "block_failed", "t_ns", monoNs(), "error_class", classify(e), "message",
-                        message(e)));
+                Block.failedToStart(classify(e), message(e));
                 return;
             }
-            emit(msg("type", "block_started", "t_ns", monoNs()));
-            nextBlock(conn, command.equals("blpop"), keys.toArray(new String[0]), timeout);
+            Block.started();
+            nextBlock(conn, req);
         });
     }
 
-    private void nextBlock(StatefulRedisConnection<String, String> conn, boolean left, String[] keys,
-            double timeout) {
+    private void nextBlock(StatefulRedisConnection<String, String> conn, Block req) {
         if (shuttingDown) {
             return;
         }
         long sent = monoNs();
         RedisFuture<KeyValue<String, String>> f;
         try {
-            f = left ? conn.async().blpop(timeout, keys) : conn.async().brpop(timeout, keys);
+            f = req.left ? conn.async().blpop(req.timeout, req.keys) : conn.async().brpop(req.timeout, req.keys);
         } catch (RuntimeException e) {
             reportBlock(sent, null, e);
-            CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS)
-                    .execute(() -> nextBlock(conn, left, keys, timeout));
+            CompletableFuture.delayedExecutor(Block.PAUSE_AFTER_ERROR_MS, TimeUnit.MILLISECONDS)
+                    .execute(() -> nextBlock(conn, req));
             return;
         }
         f.whenComplete((kv, err) -> {
             reportBlock(sent, kv, err);
             if (err == null) {
-                nextBlock(conn, left, keys, timeout);
+                nextBlock(conn, req);
             } else { // a connection closed for good must not flood the harness
-                CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS)
-                        .execute(() -> nextBlock(conn, left, keys, timeout));
+                CompletableFuture.delayedExecutor(Block.PAUSE_AFTER_ERROR_MS, TimeUnit.MILLISECONDS)
+                        .execute(() -> nextBlock(conn, req));
             }
         });
     }
 
-    private void reportBlock(long sent, KeyValue<String, String> kv, Throwable err) {
-        Map<String, Object> r;
+    private static void reportBlock(long sent, KeyValue<String, String> kv, Throwable err) {
         if (err != null) {
             Throwable e = unwrap(err);
-            r = msg("type", "block_error", "error_class", classify(e), "message", message(e));
-        } else if (kv == null || !kv.hasValue()) {
-            r = msg("type", "block_timeout");
-        } else { // reported even while stopping: an element popped is the application's
-            r = msg("type", "popped", "key", kv.getKey(), "element", kv.getValue());
+            Block.failed(sent, classify(e), message(e));
+        } else {
+            Block.answered(sent, kv == null || !kv.hasValue() ? null : Map.entry(kv.getKey(), kv.getValue()));
         }
-        r.put("sent_ns", sent);
-        r.put("t_ns", monoNs());
-        emit(r);
     }
 
     private void result(Object id, long sent, Object reply, Throwable err) {
