@@ -169,36 +169,112 @@ void judge_shapes(const std::vector<server_block>& blocks,
   }
 }
 
-/// A timed-out transaction whose last block's EXEC reply the server held (latency, stall)
-/// longer than the timeout that applied where the block arrived.
-auto provoked_timeout(const check_input& in, const analysis& an, const transaction_episode& t)
-    -> std::string {
-  if (!t.outcome->completed || t.outcome->ok || t.outcome->error_class != "timeout" ||
-      t.blocks.empty() || t.blocks.back()->multi == nullptr) {
-    return {};
+/// The command of a transaction whose reply the client waited on last: the EXEC of its last
+/// block (arrived with the block's MULTI), or its last WATCH when that came later (a client
+/// sends WATCH alone and waits for its reply before MULTI).
+struct awaited_reply {
+  const conn_record* conn = nullptr;
+  std::uint64_t index = 0;  ///< the command whose reply it waited for
+  std::int64_t arrived = 0;
+  const char* what = "";
+};
+
+auto last_awaited(const analysis& an, const transaction_episode& t)
+    -> std::optional<awaited_reply> {
+  std::optional<awaited_reply> out;
+  if (!t.blocks.empty() && t.blocks.back()->multi != nullptr) {
+    // A block nothing ended (EXEC never came): the last command of it that did.
+    const auto& b = *t.blocks.back();
+    const auto last = b.end_index ? *b.end_index
+                      : b.queued.empty()
+                          ? b.multi_index
+                          : std::get<tl::command_received>(b.queued.back()->what).index;
+    out = awaited_reply{&an.conns.at(b.conn), last, b.multi->t_ns, "EXEC"};
   }
-  const auto& b = *t.blocks.back();
-  const auto& c = an.conns.at(b.conn);
-  const auto* reply = b.end_index ? c.reply_to(*b.end_index) : nullptr;
-  const auto arrived = b.multi->t_ns;
-  const auto reply_at = reply != nullptr ? reply->t_ns : forever;
-  const auto where = classify(in, an, c, arrived, reply_at);
+  for (const auto* e : t.arrivals) {
+    const auto& cmd = std::get<tl::command_received>(e->what);
+    if (uppercase(cmd.args[0]) == "WATCH" && (!out || e->t_ns > out->arrived)) {
+      out = awaited_reply{&an.conns.at(e->conn), cmd.index, e->t_ns, "WATCH"};
+    }
+  }
+  return out;
+}
+
+/// How long the server held the awaited reply: as written; else, when the client gave up first,
+/// the reply delay in force when the command arrived; nullopt when unknown (no delay in force,
+/// but an earlier reply on the connection was still unwritten: it waited behind that one).
+auto held_ms(const analysis& an, const awaited_reply& w) -> std::optional<double> {
+  if (const auto* reply = w.conn->reply_to(w.index)) return ms_between(w.arrived, reply->t_ns);
+  for (const auto& d : an.delays) {
+    if (d.endpoint == w.conn->endpoint && d.start <= w.arrived && w.arrived < d.end) {
+      return d.delay_ms;
+    }
+  }
+  const bool behind = std::any_of(w.conn->commands.begin(), w.conn->commands.end(), [&](auto* e) {
+    const auto i = std::get<tl::command_received>(e->what).index;
+    const auto* r = i < w.index ? w.conn->reply_to(i) : nullptr;
+    return i < w.index && (r == nullptr || r->t_ns > w.arrived);
+  });
+  return behind ? std::nullopt : std::optional<double>{0.0};
+}
+
+/// A timed-out transaction whose awaited reply (EXEC's, or WATCH's) the server held (latency,
+/// stall) at least about as long as the timeout that applied where it arrived.
+auto provoked_held_reply(const check_input& in, const analysis& an, const transaction_episode& t)
+    -> std::string {
+  const auto w = last_awaited(an, t);
+  if (!w) return {};
+  const auto held = held_ms(an, *w);
+  const auto reply_at =
+      held && !std::isinf(*held) ? w->arrived + static_cast<std::int64_t>(*held * 1e6) : forever;
+  const auto where = held ? classify(in, an, *w->conn, w->arrived, reply_at) : zone::ambiguous;
   const auto normal = static_cast<double>(in.scn.client.timeout.count());
   const auto bound =
       where == zone::relaxed
           ? static_cast<double>(
                 in.scn.client.relaxed_timeout.value_or(in.scn.client.timeout).count())
           : normal;
-  const double held = reply != nullptr ? ms_between(arrived, reply_at) : INFINITY;
   // Within 10% of the bound a correct timeout cannot be told from a wrong one (judge_delays).
-  if (where == zone::ambiguous || held >= bound * 0.9) {
-    return fmt::format("the server held its EXEC reply {:.0f} ms ({} timeout {:.0f} ms)", held,
+  if (where == zone::ambiguous || (held && *held >= bound * 0.9)) {
+    return fmt::format("the server held its {} reply {} ({} timeout {:.0f} ms)", w->what,
+                       !held               ? std::string("behind earlier held replies")
+                       : std::isinf(*held) ? std::string("with a stall")
+                                           : fmt::format("{:.0f} ms", *held),
                        where == zone::relaxed  ? "relaxed"
                        : where == zone::normal ? "normal"
                                                : "either",
                        bound);
   }
   return {};
+}
+
+/// A timed-out transaction none of whose commands reached the server, handed over while replies
+/// were delayed (or still held by a delay that had ended): it waited in the client behind them
+/// (for a pooled connection, or the handshake of a new one), as zero_dropped excuses a command.
+auto provoked_unreceived(const check_input& in, const analysis& an, const transaction_episode& t)
+    -> std::string {
+  const auto& o = *t.outcome;
+  if (!t.arrivals.empty() || !t.blocks.empty()) return {};
+  for (const auto& d : an.delays) {
+    const auto held_until = d.end == forever || std::isinf(d.delay_ms)
+                                ? forever
+                                : d.end + static_cast<std::int64_t>(d.delay_ms * 1e6);
+    if (o.done_ns >= d.start && o.sent_ns <= held_until) {
+      return fmt::format(
+          "none of its commands reached the server: it waited behind replies on {} delayed "
+          "from {}",
+          d.endpoint, at(in, d.start));
+    }
+  }
+  return {};
+}
+
+/// A timed-out transaction the scenario's reply delays made time out.
+auto provoked_timeout(const check_input& in, const analysis& an, const transaction_episode& t)
+    -> std::string {
+  if (!t.outcome->completed || t.outcome->ok || t.outcome->error_class != "timeout") return {};
+  auto why = provoked_held_reply(in, an, t);
+  return why.empty() ? provoked_unreceived(in, an, t) : why;
 }
 
 constexpr std::int64_t fin_transit_ns = 50'000'000;

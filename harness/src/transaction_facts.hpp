@@ -53,10 +53,12 @@ struct transaction_episode {
   /// The most times one of its keys was incremented (executed blocks and lone INCRs).
   std::size_t most_increments = 0;
   /// Why its failure was the scenario's doing, as zero_dropped's failed_on_purpose: it timed
-  /// out because the server held its last block's EXEC reply past the timeout that applied
-  /// there (or where either applies), or it was lost because the server closed a connection of
-  /// the client while it was in flight (or up to 50 ms before it was handed over: a FIN the
-  /// client could not have read yet). Empty when it was not.
+  /// out because the server held the reply it waited on last (its last block's EXEC, or its
+  /// WATCH when no block came after) past the timeout that applied there (or where either
+  /// applies), or none of its commands reached the server while replies were delayed (it waited
+  /// behind them in the client); or it was lost because the server closed a connection of the
+  /// client while it was in flight (or up to 50 ms before it was handed over: a FIN the client
+  /// could not have read yet). Empty when it was not.
   std::string provoked;
 };
 

@@ -195,6 +195,60 @@ TEST(TransactionsCheck, AFailureUnderAServerCloseIsExcused) {
   EXPECT_EQ(test_support::figure(r, "failed_on_purpose"), 1.0);
 }
 
+/// Replies on node-a delayed 600 ms from 800 to 2000 ms (timeout 500 ms, relaxed 3000 ms), and
+/// transaction 1 (WATCH first) handed over at 900 ms that timed out at 1400 ms.
+auto slow_watch() -> tx_run {
+  auto b = base();
+  b.step(800, "slow", scenario::latency_action{"node-a", std::chrono::milliseconds{600}, {}});
+  b.step(2000, "fast", scenario::latency_action{"node-a", std::chrono::milliseconds{0}, {}});
+  b.issue(1, 900, false);
+  auto& t = b.driver.transactions.back();
+  t.watch = {tx_run::key(1, 1), tx_run::key(1, 2)};
+  t.error_class = "timeout";
+  t.done_ns = b.run_start_ns + 1400 * test_support::ms;
+  return b;
+}
+
+// The WATCH arrived while node-a held replies 600 ms: its reply came after the 500 ms timeout,
+// so the client gave up before MULTI, as it must (nothing relaxes the timeout here).
+TEST(TransactionsCheck, ATimeoutOnAWatchHeldPastTheTimeoutIsExcused) {
+  auto b = slow_watch();
+  const auto i = b.index(1);
+  b.add(900, "node-a", 1, tl::command_received{i, {"WATCH", tx_run::key(1, 1), tx_run::key(1, 2)}});
+  b.close(1400, "node-a", 1);  // the client's, at its timeout: the held reply was never written
+  const auto r = b.check();
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(test_support::figure(r, "failed_on_purpose"), 1.0);
+}
+
+// The same WATCH inside a FAILING_OVER window: 600 ms is well inside the relaxed 3000 ms, so
+// timing out at the normal timeout is the client's failure, even though the reply was held.
+TEST(TransactionsCheck, ATimeoutOnAWatchInsideAWindowBeforeTheRelaxedTimeoutFails) {
+  auto b = slow_watch();
+  b.push(850, "node-a", 1, "FAILING_OVER", 3, 1, "f");
+  const auto i = b.index(1);
+  b.add(900, "node-a", 1, tl::command_received{i, {"WATCH", tx_run::key(1, 1), tx_run::key(1, 2)}});
+  b.close(1400, "node-a", 1);
+  const auto r = b.check();
+  EXPECT_TRUE(violated(r, "failed")) << r.summary;
+  EXPECT_EQ(test_support::figure(r, "failed_on_purpose"), 0.0);
+}
+
+// Nothing of it reached the server: it waited in the client behind the held replies (for the
+// pooled connection, then the handshake of a new one) until its timeout.
+TEST(TransactionsCheck, ATimeoutWhileRepliesWereHeldThatNeverReachedTheServerIsExcused) {
+  auto b = slow_watch();
+  auto r = b.check();
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_EQ(test_support::figure(r, "failed_on_purpose"), 1.0);
+  // Handed over and timed out after node-a was fast again and every held reply was out.
+  auto& t = b.driver.transactions.back();
+  t.sent_ns = b.run_start_ns + 2700 * test_support::ms;
+  t.done_ns = b.run_start_ns + 2900 * test_support::ms;
+  r = b.check();
+  EXPECT_TRUE(violated(r, "failed")) << r.summary;
+}
+
 TEST(TransactionsCheck, RepliesOtherThanOnesAreAMismatch) {
   auto b = base();
   b.issue(1, 900);

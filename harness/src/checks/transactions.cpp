@@ -188,8 +188,9 @@ auto judge_transactions(const check_input& in, const episodes& ep) -> v::check_r
   r.excerpt = excerpt(n.evidence);
   return fail_or_pass(r, fmt::format("{} of {} transactions executed, each whole on one "
                                      "connection and once; {} failed explicitly, {} failed on "
-                                     "purpose (EXEC's reply held past the timeout, a server "
-                                     "close while in flight)",
+                                     "purpose (a WATCH or EXEC reply held past the timeout, "
+                                     "replies held ahead of it, a server close while in "
+                                     "flight)",
                                      n.ok, issued, n.failed, n.provoked));
 }
 
