@@ -20,6 +20,7 @@ from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.connection import BlockingConnectionPool, Connection, SSLConnection
 from redis.exceptions import (
     AuthenticationError,
+    WatchError,
     ConnectionError as RedisConnectionError,
     RedisError,
     ResponseError,
@@ -162,6 +163,14 @@ def _raised_in_handshake(exc):
 
 
 def classify(exc):
+    if isinstance(exc, WatchError) and isinstance(exc.__context__, Exception):
+        # Pipeline._disconnect_raise_on_watching turns a timeout or connection error met while
+        # keys are WATCHed into WatchError("A TimeoutError occurred while watching ..."), raised
+        # from the failure callback: the error it replaces is its __context__. That is a lost
+        # connection, not a watched key that changed (EXEC answering null).
+        return classify(exc.__context__)
+    if isinstance(exc, WatchError):
+        return "aborted"
     if isinstance(exc, RedisTimeoutError):
         return "timeout"
     if isinstance(exc, AuthenticationError):
@@ -235,7 +244,8 @@ class Driver:
               "version": redis.__version__, "language": "python",
               "capabilities": ["maint_notifications", "relaxed_timeouts", "handoff",
                                "moving_null_endpoint", "mode_auto", "mode_enabled", "resp2",
-                               "auth", "reconnect", "cluster", "tls", "pubsub", "blocking"],
+                               "auth", "reconnect", "cluster", "tls", "pubsub", "blocking",
+                               "transactions"],
               "timeouts": {"reply": "command"}})
 
     def configure(self, msg):
@@ -443,6 +453,46 @@ class Driver:
             self.inflight += 1
         self.executor.submit(self._run, cid, args)
 
+    def transaction(self, msg):
+        """Runs one MULTI/EXEC block through redis-py's own transaction API on the executor (the
+        command loop goes on reading): pipeline(transaction=True), WATCH first when asked (the
+        pipeline sends it at once and keeps its connection), then the queued commands, which
+        execute() sends with MULTI and EXEC in one write. Never retried here."""
+        tid = msg.get("id")
+        watch = [str(k) for k in msg.get("watch") or []]
+        commands = [[a if isinstance(a, str) else str(a) for a in c]
+                    for c in msg.get("commands") or []]
+        if self.client is None:
+            now = mono_ns()
+            emit({"type": "transaction_result", "id": tid, "ok": False, "error_class": "other",
+                  "message": "transaction before configure", "sent_ns": now, "t_ns": now})
+            return
+        with self.inflight_cv:
+            self.inflight += 1
+        self.executor.submit(self._run_transaction, tid, watch, commands)
+
+    def _run_transaction(self, tid, watch, commands):
+        sent = mono_ns()
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                if watch:
+                    pipe.watch(*watch)
+                    pipe.multi()
+                for args in commands:
+                    pipe.execute_command(*args)
+                replies = pipe.execute()
+            out = {"type": "transaction_result", "id": tid, "ok": True,
+                   "replies": [render(r) for r in replies]}
+        except Exception as e:  # noqa: BLE001 - every failure becomes a result
+            out = {"type": "transaction_result", "id": tid, "ok": False,
+                   "error_class": classify(e), "message": str(e) or type(e).__name__}
+        out["sent_ns"] = sent
+        out["t_ns"] = mono_ns()
+        emit(out)
+        with self.inflight_cv:
+            self.inflight -= 1
+            self.inflight_cv.notify_all()
+
     def subscribe(self, msg):
         """Subscribes through redis-py's own PubSub object and a listener thread, the way an
         application would; re-subscribing after a handoff is left to redis-py."""
@@ -594,6 +644,8 @@ def main():
                              daemon=True).start()
         elif kind == "block":
             d.block(msg)
+        elif kind == "transaction":
+            d.transaction(msg)
         elif kind == "shutdown":
             d.shutdown()
         else:
