@@ -110,6 +110,10 @@ type inMsg struct {
 	// subscribe (docs/driver-protocol.md): channel, pattern or shard, and the names.
 	Kind     string   `json:"kind"`
 	Channels []string `json:"channels"`
+	// transaction (docs/driver-protocol.md): keys to WATCH first, the commands between MULTI
+	// and EXEC.
+	Watch    []string            `json:"watch"`
+	Commands [][]json.RawMessage `json:"commands"`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ func (d *driver) hello(m *inMsg) {
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
 			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster", "tls",
-			"blocking", "pubsub",
+			"blocking", "pubsub", "transactions",
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})
@@ -505,6 +509,21 @@ func replyString(v any) string {
 	}
 }
 
+// commandArgs turns a message's JSON arguments into Do's: strings as they are, anything else
+// as its JSON text.
+func commandArgs(raw []json.RawMessage) []any {
+	args := make([]any, len(raw))
+	for i, a := range raw {
+		var s string
+		if err := json.Unmarshal(a, &s); err == nil {
+			args[i] = s
+		} else {
+			args[i] = string(a) // a number or literal: its JSON text
+		}
+	}
+	return args
+}
+
 func (d *driver) command(m *inMsg) {
 	id := m.ID
 	if d.client == nil {
@@ -513,15 +532,7 @@ func (d *driver) command(m *inMsg) {
 			"message": "command before configure", "sent_ns": now, "t_ns": now})
 		return
 	}
-	args := make([]any, len(m.Args))
-	for i, a := range m.Args {
-		var s string
-		if err := json.Unmarshal(a, &s); err == nil {
-			args[i] = s
-		} else {
-			args[i] = string(a) // a number or literal: its JSON text
-		}
-	}
+	args := commandArgs(m.Args)
 	d.commands.Add(1)
 	d.inflight.Add(1)
 	go func() {
@@ -541,6 +552,74 @@ func (d *driver) command(m *inMsg) {
 		default:
 			out["ok"] = true
 			out["reply"] = replyString(res)
+		}
+		emit(out)
+	}()
+}
+
+// transaction runs one MULTI/EXEC block through go-redis's own transaction API in a goroutine:
+// TxPipelined (MULTI, the commands and EXEC written at once), inside Watch when the message
+// asks for WATCH (Watch takes a connection of its own from the pool for the Tx, WATCH first,
+// then the Tx's TxPipelined on that same connection). Never retried here.
+func (d *driver) transaction(m *inMsg) {
+	id := m.ID
+	if d.client == nil {
+		now := monoNs()
+		emit(map[string]any{"type": "transaction_result", "id": id, "ok": false,
+			"error_class": "other", "message": "transaction before configure", "sent_ns": now,
+			"t_ns": now})
+		return
+	}
+	commands := make([][]any, len(m.Commands))
+	for i, c := range m.Commands {
+		commands[i] = commandArgs(c)
+	}
+	watch := m.Watch
+	d.inflight.Add(1)
+	go func() {
+		defer d.inflight.Done()
+		ctx := context.Background()
+		var cmds []redis.Cmder
+		queue := func(pipe redis.Pipeliner) error {
+			for _, args := range commands {
+				pipe.Do(ctx, args...)
+			}
+			return nil
+		}
+		sent := monoNs()
+		var err error
+		if len(watch) > 0 {
+			err = d.client.Watch(ctx, func(tx *redis.Tx) error {
+				var txErr error
+				cmds, txErr = tx.TxPipelined(ctx, queue)
+				return txErr
+			}, watch...)
+		} else {
+			cmds, err = d.client.TxPipelined(ctx, queue)
+		}
+		t := monoNs()
+		out := map[string]any{"type": "transaction_result", "id": id, "sent_ns": sent, "t_ns": t}
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			out["ok"] = false
+			out["error_class"] = "aborted" // EXEC answered null: a watched key changed
+			out["message"] = err.Error()
+		case err != nil:
+			out["ok"] = false
+			out["error_class"] = classify(err)
+			out["message"] = err.Error()
+		default:
+			replies := make([]string, 0, len(cmds))
+			for _, c := range cmds {
+				res, cerr := c.(*redis.Cmd).Result()
+				if cerr != nil && !errors.Is(cerr, redis.Nil) {
+					replies = append(replies, cerr.Error())
+					continue
+				}
+				replies = append(replies, replyString(res))
+			}
+			out["ok"] = true
+			out["replies"] = replies
 		}
 		emit(out)
 	}()
@@ -742,6 +821,8 @@ func main() {
 					go d.subscribe(&m)
 				case "block":
 					d.block(&m)
+				case "transaction":
+					d.transaction(&m)
 				case "shutdown":
 					d.shutdown()
 				default:
