@@ -59,7 +59,7 @@ tls.connect = function countingTlsConnect(...args) {
 };
 
 const redis = require('redis');
-const { createClient, createCluster } = redis;
+const { createClient, createCluster, createClientPool } = redis;
 const clientPkg = require('@redis/client/package.json');
 const errors = redis; // node-redis re-exports its error classes
 
@@ -117,6 +117,7 @@ function render(v) {
 }
 
 let client = null;
+let clientOpts = null; // the standalone client's options, for the WATCH pool
 let clustered = false; // client is a RedisCluster (createCluster), whose sendCommand takes a key
 let inflight = 0;
 let shuttingDown = false;
@@ -139,7 +140,7 @@ function hello(msg) {
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
       'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls', 'pubsub',
-      'blocking'],
+      'blocking', 'transactions'],
     // No option bounds the wait for a reply alone: commandOptions.timeout stops counting once
     // the command is written, and socket.socketTimeout is an idle-socket timeout after which
     // node-redis ends the client for good (an application would not set it as a reply timeout).
@@ -231,6 +232,8 @@ function configure(msg) {
   }
   client = c;
   clustered = Boolean(s.cluster);
+  clientOpts = clustered ? null : opts;
+  watchPool = null;
   if (clustered) {
     // Per-node client errors; the cluster's own 'error' above covers discovery and SMIGRATED.
     c.on('node-error', (e, node) => {
@@ -330,6 +333,9 @@ async function shutdown() {
   if (client) {
     try { client.destroy(); } catch (e) { log(`destroy: ${e.message}`); }
   }
+  if (watchPool) {
+    try { (await watchPool).destroy(); } catch (e) { log(`destroy watch pool: ${e.message}`); }
+  }
   emit({ type: 'bye', stats });
   process.exit(0);
 }
@@ -406,6 +412,64 @@ async function block(msg) {
   }
 }
 
+// WATCH is connection state, and node-redis multiplexes every caller on one socket: two blocks
+// WATCHing on the shared client at once would share the watches (the first EXEC clears them
+// all). node-redis's way to isolate one is a RedisClientPool (v5 replaced the v4 isolation
+// pool with it), built here from the same options when the first WATCH block comes.
+let watchPool = null;
+function pool() {
+  watchPool ??= (async () => {
+    const p = createClientPool(clientOpts);
+    p.on('error', (e) => log(`watch pool error: ${e?.constructor?.name}: ${e?.message}`));
+    await p.connect();
+    return p;
+  })();
+  return watchPool;
+}
+
+function transactionError(e) {
+  // exec() throws WatchError when EXEC answered null (a watched key changed), and also, with
+  // another message, when the connection was replaced after WATCH (the watch is gone with it).
+  if (e instanceof errors.WatchError) {
+    return /reconnected/i.test(String(e.message)) ? 'connection' : 'aborted';
+  }
+  return classify(e);
+}
+
+// A MULTI/EXEC block through node-redis's own API: multi(), one addCommand per command, exec()
+// (MULTI, the commands and EXEC queued together, so nothing else is written in between). With
+// WATCH: on a client of the pool, watch() then multi()...exec() on it. Never retried here.
+function transaction(msg) {
+  const id = msg.id;
+  const watch = (msg.watch || []).map(String);
+  const commands = (msg.commands || []).map((c) => c.map((a) => (typeof a === 'string' ? a : String(a))));
+  if (!client || (watch.length > 0 && clustered)) {
+    const now = monoNs();
+    return emit({ type: 'transaction_result', id, ok: false, error_class: 'other',
+      message: client ? 'WATCH through the cluster client is not driven' : 'transaction before configure',
+      sent_ns: now, t_ns: now });
+  }
+  inflight++;
+  const sent = monoNs();
+  const run = (c) => {
+    const m = c.multi();
+    for (const args of commands) m.addCommand(args);
+    return m.exec();
+  };
+  const p = watch.length === 0
+    ? Promise.resolve().then(() => run(client))
+    : pool().then((wp) => wp.execute(async (c) => {
+      await c.watch(watch);
+      return run(c);
+    }));
+  p.then(
+    (replies) => emit({ type: 'transaction_result', id, ok: true,
+      replies: (replies || []).map(render), sent_ns: sent, t_ns: monoNs() }),
+    (e) => emit({ type: 'transaction_result', id, ok: false, error_class: transactionError(e),
+      message: String(e?.message ?? e), sent_ns: sent, t_ns: monoNs() }),
+  ).finally(settle);
+}
+
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 rl.on('line', (line) => {
   if (!line.trim()) return;
@@ -423,6 +487,7 @@ rl.on('line', (line) => {
     case 'command': return command(msg);
     case 'subscribe': return void subscribe(msg);
     case 'block': return void block(msg);
+    case 'transaction': return transaction(msg);
     case 'shutdown': return void shutdown();
     default: log(`ignoring message type ${JSON.stringify(msg?.type)}`);
   }
