@@ -63,8 +63,8 @@ TEST(ParseDuration, RejectsWhatIsNotADuration) {
   }
 }
 
-TEST(Load, ReadsEverySection) {
-  const auto r = io::load_string(R"(
+// One file that sets every section's keys; the tests below read it back a section at a time.
+constexpr std::string_view every_section = R"(
 [scenario]
 id = "full"
 title = "every section"
@@ -126,8 +126,14 @@ max_error_rate = 0.05
 reconnects = { min = 1, max = 2 }
 final_endpoint = "node-b"
 client_may_exit = true
-)",
-                                 "full.toml");
+)";
+
+auto load_every_section() -> io::load_result {
+  return io::load_string(std::string(every_section), "full.toml");
+}
+
+TEST(Load, ReadsEverySectionScenario) {
+  const auto r = load_every_section();
   ASSERT_TRUE(r.ok()) << errors_of(r);
   const auto& s = *r.value;
   EXPECT_EQ(s.meta.id, "full");
@@ -137,6 +143,12 @@ client_may_exit = true
   EXPECT_EQ(s.seed, 42u);
   EXPECT_EQ(s.seq_start, 100);
   EXPECT_TRUE(s.dialect.simple_string_name);
+}
+
+TEST(Load, ReadsEverySectionTopology) {
+  const auto r = load_every_section();
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& s = *r.value;
   EXPECT_EQ(s.topo.start, "node-b");
   ASSERT_EQ(s.topo.endpoints.size(), 2u);
   const auto& a = s.topo.endpoints[0];
@@ -148,6 +160,12 @@ client_may_exit = true
   EXPECT_EQ(a.users[0].name, "app");
   EXPECT_EQ(a.initial_state, sc::endpoint_state::blackhole);
   EXPECT_EQ(a.shards, (std::vector<std::string>{"3", "4"}));
+}
+
+TEST(Load, ReadsEverySectionClient) {
+  const auto r = load_every_section();
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& s = *r.value;
   EXPECT_EQ(s.client.mode, sc::sch_mode::enabled);
   EXPECT_EQ(s.client.moving_endpoint_type, sc::endpoint_type::external_fqdn);
   EXPECT_EQ(s.client.protocol, 2);
@@ -155,6 +173,12 @@ client_may_exit = true
   EXPECT_FALSE(s.client.relaxed_timeout.has_value());
   EXPECT_EQ(s.client.post_handoff_relaxed, 3000ms);
   EXPECT_EQ(s.client.pool_size, 8u);
+}
+
+TEST(Load, ReadsEverySectionWorkload) {
+  const auto r = load_every_section();
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& s = *r.value;
   EXPECT_DOUBLE_EQ(s.load.rate, 12.5);
   EXPECT_EQ(s.load.duration, 4000ms);
   ASSERT_EQ(s.load.mix.size(), 2u);
@@ -162,6 +186,12 @@ client_may_exit = true
   EXPECT_EQ(s.load.mix[0].weight, 3u);
   ASSERT_TRUE(s.load.probe.has_value());
   EXPECT_EQ(s.load.probe->interval, 50ms);
+}
+
+TEST(Load, ReadsEverySectionExpect) {
+  const auto r = load_every_section();
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& s = *r.value;
   EXPECT_EQ(s.expect.handshake, sc::handshake_outcome::not_sent);
   EXPECT_EQ(s.expect.connect, sc::connect_outcome::succeeds);
   EXPECT_EQ(s.expect.handoff_within, 1000ms);
