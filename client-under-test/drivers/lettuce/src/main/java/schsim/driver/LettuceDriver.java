@@ -21,8 +21,10 @@ import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.SslVerifyMode;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.TransactionResult;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.push.PushMessage;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
@@ -89,6 +91,11 @@ public final class LettuceDriver {
 
     private volatile boolean shuttingDown;
 
+    /** The transactions' dedicated connection (connected at the first transaction). */
+    private CompletableFuture<StatefulRedisConnection<String, String>> txConnection;
+
+    private final Object txLock = new Object();
+
     private final AtomicLong connectionsOpened = new AtomicLong();
 
     private final AtomicLong commands = new AtomicLong();
@@ -131,6 +138,7 @@ public final class LettuceDriver {
                     case "command" -> command(m);
                     case "subscribe" -> subscribe(m);
                     case "block" -> block(m);
+                    case "transaction" -> transaction(m);
                     case "shutdown" -> shutdown();
                     default -> log("ignoring message type " + type);
                 }
@@ -167,7 +175,8 @@ public final class LettuceDriver {
                 // CLIENT MAINT_NOTIFICATIONS (RedisHandshake.enableMaintNotifications).
                 "capabilities",
                 List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
-                        "resp2", "auth", "reconnect", "cluster", "tls", "blocking", "pubsub"),
+                        "resp2", "auth", "reconnect", "cluster", "tls", "blocking", "pubsub",
+                        "transactions"),
                 "timeouts", msg("reply", "command")));
     }
 
@@ -553,6 +562,104 @@ public final class LettuceDriver {
             Block.started();
             nextBlock(conn, req);
         });
+    }
+
+    /**
+     * A MULTI/EXEC block through Lettuce's own transaction API on a connection of its own: MULTI
+     * is connection state and the shared command connection is multiplexed, so any command
+     * dispatched there between multi() and exec() would be queued inside the block. On the
+     * dedicated connection each block is dispatched whole under one lock (watch() when asked,
+     * multi(), the commands, exec()), so blocks follow each other on the wire and never mix;
+     * the result is exec()'s TransactionResult. Never retried here.
+     */
+    void transaction(Map<String, Object> m) {
+        Object id = m.get("id");
+        List<String> watch = new ArrayList<>();
+        if (m.get("watch") instanceof List<?> l) {
+            for (Object o : l) {
+                watch.add(String.valueOf(o));
+            }
+        }
+        List<List<String>> cmds = new ArrayList<>();
+        if (m.get("commands") instanceof List<?> l) {
+            for (Object c : l) {
+                List<String> args = new ArrayList<>();
+                if (c instanceof List<?> cl) {
+                    for (Object o : cl) {
+                        args.add(o instanceof String str ? str : Json.write(o));
+                    }
+                }
+                cmds.add(args);
+            }
+        }
+        if (cluster || !(client instanceof RedisClient rc) || connection == null
+                || cmds.stream().anyMatch(List::isEmpty)) {
+            long now = monoNs();
+            emit(msg("type", "transaction_result", "id", id, "ok", false, "error_class", "other", "message",
+                    "a transaction needs a connected standalone client and non-empty commands", "sent_ns", now,
+                    "t_ns", now));
+            return;
+        }
+        inflight.incrementAndGet();
+        long sent = monoNs();
+        CompletableFuture<StatefulRedisConnection<String, String>> conn;
+        synchronized (txLock) {
+            if (txConnection == null) {
+                txConnection = rc.connectAsync(StringCodec.UTF8, uri).toCompletableFuture();
+            }
+            conn = txConnection;
+        }
+        conn.thenCompose(c -> dispatchTransaction(c, watch, cmds))
+                .whenComplete((res, err) -> transactionResult(id, sent, res, err));
+    }
+
+    private CompletableFuture<TransactionResult> dispatchTransaction(StatefulRedisConnection<String, String> c,
+            List<String> watch, List<List<String>> cmds) {
+        synchronized (txLock) {
+            RedisAsyncCommands<String, String> a = c.async();
+            if (!watch.isEmpty()) {
+                a.watch(watch.toArray(new String[0]));
+            }
+            a.multi();
+            for (List<String> args : cmds) {
+                CommandArgs<String, String> cargs = new CommandArgs<>(StringCodec.UTF8);
+                for (int i = 1; i < args.size(); i++) {
+                    cargs.addKey(args.get(i));
+                }
+                a.dispatch(new Keyword(args.get(0)), new AnyOutput(), cargs);
+            }
+            return a.exec().toCompletableFuture();
+        }
+    }
+
+    private void transactionResult(Object id, long sent, TransactionResult res, Throwable err) {
+        long t = monoNs();
+        Map<String, Object> r = msg("type", "transaction_result", "id", id);
+        if (err != null) {
+            Throwable e = unwrap(err);
+            r.put("ok", false);
+            r.put("error_class", classify(e));
+            r.put("message", message(e));
+        } else if (res.wasDiscarded()) { // EXEC answered null: a watched key changed
+            r.put("ok", false);
+            r.put("error_class", "aborted");
+            r.put("message", "EXEC answered null (TransactionResult.wasDiscarded)");
+        } else {
+            List<String> replies = new ArrayList<>();
+            for (Object o : res) {
+                replies.add(o instanceof Throwable e ? message(e) : render(o));
+            }
+            r.put("ok", true);
+            r.put("replies", replies);
+        }
+        r.put("sent_ns", sent);
+        r.put("t_ns", t);
+        emit(r);
+        if (inflight.decrementAndGet() == 0) {
+            synchronized (idle) {
+                idle.notifyAll();
+            }
+        }
     }
 
     private void nextBlock(StatefulRedisConnection<String, String> conn, Block req) {
