@@ -1,9 +1,10 @@
-#include <schsim/core/overloaded.hpp>
 #include <schsim/reports/json.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <stdexcept>
+#include <string_view>
 #include <type_traits>
 
 namespace schsim::reports {
@@ -13,8 +14,6 @@ namespace {
 using nlohmann::json;
 namespace tl = schsim::timeline;
 namespace v = schsim::verdict;
-
-using schsim::overloaded;
 
 auto to_string(tl::close_initiator by) -> const char* {
   return by == tl::close_initiator::client ? "client" : "server";
@@ -31,118 +30,118 @@ auto to_string(tl::close_how how) -> const char* {
   return "error";
 }
 
+// Each event kind's own fields, one function per kind: event_to_json() writes the common fields
+// and dispatches on the alternative held.
+void add_fields(json& j, const tl::connection_opened& d) { j["peer"] = d.peer; }
+void add_fields(json& j, const tl::connection_closed& d) {
+  j["by"] = to_string(d.by);
+  j["how"] = to_string(d.how);
+  j["reason"] = d.reason;
+}
+void add_fields(json& j, const tl::hello& d) {
+  j["protover"] = d.protover;
+  j["accepted"] = d.accepted;
+  j["user"] = d.user;
+  j["error"] = d.error;
+}
+void add_fields(json& j, const tl::maint_handshake& d) {
+  j["enable"] = d.enable;
+  j["endpoint_type"] = d.endpoint_type ? json(*d.endpoint_type) : json(nullptr);
+  j["accepted"] = d.accepted;
+  j["reply"] = d.reply;
+  j["protocol"] = d.protocol;
+}
+void add_fields(json& j, const tl::command_received& d) {
+  j["index"] = d.index;
+  j["args"] = d.args;
+}
+void add_fields(json& j, const tl::reply_written& d) {
+  j["index"] = d.index;
+  j["error"] = d.error;
+  j["summary"] = d.summary;
+}
+void add_fields(json& j, const tl::push_written& d) {
+  j["name"] = d.name;
+  j["seq"] = d.seq;
+  j["time_s"] = d.time_s ? json(*d.time_s) : json(nullptr);
+  j["bytes"] = d.bytes;
+  j["dialect"] = d.dialect;
+  j["step"] = d.step;
+}
+void add_fields(json& j, const tl::protocol_error& d) {
+  j["message"] = d.message;
+  j["offset"] = d.offset;
+}
+void add_fields(json& j, const tl::step_executed& d) {
+  j["step"] = d.step;
+  j["action"] = d.action;
+  j["scheduled_ns"] = d.scheduled_ns;
+  j["detail"] = d.detail;
+}
+void add_fields(json& j, const tl::note& d) { j["text"] = d.text; }
+void add_fields(json& j, const tl::cluster_redirect& d) {
+  j["redirect"] = d.what == tl::cluster_redirect::kind::moved ? "MOVED" : "ASK";
+  j["slot"] = d.slot;
+  j["target"] = d.target;
+  j["address"] = d.address;
+  j["command"] = d.command;
+}
+// Started and completed migrations carry the same three fields.
+template <class Migration>
+void add_migration_fields(json& j, const Migration& d) {
+  j["from"] = d.from;
+  j["to"] = d.to;
+  j["slots"] = d.slots;
+}
+void add_fields(json& j, const tl::slot_migration_started& d) { add_migration_fields(j, d); }
+void add_fields(json& j, const tl::slot_migration_completed& d) { add_migration_fields(j, d); }
+void add_fields(json& j, const tl::tls_handshake& d) {
+  j["tls"] = d.tls;
+  j["completed"] = d.completed;
+  j["version"] = d.version;
+  j["sni"] = d.sni;
+  j["client_certificate"] = d.client_certificate;
+  j["error"] = d.error;
+}
+void add_fields(json& j, const tl::transaction_ended& d) {
+  j["result"] = tl::outcome_name(d.result);
+  j["multi_index"] = d.multi_index;
+  j["end_index"] = d.end_index;
+  j["commands"] = d.commands;
+  j["errors"] = d.errors;
+}
+void add_fields(json& j, const tl::pubsub_published& d) {
+  j["channel"] = d.channel;
+  j["sharded"] = d.sharded;
+  j["receivers"] = d.receivers;
+  j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
+  j["bytes"] = d.bytes;
+}
+void add_fields(json& j, const tl::pubsub_delivered& d) {
+  j["channel"] = d.channel;
+  j["pattern"] = d.pattern;
+  j["sharded"] = d.sharded;
+  j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
+  j["bytes"] = d.bytes;
+}
+void add_fields(json& j, const tl::list_pushed& d) {
+  j["key"] = d.key;
+  j["element"] = d.element;
+  j["producer"] = d.producer;
+}
+void add_fields(json& j, const tl::list_popped& d) {
+  j["key"] = d.key;
+  j["element"] = d.element;
+  j["command"] = d.command;
+  j["result"] = tl::outcome_name(d.result);
+}
+
 auto event_to_json(const tl::event& e) -> json {
   json j{{"t_ns", e.t_ns},
          {"endpoint", e.endpoint},
          {"conn", e.conn},
          {"kind", tl::kind_name(e.what)}};
-  std::visit(overloaded{
-                 [&](const tl::connection_opened& d) { j["peer"] = d.peer; },
-                 [&](const tl::connection_closed& d) {
-                   j["by"] = to_string(d.by);
-                   j["how"] = to_string(d.how);
-                   j["reason"] = d.reason;
-                 },
-                 [&](const tl::hello& d) {
-                   j["protover"] = d.protover;
-                   j["accepted"] = d.accepted;
-                   j["user"] = d.user;
-                   j["error"] = d.error;
-                 },
-                 [&](const tl::maint_handshake& d) {
-                   j["enable"] = d.enable;
-                   j["endpoint_type"] = d.endpoint_type ? json(*d.endpoint_type) : json(nullptr);
-                   j["accepted"] = d.accepted;
-                   j["reply"] = d.reply;
-                   j["protocol"] = d.protocol;
-                 },
-                 [&](const tl::command_received& d) {
-                   j["index"] = d.index;
-                   j["args"] = d.args;
-                 },
-                 [&](const tl::reply_written& d) {
-                   j["index"] = d.index;
-                   j["error"] = d.error;
-                   j["summary"] = d.summary;
-                 },
-                 [&](const tl::push_written& d) {
-                   j["name"] = d.name;
-                   j["seq"] = d.seq;
-                   j["time_s"] = d.time_s ? json(*d.time_s) : json(nullptr);
-                   j["bytes"] = d.bytes;
-                   j["dialect"] = d.dialect;
-                   j["step"] = d.step;
-                 },
-                 [&](const tl::protocol_error& d) {
-                   j["message"] = d.message;
-                   j["offset"] = d.offset;
-                 },
-                 [&](const tl::step_executed& d) {
-                   j["step"] = d.step;
-                   j["action"] = d.action;
-                   j["scheduled_ns"] = d.scheduled_ns;
-                   j["detail"] = d.detail;
-                 },
-                 [&](const tl::note& d) { j["text"] = d.text; },
-                 [&](const tl::cluster_redirect& d) {
-                   j["redirect"] = d.what == tl::cluster_redirect::kind::moved ? "MOVED" : "ASK";
-                   j["slot"] = d.slot;
-                   j["target"] = d.target;
-                   j["address"] = d.address;
-                   j["command"] = d.command;
-                 },
-                 [&](const tl::slot_migration_started& d) {
-                   j["from"] = d.from;
-                   j["to"] = d.to;
-                   j["slots"] = d.slots;
-                 },
-                 [&](const tl::slot_migration_completed& d) {
-                   j["from"] = d.from;
-                   j["to"] = d.to;
-                   j["slots"] = d.slots;
-                 },
-                 [&](const tl::tls_handshake& d) {
-                   j["tls"] = d.tls;
-                   j["completed"] = d.completed;
-                   j["version"] = d.version;
-                   j["sni"] = d.sni;
-                   j["client_certificate"] = d.client_certificate;
-                   j["error"] = d.error;
-                 },
-                 [&](const tl::transaction_ended& d) {
-                   j["result"] = tl::outcome_name(d.result);
-                   j["multi_index"] = d.multi_index;
-                   j["end_index"] = d.end_index;
-                   j["commands"] = d.commands;
-                   j["errors"] = d.errors;
-                 },
-                 [&](const tl::pubsub_published& d) {
-                   j["channel"] = d.channel;
-                   j["sharded"] = d.sharded;
-                   j["receivers"] = d.receivers;
-                   j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
-                   j["bytes"] = d.bytes;
-                 },
-                 [&](const tl::pubsub_delivered& d) {
-                   j["channel"] = d.channel;
-                   j["pattern"] = d.pattern;
-                   j["sharded"] = d.sharded;
-                   j["payload_seq"] = d.seq ? json(*d.seq) : json(nullptr);
-                   j["bytes"] = d.bytes;
-                 },
-                 [&](const tl::list_pushed& d) {
-                   j["key"] = d.key;
-                   j["element"] = d.element;
-                   j["producer"] = d.producer;
-                 },
-                 [&](const tl::list_popped& d) {
-                   j["key"] = d.key;
-                   j["element"] = d.element;
-                   j["command"] = d.command;
-                   j["result"] = tl::outcome_name(d.result);
-                 },
-             },
-             e.what);
+  std::visit([&](const auto& d) { add_fields(j, d); }, e.what);
   return j;
 }
 
@@ -163,113 +162,161 @@ auto optional_int(const json& j, const char* key) -> std::optional<std::int64_t>
   return it->get<std::int64_t>();
 }
 
+// The readers of each kind's fields, the inverse of add_fields(): a missing or null field reads
+// as its default, so reports written before a field existed still load.
+auto read_connection_opened(const json& j) -> tl::detail {
+  return tl::connection_opened{get_or<std::string>(j, "peer", "")};
+}
+auto read_connection_closed(const json& j) -> tl::detail {
+  tl::connection_closed d;
+  d.by = get_or<std::string>(j, "by", "client") == "server" ? tl::close_initiator::server
+                                                            : tl::close_initiator::client;
+  const auto how = get_or<std::string>(j, "how", "fin");
+  d.how = how == "rst" ? tl::close_how::rst
+                       : (how == "error" ? tl::close_how::error : tl::close_how::fin);
+  d.reason = get_or<std::string>(j, "reason", "");
+  return d;
+}
+auto read_hello(const json& j) -> tl::detail {
+  return tl::hello{get_or(j, "protover", 2), get_or(j, "accepted", false),
+                   get_or<std::string>(j, "user", ""), get_or<std::string>(j, "error", "")};
+}
+auto read_maint_handshake(const json& j) -> tl::detail {
+  tl::maint_handshake d;
+  d.enable = get_or(j, "enable", false);
+  if (j.contains("endpoint_type") && !j["endpoint_type"].is_null()) {
+    d.endpoint_type = j["endpoint_type"].get<std::string>();
+  }
+  d.accepted = get_or(j, "accepted", false);
+  d.reply = get_or<std::string>(j, "reply", "");
+  d.protocol = get_or(j, "protocol", 2);
+  return d;
+}
+auto read_command_received(const json& j) -> tl::detail {
+  return tl::command_received{get_or<std::uint64_t>(j, "index", 0),
+                              get_or(j, "args", std::vector<std::string>{})};
+}
+auto read_reply_written(const json& j) -> tl::detail {
+  return tl::reply_written{get_or<std::uint64_t>(j, "index", 0), get_or(j, "error", false),
+                           get_or<std::string>(j, "summary", "")};
+}
+auto read_push_written(const json& j) -> tl::detail {
+  tl::push_written d;
+  d.name = get_or<std::string>(j, "name", "");
+  d.seq = get_or<std::int64_t>(j, "seq", 0);
+  d.time_s = optional_int(j, "time_s");
+  d.bytes = get_or<std::size_t>(j, "bytes", 0);
+  d.dialect = get_or<std::string>(j, "dialect", "");
+  d.step = get_or<std::string>(j, "step", "");
+  return d;
+}
+auto read_protocol_error(const json& j) -> tl::detail {
+  return tl::protocol_error{get_or<std::string>(j, "message", ""),
+                            get_or<std::uint64_t>(j, "offset", 0)};
+}
+auto read_step_executed(const json& j) -> tl::detail {
+  return tl::step_executed{get_or<std::string>(j, "step", ""), get_or<std::string>(j, "action", ""),
+                           get_or<std::int64_t>(j, "scheduled_ns", 0),
+                           get_or<std::string>(j, "detail", "")};
+}
+auto read_note(const json& j) -> tl::detail { return tl::note{get_or<std::string>(j, "text", "")}; }
+auto read_cluster_redirect(const json& j) -> tl::detail {
+  tl::cluster_redirect d;
+  d.what = get_or<std::string>(j, "redirect", "MOVED") == "ASK" ? tl::cluster_redirect::kind::ask
+                                                                : tl::cluster_redirect::kind::moved;
+  d.slot = get_or<std::uint16_t>(j, "slot", 0);
+  d.target = get_or<std::string>(j, "target", "");
+  d.address = get_or<std::string>(j, "address", "");
+  d.command = get_or<std::string>(j, "command", "");
+  return d;
+}
+template <class Migration>
+auto read_migration(const json& j) -> tl::detail {
+  return Migration{get_or<std::string>(j, "from", ""), get_or<std::string>(j, "to", ""),
+                   get_or<std::string>(j, "slots", "")};
+}
+auto read_tls_handshake(const json& j) -> tl::detail {
+  return tl::tls_handshake{get_or<bool>(j, "tls", false),
+                           get_or<bool>(j, "completed", false),
+                           get_or<std::string>(j, "version", ""),
+                           get_or<std::string>(j, "sni", ""),
+                           get_or<bool>(j, "client_certificate", false),
+                           get_or<std::string>(j, "error", "")};
+}
+auto read_transaction_ended(const json& j) -> tl::detail {
+  tl::transaction_ended d;
+  d.result = tl::outcome_from_name(get_or<std::string>(j, "result", "executed"));
+  d.multi_index = get_or<std::uint64_t>(j, "multi_index", 0);
+  d.end_index = get_or<std::uint64_t>(j, "end_index", 0);
+  d.commands = get_or<std::vector<std::uint64_t>>(j, "commands", {});
+  d.errors = get_or<std::size_t>(j, "errors", 0);
+  return d;
+}
+auto read_pubsub_published(const json& j) -> tl::detail {
+  return tl::pubsub_published{get_or<std::string>(j, "channel", ""),
+                              get_or<bool>(j, "sharded", false),
+                              get_or<std::size_t>(j, "receivers", 0),
+                              optional_int(j, "payload_seq"), get_or<std::size_t>(j, "bytes", 0)};
+}
+auto read_pubsub_delivered(const json& j) -> tl::detail {
+  return tl::pubsub_delivered{get_or<std::string>(j, "channel", ""),
+                              get_or<std::string>(j, "pattern", ""),
+                              get_or<bool>(j, "sharded", false), optional_int(j, "payload_seq"),
+                              get_or<std::size_t>(j, "bytes", 0)};
+}
+auto read_list_pushed(const json& j) -> tl::detail {
+  return tl::list_pushed{get_or<std::string>(j, "key", ""), get_or<std::string>(j, "element", ""),
+                         get_or<bool>(j, "producer", false)};
+}
+auto read_list_popped(const json& j) -> tl::detail {
+  return tl::list_popped{get_or<std::string>(j, "key", ""), get_or<std::string>(j, "element", ""),
+                         get_or<std::uint64_t>(j, "command", 0),
+                         tl::popped_outcome_from_name(get_or<std::string>(j, "result", "written"))};
+}
+
+struct detail_reader {
+  std::string_view kind;
+  auto(*read)(const json&) -> tl::detail;
+};
+
+// Every kind but note, by the name kind_name() writes; any other kind (note itself, or one this
+// build does not know) reads as a note.
+constexpr std::array<detail_reader, 18> detail_readers{{
+    {"connection_opened", read_connection_opened},
+    {"connection_closed", read_connection_closed},
+    {"hello", read_hello},
+    {"maint_handshake", read_maint_handshake},
+    {"command_received", read_command_received},
+    {"reply_written", read_reply_written},
+    {"push_written", read_push_written},
+    {"protocol_error", read_protocol_error},
+    {"step_executed", read_step_executed},
+    {"cluster_redirect", read_cluster_redirect},
+    {"slot_migration_started", read_migration<tl::slot_migration_started>},
+    {"slot_migration_completed", read_migration<tl::slot_migration_completed>},
+    {"tls_handshake", read_tls_handshake},
+    {"transaction_ended", read_transaction_ended},
+    {"pubsub_published", read_pubsub_published},
+    {"pubsub_delivered", read_pubsub_delivered},
+    {"list_pushed", read_list_pushed},
+    {"list_popped", read_list_popped},
+}};
+
+auto read_detail(const std::string& kind, const json& j) -> tl::detail {
+  for (const auto& r : detail_readers) {
+    if (r.kind == kind) {
+      return r.read(j);
+    }
+  }
+  return read_note(j);
+}
+
 auto event_from_json(const json& j) -> tl::event {
   tl::event e;
   e.t_ns = get_or<std::int64_t>(j, "t_ns", 0);
   e.endpoint = get_or<std::string>(j, "endpoint", "");
   e.conn = get_or<std::uint64_t>(j, "conn", 0);
-  const auto kind = get_or<std::string>(j, "kind", "note");
-  if (kind == "connection_opened") {
-    e.what = tl::connection_opened{get_or<std::string>(j, "peer", "")};
-  } else if (kind == "connection_closed") {
-    tl::connection_closed d;
-    d.by = get_or<std::string>(j, "by", "client") == "server" ? tl::close_initiator::server
-                                                              : tl::close_initiator::client;
-    const auto how = get_or<std::string>(j, "how", "fin");
-    d.how = how == "rst" ? tl::close_how::rst
-                         : (how == "error" ? tl::close_how::error : tl::close_how::fin);
-    d.reason = get_or<std::string>(j, "reason", "");
-    e.what = d;
-  } else if (kind == "hello") {
-    e.what = tl::hello{get_or(j, "protover", 2), get_or(j, "accepted", false),
-                       get_or<std::string>(j, "user", ""), get_or<std::string>(j, "error", "")};
-  } else if (kind == "maint_handshake") {
-    tl::maint_handshake d;
-    d.enable = get_or(j, "enable", false);
-    if (j.contains("endpoint_type") && !j["endpoint_type"].is_null()) {
-      d.endpoint_type = j["endpoint_type"].get<std::string>();
-    }
-    d.accepted = get_or(j, "accepted", false);
-    d.reply = get_or<std::string>(j, "reply", "");
-    d.protocol = get_or(j, "protocol", 2);
-    e.what = d;
-  } else if (kind == "command_received") {
-    e.what = tl::command_received{get_or<std::uint64_t>(j, "index", 0),
-                                  get_or(j, "args", std::vector<std::string>{})};
-  } else if (kind == "reply_written") {
-    e.what = tl::reply_written{get_or<std::uint64_t>(j, "index", 0), get_or(j, "error", false),
-                               get_or<std::string>(j, "summary", "")};
-  } else if (kind == "push_written") {
-    tl::push_written d;
-    d.name = get_or<std::string>(j, "name", "");
-    d.seq = get_or<std::int64_t>(j, "seq", 0);
-    d.time_s = optional_int(j, "time_s");
-    d.bytes = get_or<std::size_t>(j, "bytes", 0);
-    d.dialect = get_or<std::string>(j, "dialect", "");
-    d.step = get_or<std::string>(j, "step", "");
-    e.what = d;
-  } else if (kind == "protocol_error") {
-    e.what = tl::protocol_error{get_or<std::string>(j, "message", ""),
-                                get_or<std::uint64_t>(j, "offset", 0)};
-  } else if (kind == "step_executed") {
-    e.what = tl::step_executed{
-        get_or<std::string>(j, "step", ""), get_or<std::string>(j, "action", ""),
-        get_or<std::int64_t>(j, "scheduled_ns", 0), get_or<std::string>(j, "detail", "")};
-  } else if (kind == "cluster_redirect") {
-    tl::cluster_redirect d;
-    d.what = get_or<std::string>(j, "redirect", "MOVED") == "ASK"
-                 ? tl::cluster_redirect::kind::ask
-                 : tl::cluster_redirect::kind::moved;
-    d.slot = get_or<std::uint16_t>(j, "slot", 0);
-    d.target = get_or<std::string>(j, "target", "");
-    d.address = get_or<std::string>(j, "address", "");
-    d.command = get_or<std::string>(j, "command", "");
-    e.what = d;
-  } else if (kind == "slot_migration_started") {
-    e.what = tl::slot_migration_started{get_or<std::string>(j, "from", ""),
-                                        get_or<std::string>(j, "to", ""),
-                                        get_or<std::string>(j, "slots", "")};
-  } else if (kind == "slot_migration_completed") {
-    e.what = tl::slot_migration_completed{get_or<std::string>(j, "from", ""),
-                                          get_or<std::string>(j, "to", ""),
-                                          get_or<std::string>(j, "slots", "")};
-  } else if (kind == "tls_handshake") {
-    e.what = tl::tls_handshake{get_or<bool>(j, "tls", false),
-                               get_or<bool>(j, "completed", false),
-                               get_or<std::string>(j, "version", ""),
-                               get_or<std::string>(j, "sni", ""),
-                               get_or<bool>(j, "client_certificate", false),
-                               get_or<std::string>(j, "error", "")};
-  } else if (kind == "transaction_ended") {
-    tl::transaction_ended d;
-    d.result = tl::outcome_from_name(get_or<std::string>(j, "result", "executed"));
-    d.multi_index = get_or<std::uint64_t>(j, "multi_index", 0);
-    d.end_index = get_or<std::uint64_t>(j, "end_index", 0);
-    d.commands = get_or<std::vector<std::uint64_t>>(j, "commands", {});
-    d.errors = get_or<std::size_t>(j, "errors", 0);
-    e.what = std::move(d);
-  } else if (kind == "pubsub_published") {
-    e.what = tl::pubsub_published{
-        get_or<std::string>(j, "channel", ""), get_or<bool>(j, "sharded", false),
-        get_or<std::size_t>(j, "receivers", 0), optional_int(j, "payload_seq"),
-        get_or<std::size_t>(j, "bytes", 0)};
-  } else if (kind == "pubsub_delivered") {
-    e.what = tl::pubsub_delivered{get_or<std::string>(j, "channel", ""),
-                                  get_or<std::string>(j, "pattern", ""),
-                                  get_or<bool>(j, "sharded", false), optional_int(j, "payload_seq"),
-                                  get_or<std::size_t>(j, "bytes", 0)};
-  } else if (kind == "list_pushed") {
-    e.what =
-        tl::list_pushed{get_or<std::string>(j, "key", ""), get_or<std::string>(j, "element", ""),
-                        get_or<bool>(j, "producer", false)};
-  } else if (kind == "list_popped") {
-    e.what =
-        tl::list_popped{get_or<std::string>(j, "key", ""), get_or<std::string>(j, "element", ""),
-                        get_or<std::uint64_t>(j, "command", 0),
-                        tl::popped_outcome_from_name(get_or<std::string>(j, "result", "written"))};
-  } else {
-    e.what = tl::note{get_or<std::string>(j, "text", "")};
-  }
+  e.what = read_detail(get_or<std::string>(j, "kind", "note"), j);
   return e;
 }
 

@@ -1,7 +1,5 @@
 #include "text_util.hpp"
 
-#include <schsim/core/overloaded.hpp>
-
 #include <fmt/format.h>
 
 #include <cmath>
@@ -9,7 +7,6 @@
 namespace schsim::reports::detail {
 
 namespace {
-using schsim::overloaded;
 
 auto join_args(const std::vector<std::string>& args) -> std::string {
   std::string out;
@@ -84,7 +81,60 @@ auto slug(std::string_view s) -> std::string {
 
 namespace {
 
-auto describe_tls(const timeline::tls_handshake& d) -> std::string {
+namespace tl = schsim::timeline;
+
+// One line per event kind, one function per kind: describe_event() dispatches on the
+// alternative held.
+auto describe_kind(const tl::connection_opened& d) -> std::string {
+  return fmt::format("opened from {}", d.peer);
+}
+auto describe_kind(const tl::connection_closed& d) -> std::string {
+  return fmt::format("closed by {} ({}){}",
+                     d.by == tl::close_initiator::client ? "client" : "server",
+                     d.how == tl::close_how::fin   ? "FIN"
+                     : d.how == tl::close_how::rst ? "RST"
+                                                   : "error",
+                     d.reason.empty() ? "" : ": " + d.reason);
+}
+auto describe_kind(const tl::hello& d) -> std::string {
+  return fmt::format("HELLO {} {}{}", d.protover, d.accepted ? "accepted" : "rejected",
+                     d.error.empty() ? "" : " (" + d.error + ")");
+}
+auto describe_kind(const tl::maint_handshake& d) -> std::string {
+  return fmt::format("CLIENT MAINT_NOTIFICATIONS {}{} -> {} (RESP{})", d.enable ? "ON" : "OFF",
+                     d.endpoint_type ? " moving-endpoint-type " + *d.endpoint_type : "",
+                     d.accepted ? "OK" : d.reply, d.protocol);
+}
+auto describe_kind(const tl::command_received& d) -> std::string {
+  return fmt::format("command #{} [{}]", d.index, join_args(d.args));
+}
+auto describe_kind(const tl::reply_written& d) -> std::string {
+  return fmt::format("reply #{} {}", d.index, d.summary);
+}
+auto describe_kind(const tl::push_written& d) -> std::string {
+  return fmt::format("push {} seq {}{}{}", d.name, d.seq,
+                     d.time_s ? fmt::format(" time {} s", *d.time_s) : "",
+                     d.step.empty() ? "" : " (step " + d.step + ")");
+}
+auto describe_kind(const tl::protocol_error& d) -> std::string {
+  return fmt::format("protocol error at byte {}: {}", d.offset, d.message);
+}
+auto describe_kind(const tl::step_executed& d) -> std::string {
+  return fmt::format("step {} {}{}", d.step, d.action, d.detail.empty() ? "" : ": " + d.detail);
+}
+auto describe_kind(const tl::note& d) -> std::string { return d.text; }
+auto describe_kind(const tl::cluster_redirect& d) -> std::string {
+  return fmt::format("{} answered -{} {} {} (node {})", d.command,
+                     d.what == tl::cluster_redirect::kind::moved ? "MOVED" : "ASK", d.slot,
+                     d.address, d.target);
+}
+auto describe_kind(const tl::slot_migration_started& d) -> std::string {
+  return fmt::format("slots {} start migrating {} -> {}", d.slots, d.from, d.to);
+}
+auto describe_kind(const tl::slot_migration_completed& d) -> std::string {
+  return fmt::format("slots {} migrated {} -> {}", d.slots, d.from, d.to);
+}
+auto describe_kind(const tl::tls_handshake& d) -> std::string {
   if (!d.tls) {
     return d.error.empty() ? std::string("plaintext on a TLS endpoint")
                            : fmt::format("plaintext refused: {}", d.error);
@@ -96,97 +146,41 @@ auto describe_tls(const timeline::tls_handshake& d) -> std::string {
   return fmt::format("TLS {} ({}{})", d.version, sni,
                      d.client_certificate ? ", client certificate" : "");
 }
+auto describe_kind(const tl::transaction_ended& d) -> std::string {
+  return fmt::format("transaction (MULTI #{}) {} at #{}: {} command(s) queued{}", d.multi_index,
+                     tl::outcome_name(d.result), d.end_index, d.commands.size(),
+                     d.errors > 0 ? fmt::format(", {} error(s)", d.errors) : "");
+}
+auto describe_kind(const tl::pubsub_published& d) -> std::string {
+  return fmt::format("{} {} ({} bytes{}) to {} receiver(s)", d.sharded ? "SPUBLISH" : "PUBLISH",
+                     d.channel, d.bytes, d.seq ? fmt::format(", seq {}", *d.seq) : "", d.receivers);
+}
+auto describe_kind(const tl::pubsub_delivered& d) -> std::string {
+  return fmt::format("{} {}{} delivered ({} bytes{})",
+                     d.sharded           ? "smessage"
+                     : d.pattern.empty() ? "message"
+                                         : "pmessage",
+                     d.channel, d.pattern.empty() ? "" : " via " + d.pattern, d.bytes,
+                     d.seq ? fmt::format(", seq {}", *d.seq) : "");
+}
+auto describe_kind(const tl::list_pushed& d) -> std::string {
+  return fmt::format("{} pushed onto list {}{}", d.element, d.key,
+                     d.producer ? " by the producer" : "");
+}
+auto describe_kind(const tl::list_popped& d) -> std::string {
+  if (d.result == tl::list_popped::outcome::lost) {
+    return fmt::format(
+        "{} popped from list {} by #{} was lost (closed before the reply was written)", d.element,
+        d.key, d.command);
+  }
+  return fmt::format("{} popped from list {} written in the reply to #{}", d.element, d.key,
+                     d.command);
+}
 
 }  // namespace
 
 auto describe_event(const timeline::event& e) -> std::string {
-  namespace tl = schsim::timeline;
-  return std::visit(
-      overloaded{
-          [](const tl::connection_opened& d) { return fmt::format("opened from {}", d.peer); },
-          [](const tl::connection_closed& d) {
-            return fmt::format("closed by {} ({}){}",
-                               d.by == tl::close_initiator::client ? "client" : "server",
-                               d.how == tl::close_how::fin   ? "FIN"
-                               : d.how == tl::close_how::rst ? "RST"
-                                                             : "error",
-                               d.reason.empty() ? "" : ": " + d.reason);
-          },
-          [](const tl::hello& d) {
-            return fmt::format("HELLO {} {}{}", d.protover, d.accepted ? "accepted" : "rejected",
-                               d.error.empty() ? "" : " (" + d.error + ")");
-          },
-          [](const tl::maint_handshake& d) {
-            return fmt::format("CLIENT MAINT_NOTIFICATIONS {}{} -> {} (RESP{})",
-                               d.enable ? "ON" : "OFF",
-                               d.endpoint_type ? " moving-endpoint-type " + *d.endpoint_type : "",
-                               d.accepted ? "OK" : d.reply, d.protocol);
-          },
-          [](const tl::command_received& d) {
-            return fmt::format("command #{} [{}]", d.index, join_args(d.args));
-          },
-          [](const tl::reply_written& d) {
-            return fmt::format("reply #{} {}", d.index, d.summary);
-          },
-          [](const tl::push_written& d) {
-            return fmt::format("push {} seq {}{}{}", d.name, d.seq,
-                               d.time_s ? fmt::format(" time {} s", *d.time_s) : "",
-                               d.step.empty() ? "" : " (step " + d.step + ")");
-          },
-          [](const tl::protocol_error& d) {
-            return fmt::format("protocol error at byte {}: {}", d.offset, d.message);
-          },
-          [](const tl::step_executed& d) {
-            return fmt::format("step {} {}{}", d.step, d.action,
-                               d.detail.empty() ? "" : ": " + d.detail);
-          },
-          [](const tl::note& d) { return d.text; },
-          [](const tl::cluster_redirect& d) {
-            return fmt::format("{} answered -{} {} {} (node {})", d.command,
-                               d.what == tl::cluster_redirect::kind::moved ? "MOVED" : "ASK",
-                               d.slot, d.address, d.target);
-          },
-          [](const tl::slot_migration_started& d) {
-            return fmt::format("slots {} start migrating {} -> {}", d.slots, d.from, d.to);
-          },
-          [](const tl::slot_migration_completed& d) {
-            return fmt::format("slots {} migrated {} -> {}", d.slots, d.from, d.to);
-          },
-          [](const tl::tls_handshake& d) { return describe_tls(d); },
-          [](const tl::transaction_ended& d) {
-            return fmt::format("transaction (MULTI #{}) {} at #{}: {} command(s) queued{}",
-                               d.multi_index, tl::outcome_name(d.result), d.end_index,
-                               d.commands.size(),
-                               d.errors > 0 ? fmt::format(", {} error(s)", d.errors) : "");
-          },
-          [](const tl::pubsub_published& d) {
-            return fmt::format("{} {} ({} bytes{}) to {} receiver(s)",
-                               d.sharded ? "SPUBLISH" : "PUBLISH", d.channel, d.bytes,
-                               d.seq ? fmt::format(", seq {}", *d.seq) : "", d.receivers);
-          },
-          [](const tl::pubsub_delivered& d) {
-            return fmt::format("{} {}{} delivered ({} bytes{})",
-                               d.sharded           ? "smessage"
-                               : d.pattern.empty() ? "message"
-                                                   : "pmessage",
-                               d.channel, d.pattern.empty() ? "" : " via " + d.pattern, d.bytes,
-                               d.seq ? fmt::format(", seq {}", *d.seq) : "");
-          },
-          [](const tl::list_pushed& d) {
-            return fmt::format("{} pushed onto list {}{}", d.element, d.key,
-                               d.producer ? " by the producer" : "");
-          },
-          [](const tl::list_popped& d) {
-            return d.result == tl::list_popped::outcome::lost
-                       ? fmt::format(
-                             "{} popped from list {} by #{} was lost (closed before "
-                             "the reply was written)",
-                             d.element, d.key, d.command)
-                       : fmt::format("{} popped from list {} written in the reply to #{}",
-                                     d.element, d.key, d.command);
-          },
-      },
-      e.what);
+  return std::visit([](const auto& d) { return describe_kind(d); }, e.what);
 }
 
 auto format_number(double v) -> std::string {
