@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <span>
 #include <unordered_map>
 
 namespace schsim::simulator {
@@ -2115,84 +2116,104 @@ auto runs_inside_multi(const command_spec& spec) -> bool {
 
 // -- tables ------------------------------------------------------------------------------------
 
+// The commands by family, each family's table short enough to read; command_table() indexes
+// them all by name.
+/// Connection and session commands; "client" is a container resolved by client_table().
+constexpr std::array connection_specs = {
+    command_spec{"ping", -1, cmd_ping},        command_spec{"echo", 2, cmd_echo},
+    command_spec{"select", 2, cmd_select},     command_spec{"quit", -1, cmd_quit, true},
+    command_spec{"auth", -2, cmd_auth, true},  command_spec{"hello", -1, cmd_hello, true},
+    command_spec{"reset", 1, cmd_reset, true}, command_spec{"client", -2, nullptr},
+};
+/// Server commands.
+constexpr std::array server_specs = {
+    command_spec{"command", -1, cmd_command},   command_spec{"info", -1, cmd_info},
+    command_spec{"config", -2, cmd_config},     command_spec{"dbsize", 1, cmd_dbsize},
+    command_spec{"flushall", -1, cmd_flushall}, command_spec{"flushdb", -1, cmd_flushdb},
+};
+/// String and generic key commands.
+constexpr std::array keyspace_specs = {
+    command_spec{"get", 2, cmd_get, false, 1, 1, 1},
+    command_spec{"set", -3, cmd_set, false, 1, 1, 1},
+    command_spec{"setnx", 3, cmd_setnx, false, 1, 1, 1},
+    command_spec{"setex", 4, cmd_setex, false, 1, 1, 1},
+    command_spec{"psetex", 4, cmd_psetex, false, 1, 1, 1},
+    command_spec{"getset", 3, cmd_getset, false, 1, 1, 1},
+    command_spec{"getdel", 2, cmd_getdel, false, 1, 1, 1},
+    command_spec{"append", 3, cmd_append, false, 1, 1, 1},
+    command_spec{"strlen", 2, cmd_strlen, false, 1, 1, 1},
+    command_spec{"del", -2, cmd_del, false, 1, -1, 1},
+    command_spec{"unlink", -2, cmd_del, false, 1, -1, 1},
+    command_spec{"exists", -2, cmd_exists, false, 1, -1, 1},
+    command_spec{"type", 2, cmd_type, false, 1, 1, 1},
+    command_spec{"incr", 2, cmd_incr, false, 1, 1, 1},
+    command_spec{"decr", 2, cmd_decr, false, 1, 1, 1},
+    command_spec{"incrby", 3, cmd_incrby, false, 1, 1, 1},
+    command_spec{"decrby", 3, cmd_decrby, false, 1, 1, 1},
+    command_spec{"mget", -2, cmd_mget, false, 1, -1, 1},
+    command_spec{"mset", -3, cmd_mset, false, 1, -1, 2},
+    command_spec{"expire", -3, cmd_expire, false, 1, 1, 1},
+    command_spec{"pexpire", -3, cmd_pexpire, false, 1, 1, 1},
+    command_spec{"persist", 2, cmd_persist, false, 1, 1, 1},
+    command_spec{"ttl", 2, cmd_ttl, false, 1, 1, 1},
+    command_spec{"pttl", 2, cmd_pttl, false, 1, 1, 1},
+};
+/// Cluster and transaction (MULTI/EXEC/WATCH) commands.
+constexpr std::array cluster_and_transaction_specs = {
+    command_spec{"cluster", -2, cmd_cluster},
+    command_spec{"readonly", 1, cmd_readonly},
+    command_spec{"readwrite", 1, cmd_readwrite},
+    command_spec{"asking", 1, cmd_asking},
+    command_spec{"multi", 1, cmd_multi},
+    command_spec{"exec", 1, cmd_exec},
+    command_spec{"discard", 1, cmd_discard},
+    command_spec{"watch", -2, cmd_watch, false, 1, -1, 1},
+    command_spec{"unwatch", 1, cmd_unwatch},
+};
+/// Pub/Sub commands; the sharded ones route by their shard channels.
+constexpr std::array pubsub_specs = {
+    command_spec{"subscribe", -2, cmd_subscribe},
+    command_spec{"psubscribe", -2, cmd_psubscribe},
+    command_spec{"unsubscribe", -1, cmd_unsubscribe},
+    command_spec{"punsubscribe", -1, cmd_punsubscribe},
+    command_spec{"publish", 3, cmd_publish},
+    command_spec{"pubsub", -2, cmd_pubsub},
+    command_spec{"ssubscribe", -2, cmd_ssubscribe, false, 1, -1, 1, true},
+    command_spec{"sunsubscribe", -1, cmd_sunsubscribe, false, 1, -1, 1, true},
+    command_spec{"spublish", 3, cmd_spublish, false, 1, 1, 1, true},
+};
+/// List and stream commands.
+constexpr std::array list_and_stream_specs = {
+    command_spec{"lpush", -3, cmd_lpush, false, 1, 1, 1},
+    command_spec{"rpush", -3, cmd_rpush, false, 1, 1, 1},
+    command_spec{"lpop", -2, cmd_lpop, false, 1, 1, 1},
+    command_spec{"rpop", -2, cmd_rpop, false, 1, 1, 1},
+    command_spec{"llen", 2, cmd_llen, false, 1, 1, 1},
+    command_spec{"lrange", 4, cmd_lrange, false, 1, 1, 1},
+    command_spec{"lmove", 5, cmd_lmove, false, 1, 2, 1},
+    command_spec{"blpop", -3, cmd_blpop, false, 1, -2, 1},
+    command_spec{"brpop", -3, cmd_brpop, false, 1, -2, 1},
+    command_spec{"blmove", 6, cmd_blmove, false, 1, 2, 1},
+    command_spec{"xadd", -5, cmd_xadd, false, 1, 1, 1},
+    command_spec{"xlen", 2, cmd_xlen, false, 1, 1, 1},
+    command_spec{"xrange", -4, cmd_xrange, false, 1, 1, 1},
+    // The keys follow STREAMS: no fixed positions, so cluster mode does not route XREAD.
+    command_spec{"xread", -4, cmd_xread},
+};
+
 auto command_table() -> const std::unordered_map<std::string_view, command_spec>& {
   static const std::unordered_map<std::string_view, command_spec> table = [] {
-    const std::array specs = {
-        command_spec{"ping", -1, cmd_ping},
-        command_spec{"echo", 2, cmd_echo},
-        command_spec{"select", 2, cmd_select},
-        command_spec{"quit", -1, cmd_quit, true},
-        command_spec{"auth", -2, cmd_auth, true},
-        command_spec{"hello", -1, cmd_hello, true},
-        command_spec{"reset", 1, cmd_reset, true},
-        command_spec{"client", -2, nullptr},
-        command_spec{"command", -1, cmd_command},
-        command_spec{"info", -1, cmd_info},
-        command_spec{"config", -2, cmd_config},
-        command_spec{"dbsize", 1, cmd_dbsize},
-        command_spec{"flushall", -1, cmd_flushall},
-        command_spec{"flushdb", -1, cmd_flushdb},
-        command_spec{"get", 2, cmd_get, false, 1, 1, 1},
-        command_spec{"set", -3, cmd_set, false, 1, 1, 1},
-        command_spec{"setnx", 3, cmd_setnx, false, 1, 1, 1},
-        command_spec{"setex", 4, cmd_setex, false, 1, 1, 1},
-        command_spec{"psetex", 4, cmd_psetex, false, 1, 1, 1},
-        command_spec{"getset", 3, cmd_getset, false, 1, 1, 1},
-        command_spec{"getdel", 2, cmd_getdel, false, 1, 1, 1},
-        command_spec{"append", 3, cmd_append, false, 1, 1, 1},
-        command_spec{"strlen", 2, cmd_strlen, false, 1, 1, 1},
-        command_spec{"del", -2, cmd_del, false, 1, -1, 1},
-        command_spec{"unlink", -2, cmd_del, false, 1, -1, 1},
-        command_spec{"exists", -2, cmd_exists, false, 1, -1, 1},
-        command_spec{"type", 2, cmd_type, false, 1, 1, 1},
-        command_spec{"incr", 2, cmd_incr, false, 1, 1, 1},
-        command_spec{"decr", 2, cmd_decr, false, 1, 1, 1},
-        command_spec{"incrby", 3, cmd_incrby, false, 1, 1, 1},
-        command_spec{"decrby", 3, cmd_decrby, false, 1, 1, 1},
-        command_spec{"mget", -2, cmd_mget, false, 1, -1, 1},
-        command_spec{"mset", -3, cmd_mset, false, 1, -1, 2},
-        command_spec{"expire", -3, cmd_expire, false, 1, 1, 1},
-        command_spec{"pexpire", -3, cmd_pexpire, false, 1, 1, 1},
-        command_spec{"persist", 2, cmd_persist, false, 1, 1, 1},
-        command_spec{"ttl", 2, cmd_ttl, false, 1, 1, 1},
-        command_spec{"pttl", 2, cmd_pttl, false, 1, 1, 1},
-        command_spec{"cluster", -2, cmd_cluster},
-        command_spec{"readonly", 1, cmd_readonly},
-        command_spec{"readwrite", 1, cmd_readwrite},
-        command_spec{"asking", 1, cmd_asking},
-        command_spec{"multi", 1, cmd_multi},
-        command_spec{"exec", 1, cmd_exec},
-        command_spec{"discard", 1, cmd_discard},
-        command_spec{"watch", -2, cmd_watch, false, 1, -1, 1},
-        command_spec{"unwatch", 1, cmd_unwatch},
-        command_spec{"subscribe", -2, cmd_subscribe},
-        command_spec{"psubscribe", -2, cmd_psubscribe},
-        command_spec{"unsubscribe", -1, cmd_unsubscribe},
-        command_spec{"punsubscribe", -1, cmd_punsubscribe},
-        command_spec{"publish", 3, cmd_publish},
-        command_spec{"pubsub", -2, cmd_pubsub},
-        command_spec{"ssubscribe", -2, cmd_ssubscribe, false, 1, -1, 1, true},
-        command_spec{"sunsubscribe", -1, cmd_sunsubscribe, false, 1, -1, 1, true},
-        command_spec{"spublish", 3, cmd_spublish, false, 1, 1, 1, true},
-        command_spec{"lpush", -3, cmd_lpush, false, 1, 1, 1},
-        command_spec{"rpush", -3, cmd_rpush, false, 1, 1, 1},
-        command_spec{"lpop", -2, cmd_lpop, false, 1, 1, 1},
-        command_spec{"rpop", -2, cmd_rpop, false, 1, 1, 1},
-        command_spec{"llen", 2, cmd_llen, false, 1, 1, 1},
-        command_spec{"lrange", 4, cmd_lrange, false, 1, 1, 1},
-        command_spec{"lmove", 5, cmd_lmove, false, 1, 2, 1},
-        command_spec{"blpop", -3, cmd_blpop, false, 1, -2, 1},
-        command_spec{"brpop", -3, cmd_brpop, false, 1, -2, 1},
-        command_spec{"blmove", 6, cmd_blmove, false, 1, 2, 1},
-        command_spec{"xadd", -5, cmd_xadd, false, 1, 1, 1},
-        command_spec{"xlen", 2, cmd_xlen, false, 1, 1, 1},
-        command_spec{"xrange", -4, cmd_xrange, false, 1, 1, 1},
-        // The keys follow STREAMS: no fixed positions, so cluster mode does not route XREAD.
-        command_spec{"xread", -4, cmd_xread},
-    };
     std::unordered_map<std::string_view, command_spec> m;
-    for (const auto& s : specs) {
-      m.emplace(s.name, s);
+    for (const std::span<const command_spec> family :
+         {std::span<const command_spec>(connection_specs),
+          std::span<const command_spec>(server_specs),
+          std::span<const command_spec>(keyspace_specs),
+          std::span<const command_spec>(cluster_and_transaction_specs),
+          std::span<const command_spec>(pubsub_specs),
+          std::span<const command_spec>(list_and_stream_specs)}) {
+      for (const auto& s : family) {
+        m.emplace(s.name, s);
+      }
     }
     return m;
   }();
@@ -2393,6 +2414,95 @@ auto command_handler::end_session(session_state& s) -> std::optional<timeline::t
   return end_transaction(s, timeline::transaction_ended::outcome::closed);
 }
 
+namespace {
+
+/// Refuses a command before it runs: inside MULTI that makes EXEC fail; EXEC itself refused
+/// discards the transaction (Redis's rejectCommand / execCommandAbort).
+struct refusal {
+  command_handler& handler;
+  session_state& s;
+  reply_writer& r;
+  command_outcome& outcome;
+  bool is_exec;
+
+  void operator()(std::string_view text) const {
+    outcome.error = true;
+    if (is_exec) {
+      outcome.transaction = handler.end_session(s);
+      if (outcome.transaction) {
+        outcome.transaction->result = timeline::transaction_ended::outcome::aborted;
+      }
+      const std::string_view why = text.starts_with("ERR ") ? text.substr(4) : text;
+      r.error("EXECABORT Transaction discarded because of: " + std::string(why));
+      return;
+    }
+    s.multi.refused = s.multi.active;
+    r.error(text);
+  }
+};
+
+/// A container command (CLIENT): the spec of its subcommand, or nullptr once refused. Unknown
+/// subcommands are rejected before authentication, as Redis does. With SCH off,
+/// MAINT_NOTIFICATIONS is simply unknown.
+auto resolve_subcommand(std::span<const std::string_view> args, const endpoint_profile& profile,
+                        const refusal& reject) -> const command_spec* {
+  std::array<char, 32> subbuf{};
+  const std::string_view sub = lower_name(args[1], subbuf);
+  const auto& subs = client_table();
+  const auto sit = subs.find(sub);
+  if (sit == subs.end() || (!profile.sch_supported && sit->second.fn == cmd_client_maint)) {
+    const std::string text = "ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
+                             "'. Try " + to_upper(args[0]) + " HELP.";
+    reject(text);
+    if (sit != subs.end()) {
+      reject.outcome.maint = refused_maint_handshake(args, text, reject.s.protocol);
+    }
+    return nullptr;
+  }
+  if (!arity_ok(sit->second.arity, args.size())) {
+    reject(arity_error(sit->second.name));
+    return nullptr;
+  }
+  return &sit->second;
+}
+
+/// The spec that runs `args` (named `name`, lower-cased), or nullptr once refused (unknown
+/// command or subcommand, wrong arity). `no_auth`: whether it may run before authentication.
+auto resolve_command(std::string_view name, std::span<const std::string_view> args,
+                     const endpoint_profile& profile, const refusal& reject, bool& no_auth)
+    -> const command_spec* {
+  const auto& table = command_table();
+  const auto it = table.find(name);
+  if (it == table.end()) {
+    reject(unknown_command_error(args));
+    return nullptr;
+  }
+  const command_spec* spec = &it->second;
+  if (!arity_ok(spec->arity, args.size())) {
+    reject(arity_error(spec->name));
+    return nullptr;
+  }
+  no_auth = spec->no_auth;
+  if (spec->fn != nullptr) {
+    return spec;
+  }
+  no_auth = false;
+  return resolve_subcommand(args, profile, reject);
+}
+
+/// Inside MULTI a command is queued for EXEC, unless it is one that runs there at once.
+void run_or_queue(context& c, const command_spec& spec) {
+  if (c.s.multi.active && !runs_inside_multi(spec)) {
+    c.s.multi.queued.emplace_back(c.args.begin(), c.args.end());
+    c.s.multi.queued_index.push_back(c.s.command_index);
+    c.r.simple("QUEUED");
+  } else {
+    spec.fn(c);
+  }
+}
+
+}  // namespace
+
 auto command_handler::execute(session_state& s, std::span<const std::string_view> args,
                               time_point now, std::string& out) -> command_outcome {
   command_outcome outcome;
@@ -2405,58 +2515,15 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   const bool asking = cluster_ != nullptr && cluster_->take_asking(s.id);
   std::array<char, 32> buf{};
   const std::string_view name = lower_name(args[0], buf);
-  const bool is_exec = name == "exec";
-  // A command refused before it runs: inside MULTI it makes EXEC fail; EXEC itself refused
-  // discards the transaction (Redis's rejectCommand / execCommandAbort).
-  auto reject = [&](std::string_view text) {
-    outcome.error = true;
-    if (is_exec) {
-      outcome.transaction = end_session(s);
-      if (outcome.transaction) {
-        outcome.transaction->result = timeline::transaction_ended::outcome::aborted;
-      }
-      const std::string_view why = text.starts_with("ERR ") ? text.substr(4) : text;
-      r.error("EXECABORT Transaction discarded because of: " + std::string(why));
-      return outcome;
-    }
-    s.multi.refused = s.multi.active;
-    r.error(text);
+  const refusal reject{*this, s, r, outcome, name == "exec"};
+  bool no_auth = false;
+  const command_spec* spec = resolve_command(name, args, *profile_, reject, no_auth);
+  if (spec == nullptr) {
     return outcome;
-  };
-  const auto& table = command_table();
-  const auto it = table.find(name);
-  if (it == table.end()) {
-    return reject(unknown_command_error(args));
-  }
-  const command_spec* spec = &it->second;
-  if (!arity_ok(spec->arity, args.size())) {
-    return reject(arity_error(spec->name));
-  }
-  bool no_auth = spec->no_auth;
-  if (spec->fn == nullptr) {
-    // A container command (CLIENT): resolve the subcommand; unknown ones are rejected before
-    // authentication, as Redis does. With SCH off, MAINT_NOTIFICATIONS is simply unknown.
-    std::array<char, 32> subbuf{};
-    const std::string_view sub = lower_name(args[1], subbuf);
-    const auto& subs = client_table();
-    const auto sit = subs.find(sub);
-    if (sit == subs.end() || (!profile_->sch_supported && sit->second.fn == cmd_client_maint)) {
-      const std::string text = "ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
-                               "'. Try " + to_upper(args[0]) + " HELP.";
-      reject(text);
-      if (sit != subs.end()) {
-        outcome.maint = refused_maint_handshake(args, text, s.protocol);
-      }
-      return outcome;
-    }
-    spec = &sit->second;
-    if (!arity_ok(spec->arity, args.size())) {
-      return reject(arity_error(spec->name));
-    }
-    no_auth = false;
   }
   if (!s.authenticated && !no_auth) {
-    return reject("NOAUTH Authentication required.");
+    reject("NOAUTH Authentication required.");
+    return outcome;
   }
   context c{s,         args,   now,      r,     outcome, *data_,
             *profile_, stats_, cluster_, node_, pubsub_, blocking_};
@@ -2468,17 +2535,12 @@ auto command_handler::execute(session_state& s, std::span<const std::string_view
   }
   if (s.protocol == resp3::protocol::resp2 && pubsub_->subscribed(s.id) &&
       !allowed_while_subscribed(*spec)) {
-    return reject("ERR Can't execute '" + std::string(spec->name) +
-                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
-                  "in this context");
+    reject("ERR Can't execute '" + std::string(spec->name) +
+           "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+           "in this context");
+    return outcome;
   }
-  if (s.multi.active && !runs_inside_multi(*spec)) {
-    s.multi.queued.emplace_back(args.begin(), args.end());
-    s.multi.queued_index.push_back(s.command_index);
-    r.simple("QUEUED");
-  } else {
-    spec->fn(c);
-  }
+  run_or_queue(c, *spec);
   if (asking && s.multi.active && spec->fn != cmd_asking) {
     cluster_->set_asking(s.id);
   }

@@ -56,83 +56,96 @@ constexpr auto unsubscribe_word(subscription_kind kind) -> std::string_view {
   return "unsubscribe";
 }
 
+auto glob_eq(char a, char b, bool nocase) -> bool {
+  return nocase ? glob_lower(a) == glob_lower(b) : a == b;
+}
+
+/// Whether `c` lies in the range `lo`-`hi`, given in either order.
+auto in_glob_range(char lo, char hi, char c, bool nocase) -> bool {
+  if (lo > hi) {
+    std::swap(lo, hi);
+  }
+  if (nocase) {
+    lo = glob_lower(lo);
+    hi = glob_lower(hi);
+    c = glob_lower(c);
+  }
+  return c >= lo && c <= hi;
+}
+
+/// Matches `c` against the class whose body starts at `p` (just after '['), leaving `p` on its
+/// closing ']', or at the end of a class never closed (Redis's stringmatchlen reads it so).
+auto match_glob_class(std::string_view pat, std::size_t& p, char c, bool nocase) -> bool {
+  const bool negate = p < pat.size() && pat[p] == '^';
+  if (negate) {
+    ++p;
+  }
+  bool matched = false;
+  while (p < pat.size() && pat[p] != ']') {
+    if (pat[p] == '\\' && p + 1 < pat.size()) {
+      ++p;
+      matched = matched || glob_eq(pat[p], c, nocase);
+    } else if (p + 2 < pat.size() && pat[p + 1] == '-') {
+      matched = matched || in_glob_range(pat[p], pat[p + 2], c, nocase);
+      p += 2;
+    } else {
+      matched = matched || glob_eq(pat[p], c, nocase);
+    }
+    ++p;
+  }
+  return negate ? !matched : matched;
+}
+
+/// The '*' at `p` (a run of them counts as one): whether the rest of the pattern matches the
+/// text from `s` on, at any of its suffixes.
+auto match_glob_star(std::string_view pat, std::size_t p, std::string_view str, std::size_t s,
+                     bool nocase) -> bool {
+  while (p + 1 < pat.size() && pat[p + 1] == '*') {
+    ++p;
+  }
+  if (p + 1 == pat.size()) {
+    return true;
+  }
+  for (std::size_t k = s; k <= str.size(); ++k) {
+    if (glob_match(pat.substr(p + 1), str.substr(k), nocase)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 auto glob_match(std::string_view pat, std::string_view str, bool nocase) -> bool {
-  auto eq = [nocase](char a, char b) { return nocase ? glob_lower(a) == glob_lower(b) : a == b; };
   std::size_t p = 0;
   std::size_t s = 0;
   while (p < pat.size()) {
     switch (pat[p]) {
-      case '*': {
-        while (p + 1 < pat.size() && pat[p + 1] == '*') {
-          ++p;
-        }
-        if (p + 1 == pat.size()) {
-          return true;
-        }
-        for (std::size_t k = s; k <= str.size(); ++k) {
-          if (glob_match(pat.substr(p + 1), str.substr(k), nocase)) {
-            return true;
-          }
-        }
-        return false;
-      }
+      case '*':
+        return match_glob_star(pat, p, str, s, nocase);
       case '?':
         if (s >= str.size()) {
           return false;
         }
         ++s;
         break;
-      case '[': {
+      case '[':
         if (s >= str.size()) {
           return false;
         }
         ++p;
-        const bool negate = p < pat.size() && pat[p] == '^';
-        if (negate) {
-          ++p;
-        }
-        bool matched = false;
-        while (p < pat.size() && pat[p] != ']') {
-          if (pat[p] == '\\' && p + 1 < pat.size()) {
-            ++p;
-            matched = matched || eq(pat[p], str[s]);
-          } else if (p + 2 < pat.size() && pat[p + 1] == '-') {
-            char lo = pat[p];
-            char hi = pat[p + 2];
-            if (lo > hi) {
-              std::swap(lo, hi);
-            }
-            char c = str[s];
-            if (nocase) {
-              lo = glob_lower(lo);
-              hi = glob_lower(hi);
-              c = glob_lower(c);
-            }
-            matched = matched || (c >= lo && c <= hi);
-            p += 2;
-          } else {
-            matched = matched || eq(pat[p], str[s]);
-          }
-          ++p;
-        }
-        if (negate) {
-          matched = !matched;
-        }
-        if (!matched) {
+        if (!match_glob_class(pat, p, str[s], nocase)) {
           return false;
         }
         ++s;
         break;
-      }
       case '\\':
         if (p + 1 < pat.size()) {
           ++p;
         }
         [[fallthrough]];
       default:
-        if (s >= str.size() || !eq(pat[p], str[s])) {
+        if (s >= str.size() || !glob_eq(pat[p], str[s], nocase)) {
           return false;
         }
         ++s;
