@@ -124,26 +124,19 @@ auto read_push(test_client& c, std::string_view name) -> std::string {
   return {};
 }
 
-TEST(SimulatorCluster, SlotMigrationRedirectsAndSmigratedMatchesClusterSlots) {
-  const auto s = load("cluster-slot-migration");
-  ASSERT_TRUE(s.topo.cluster);
-  cluster_run run(s);
-  const auto pa = run.port("node-a");
-  const auto pb = run.port("node-b");
-  const auto pc = run.port("node-c");
+// The steps of SlotMigrationRedirectsAndSmigratedMatchesClusterSlots, in the order the
+// scenario's timeline runs them.
 
-  // Before: the topology as the file says.
-  test_client probe(pb);
-  EXPECT_EQ(probe.roundtrip(cluster_slots), "*3\r\n" + slots_row(0, 5460, pa, "node-a") +
-                                                slots_row(5461, 10922, pb, "node-b") +
-                                                slots_row(10923, 16383, pc, "node-c"));
-  test_client on_a(pa);
-  EXPECT_EQ(on_a.roundtrip(set_hello), "+OK\r\n");
-  EXPECT_EQ(on_a.roundtrip(get_missing), "$-1\r\n");  // no migration yet: served
+/// CLUSTER SLOTS as the file says, before the migration completes.
+auto initial_slots(const cluster_run& run) -> std::string {
+  return "*3\r\n" + slots_row(0, 5460, run.port("node-a"), "node-a") +
+         slots_row(5461, 10922, run.port("node-b"), "node-b") +
+         slots_row(10923, 16383, run.port("node-c"), "node-c");
+}
 
-  // The opted-in connection (bare handshake, as the OSS Cluster API docs describe) starts the
-  // timeline: SMIGRATING 1 s later.
-  test_client listener(pa);
+/// The opted-in connection (bare handshake, as the OSS Cluster API docs describe) starts the
+/// timeline: SMIGRATING 1 s later. `seq` is its sequence number.
+void expect_smigrating(test_client& listener, long long& seq) {
   listener.write("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
   ASSERT_TRUE(listener.read_frame().starts_with("%7\r\n"));
   EXPECT_EQ(listener.roundtrip("*3\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n"),
@@ -151,24 +144,29 @@ TEST(SimulatorCluster, SlotMigrationRedirectsAndSmigratedMatchesClusterSlots) {
   const auto smigrating = read_push(listener, "SMIGRATING");
   ASSERT_FALSE(smigrating.empty()) << "no SMIGRATING";
   const auto seq_at = smigrating.find("\r\n:") + 3;
-  const auto seq = std::stoll(smigrating.substr(seq_at, smigrating.find("\r\n", seq_at) - seq_at));
+  seq = std::stoll(smigrating.substr(seq_at, smigrating.find("\r\n", seq_at) - seq_at));
   EXPECT_EQ(smigrating,
             ">3\r\n$10\r\nSMIGRATING\r\n:" + std::to_string(seq) + "\r\n$6\r\n0-2730\r\n");
+}
 
-  // During the migration: node-a asks for a missing key, node-b refuses it without ASKING and
-  // serves it after; ownership has not changed yet.
-  EXPECT_EQ(on_a.roundtrip(get_missing), "-ASK 866 " + run.address("node-b") + "\r\n");
-  test_client on_b(pb);
+/// During the migration, after node-a asked for the missing key: node-b refuses it without
+/// ASKING and serves it after; ownership has not changed yet.
+void expect_node_b_serves_after_asking(const cluster_run& run, test_client& on_b,
+                                       test_client& probe) {
   EXPECT_EQ(on_b.roundtrip(get_missing), "-MOVED 866 " + run.address("node-a") + "\r\n");
   EXPECT_EQ(on_b.roundtrip(asking), "+OK\r\n");
   EXPECT_EQ(on_b.roundtrip(get_missing), "$-1\r\n");
   EXPECT_EQ(on_b.roundtrip(get_missing), "-MOVED 866 " + run.address("node-a") + "\r\n")
       << "ASKING lasts one command";
-  EXPECT_EQ(probe.roundtrip(cluster_slots), "*3\r\n" + slots_row(0, 5460, pa, "node-a") +
-                                                slots_row(5461, 10922, pb, "node-b") +
-                                                slots_row(10923, 16383, pc, "node-c"));
+  EXPECT_EQ(probe.roundtrip(cluster_slots), initial_slots(run));
+}
 
-  // SMIGRATED: its triplet is already what CLUSTER SLOTS says when the client reads it.
+/// SMIGRATED: its triplet is already what CLUSTER SLOTS says when the client reads it.
+void expect_smigrated_matches_cluster_slots(const cluster_run& run, test_client& listener,
+                                            test_client& probe, long long seq) {
+  const auto pa = run.port("node-a");
+  const auto pb = run.port("node-b");
+  const auto pc = run.port("node-c");
   const auto smigrated = read_push(listener, "SMIGRATED");
   ASSERT_FALSE(smigrated.empty()) << "no SMIGRATED";
   const auto after = probe.roundtrip(cluster_slots);
@@ -178,10 +176,10 @@ TEST(SimulatorCluster, SlotMigrationRedirectsAndSmigratedMatchesClusterSlots) {
   EXPECT_EQ(after, "*4\r\n" + slots_row(0, 2730, pb, "node-b") +
                        slots_row(2731, 5460, pa, "node-a") + slots_row(5461, 10922, pb, "node-b") +
                        slots_row(10923, 16383, pc, "node-c"));
-  EXPECT_EQ(on_a.roundtrip(get_hello), "-MOVED 866 " + run.address("node-b") + "\r\n");
-  EXPECT_EQ(on_b.roundtrip(get_hello), "$1\r\nv\r\n");
+}
 
-  // The timeline records the migration and every redirect with its slot and target.
+/// The timeline records the migration and every redirect with its slot and target.
+void expect_migration_in_timeline(const cluster_run& run) {
   const auto ev = run.events();
   int started = 0;
   int completed = 0;
@@ -208,6 +206,31 @@ TEST(SimulatorCluster, SlotMigrationRedirectsAndSmigratedMatchesClusterSlots) {
   EXPECT_EQ(redirects[3].slot, 866);
   EXPECT_EQ(redirects[3].command, "GET");
   EXPECT_EQ(redirects[3].address, run.address("node-b"));
+}
+
+TEST(SimulatorCluster, SlotMigrationRedirectsAndSmigratedMatchesClusterSlots) {
+  const auto s = load("cluster-slot-migration");
+  ASSERT_TRUE(s.topo.cluster);
+  cluster_run run(s);
+
+  // Before: the topology as the file says.
+  test_client probe(run.port("node-b"));
+  EXPECT_EQ(probe.roundtrip(cluster_slots), initial_slots(run));
+  test_client on_a(run.port("node-a"));
+  EXPECT_EQ(on_a.roundtrip(set_hello), "+OK\r\n");
+  EXPECT_EQ(on_a.roundtrip(get_missing), "$-1\r\n");  // no migration yet: served
+
+  test_client listener(run.port("node-a"));
+  long long seq = 0;
+  ASSERT_NO_FATAL_FAILURE(expect_smigrating(listener, seq));
+  // During the migration: node-a asks for a missing key.
+  EXPECT_EQ(on_a.roundtrip(get_missing), "-ASK 866 " + run.address("node-b") + "\r\n");
+  test_client on_b(run.port("node-b"));
+  expect_node_b_serves_after_asking(run, on_b, probe);
+  ASSERT_NO_FATAL_FAILURE(expect_smigrated_matches_cluster_slots(run, listener, probe, seq));
+  EXPECT_EQ(on_a.roundtrip(get_hello), "-MOVED 866 " + run.address("node-b") + "\r\n");
+  EXPECT_EQ(on_b.roundtrip(get_hello), "$1\r\nv\r\n");
+  expect_migration_in_timeline(run);
 }
 
 }  // namespace
