@@ -150,8 +150,7 @@ auto held_reply(std::int64_t delay_ms) -> blocking_run {
   b.open(5, "node-a", 2);
   b.produce(1, 9, "node-a", 2);
   b.add(1000 - 50, "node-a", 2, tl::command_received{110, {"BLPOP", blocking_run::key, "1"}});
-  b.step(990, "slow",
-         scenario::latency_action{"node-a", std::chrono::milliseconds{delay_ms}, std::nullopt});
+  b.latency(990, "slow", delay_ms);
   b.pushed(10, 1000);
   b.add(2100, "node-a", 2,
         tl::list_popped{blocking_run::key, "seq:10", 110, tl::list_popped::outcome::lost});

@@ -153,7 +153,7 @@ auto drop_with_held_replies() -> run_builder {
   run_builder b;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  b.step(1000, "slow", scenario::latency_action{"node-a", milliseconds{400}, std::nullopt});
+  b.latency(1000, "slow", 400);
   b.incr(2, 1100, "node-a", 1, 200, false, "connection");
   b.incr(3, 1200, "node-a", 1, 100, false, "connection");
   b.close(1300, "node-a", 1, tl::close_initiator::server);
@@ -371,22 +371,16 @@ auto relaxation_run(bool relaxed_inside_ok, bool times_out_after, std::int64_t g
   run_builder b;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  scenario::send_action migrating;
-  migrating.notification = maint::migrating{3, 1, {"1"}};
-  b.step(1000, "g", migrating);
-  b.push(1000, "node-a", 1, "MIGRATING", 3, 1, "g");
-  b.step(1500, "g.latency", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.notify(1000, "g", maint::migrating{3, 1, {"1"}});
+  b.latency(1500, "g.latency", 1500);
   if (relaxed_inside_ok) {
     b.incr(2, 1600, "node-a", 1, 1502);
   } else {
     b.incr(2, 1600, "node-a", 1, 503, false, "timeout");
   }
-  b.step(2500, "g.latency_end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
-  scenario::send_action migrated;
-  migrated.notification = maint::migrated{4, {"1"}};
-  b.step(3000, "g.end", migrated);
-  b.push(3000, "node-a", 1, "MIGRATED", 4, std::nullopt, "g.end");
-  b.step(5000, "late", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.latency(2500, "g.latency_end", 0);
+  b.notify(3000, "g.end", maint::migrated{4, {"1"}});
+  b.latency(5000, "late", 1500);
   if (times_out_after) {
     b.incr(3, 5100, "node-a", 1, gave_up_after_ms, false, "timeout");
     b.close(5100 + gave_up_after_ms, "node-a", 1);
@@ -394,7 +388,7 @@ auto relaxation_run(bool relaxed_inside_ok, bool times_out_after, std::int64_t g
   } else {
     b.incr(3, 5100, "node-a", 1, 1501);
   }
-  b.step(7000, "late.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.latency(7000, "late.end", 0);
   b.finish(8000);
   return b;
 }
@@ -451,13 +445,10 @@ auto window_opens_while_waiting(std::int64_t migrating_at) -> run_builder {
   run_builder b;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  b.step(500, "slow", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.latency(500, "slow", 1500);
   b.incr(2, 600, "node-a", 1, 1502);
-  scenario::send_action migrating;
-  migrating.notification = maint::migrating{3, 1, {"1"}};
-  b.step(migrating_at, "g", migrating);
-  b.push(migrating_at, "node-a", 1, "MIGRATING", 3, 1, "g");
-  b.step(2500, "slow.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.notify(migrating_at, "g", maint::migrating{3, 1, {"1"}});
+  b.latency(2500, "slow.end", 0);
   b.finish(4000);
   return b;
 }
@@ -486,17 +477,11 @@ TEST(TimeoutRelaxation, AWindowClosingWhileTheCommandWaitsMakesTheWaitUnjudged) 
   run_builder b;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  scenario::send_action migrating;
-  migrating.notification = maint::migrating{3, 1, {"1"}};
-  b.step(1000, "g", migrating);
-  b.push(1000, "node-a", 1, "MIGRATING", 3, 1, "g");
-  b.step(1000, "g.latency", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.notify(1000, "g", maint::migrating{3, 1, {"1"}});
+  b.latency(1000, "g.latency", 1500);
   b.incr(2, 1100, "node-a", 1, 500, false, "timeout");
-  scenario::send_action migrated;
-  migrated.notification = maint::migrated{4, {"1"}};
-  b.step(1400, "g.end", migrated);
-  b.push(1400, "node-a", 1, "MIGRATED", 4, std::nullopt, "g.end");
-  b.step(1400, "g.latency_end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.notify(1400, "g.end", maint::migrated{4, {"1"}});
+  b.latency(1400, "g.latency_end", 0);
   b.finish(4000);
   const auto r = check_timeout_relaxation(b.input());
   EXPECT_FALSE(has_finding(r, "#2 INCR")) << r.summary;
@@ -511,15 +496,12 @@ TEST(TimeoutRelaxation, AfterOverlappingWindowsTheGapToTheLastClosingIsUnjudged)
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
   for (const auto [at, seq] : {std::pair{1000, 3}, std::pair{1200, 4}}) {
-    scenario::send_action migrating;
-    migrating.notification = maint::migrating{seq, 1, {"1"}};
-    b.step(at, "m" + std::to_string(seq), migrating);
-    b.push(at, "node-a", 1, "MIGRATING", seq, 1, "m" + std::to_string(seq));
+    b.notify(at, "m" + std::to_string(seq), maint::migrating{seq, 1, {"1"}});
   }
   b.push(1500, "node-a", 1, "MIGRATED", 5, std::nullopt, "m3.end");
-  b.step(1900, "slow", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.latency(1900, "slow", 1500);
   b.incr(2, 2000, "node-a", 1, 1502);
-  b.step(3600, "slow.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.latency(3600, "slow.end", 0);
   b.push(3500, "node-a", 1, "MIGRATED", 6, std::nullopt, "m4.end");
   b.finish(5000);
   const auto r = check_timeout_relaxation(b.input());
@@ -532,18 +514,12 @@ TEST(TimeoutRelaxation, AClosingNotificationEndsOnlyItsOwnKindOfWindow) {
   run_builder b;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  scenario::send_action migrating;
-  migrating.notification = maint::migrating{3, 1, {"1"}};
-  b.step(1000, "m", migrating);
-  b.push(1000, "node-a", 1, "MIGRATING", 3, 1, "m");
-  scenario::send_action failing_over;
-  failing_over.notification = maint::failing_over{4, 1, {"1"}};
-  b.step(1200, "f", failing_over);
-  b.push(1200, "node-a", 1, "FAILING_OVER", 4, 1, "f");
+  b.notify(1000, "m", maint::migrating{3, 1, {"1"}});
+  b.notify(1200, "f", maint::failing_over{4, 1, {"1"}});
   b.push(1500, "node-a", 1, "MIGRATED", 5, std::nullopt, "m.end");
-  b.step(1900, "slow", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.latency(1900, "slow", 1500);
   b.incr(2, 2000, "node-a", 1, 500, false, "timeout");
-  b.step(3600, "slow.end", scenario::latency_action{"node-a", milliseconds{0}, std::nullopt});
+  b.latency(3600, "slow.end", 0);
   b.push(3700, "node-a", 1, "FAILED_OVER", 6, std::nullopt, "f.end");
   b.finish(5000);
   const auto r = check_timeout_relaxation(b.input());
@@ -593,7 +569,7 @@ TEST(TimeoutRelaxation, NeedsNoCapabilityWhenTheClientIsNotToldOfMaintenance) {
   b.scn.client.mode = scenario::sch_mode::disabled;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  b.step(5000, "late", scenario::latency_action{"node-a", milliseconds{1500}, std::nullopt});
+  b.latency(5000, "late", 1500);
   b.incr(2, 5100, "node-a", 1, 520, false, "timeout");
   b.close(5620, "node-a", 1);
   b.finish(8000);

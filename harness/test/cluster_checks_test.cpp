@@ -385,8 +385,8 @@ TEST(RemovedNodeTraffic, SkippedWhenNoNodeIsLeftEmpty) {
 /// The command on node-a's relaxed connection waits out a delayed -ASK, then runs on node-b.
 auto delayed_ask(bool client_timed_out) -> cluster_run {
   auto b = good_slot_migration();
-  b.step(1000, "mig.latency", scenario::latency_action{"node-a", milliseconds{1500}, {}});
-  b.step(2000, "mig.release", scenario::latency_action{"node-a", milliseconds{0}, {}});
+  b.latency(1000, "mig.latency", 1500);
+  b.latency(2000, "mig.release", 0);
   const auto id = id_in(cluster::slot_set::of(0, 2730), 9000);
   b.arrive(id, 1200, "node-a", 1, "-ASK " + std::to_string(slot_of(id)) + " 127.0.0.1:7002", 1500);
   if (client_timed_out) {

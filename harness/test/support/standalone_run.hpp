@@ -60,13 +60,20 @@ struct run_builder : timeline_builder {
             std::int64_t seq, std::optional<std::int64_t> time_s, const std::string& step_id) {
     add(at_ms, ep, conn, timeline::push_written{name, seq, time_s, 40, "canonical", step_id});
   }
+  /// The scenario step `id` that sends `n` at `at_ms`, and its push written then to connection
+  /// `conn` of node-a.
+  void notify(std::int64_t at_ms, const std::string& id, const maint::notification& n,
+              std::uint64_t conn = 1) {
+    scenario::send_action send;
+    send.notification = n;
+    step(at_ms, id, send);
+    push(at_ms, "node-a", conn, std::string(maint::wire_name(maint::kind_of(n))), maint::seq_of(n),
+         maint::time_of(n), id);
+  }
   /// A MOVING step `id` from node-a to `to` (nullopt: null endpoint) sent at `at_ms` to `conn`.
   void moving(std::int64_t at_ms, std::uint64_t conn, std::optional<std::string> to,
               std::int64_t time_s = 2) {
-    scenario::send_action send;
-    send.notification = maint::moving{7, time_s, to};
-    step(at_ms, "m", send);
-    push(at_ms, "node-a", conn, "MOVING", 7, time_s, "m");
+    notify(at_ms, "m", maint::moving{7, time_s, to}, conn);
   }
 };
 

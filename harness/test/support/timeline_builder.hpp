@@ -40,6 +40,11 @@ struct timeline_builder {
         timeline::step_executed{id, std::string(scenario::action_name(scn.steps.back().what)),
                                 run_start_ns + at_ms * ms, ""});
   }
+  /// The latency step `id` at `at_ms`: node-a holds its replies `held_ms` from then (0 ends it).
+  void latency(std::int64_t at_ms, const std::string& id, std::int64_t held_ms) {
+    step(at_ms, id,
+         scenario::latency_action{"node-a", std::chrono::milliseconds{held_ms}, std::nullopt});
+  }
   /// The driver's account of workload command `id`: handed to the client at `sent_ms`, done at
   /// `done_ms`, ok (reply "1") or failed with `error`.
   void outcome(std::uint64_t id, std::vector<std::string> args, std::int64_t sent_ms,
