@@ -27,7 +27,10 @@ TEST(HarnessReport, HtmlRendersInHeadlessChromium) {
   temp_dir out("html");
   const auto r =
       run_schsim("run migrating-latency --client reference -o " + shell_quote(out.path.string()));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // What is under test is the page, not the verdict: exit 1 (a check failed, e.g. a timeout
+  // fired 50 ms late on an overloaded machine, seen at load 9 on 2 cores) writes the same
+  // report. Any other exit (usage error, crash) has no page to render.
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.output;
   const auto page = out.path / "cases" / "migrating-latency--reference--r0.html";
   ASSERT_TRUE(fs::exists(page));
   const auto html = read_text(page);
