@@ -320,6 +320,22 @@ class connection : public std::enable_shared_from_this<connection> {
       -> asio::awaitable<void>;
   auto open_wire(address target, handshake_scope scope, bool relaxed)
       -> asio::awaitable<std::variant<wire_ptr, command_error>>;
+  // The steps of open_wire(), in order.
+  /// Resolves `target` and connects `w`'s socket to it before `timer` expires; the error if
+  /// that failed or the client shut down meanwhile.
+  auto dial(wire_ptr w, address target, asio::steady_timer& timer)
+      -> asio::awaitable<std::optional<command_error>>;
+  /// Counts and reports a connected socket (no Nagle: commands are small and latency matters).
+  void note_connected(const wire_ptr& w, const address& target);
+  /// Runs the handshake state machine on `w` to the end: `w` ready, or the error.
+  auto handshake(wire_ptr w, address target, handshake_scope scope)
+      -> asio::awaitable<std::variant<wire_ptr, command_error>>;
+  /// Writes one handshake command and waits for its reply. An error reply or a cancelled wait
+  /// closes `w` (a timeout counts as a handshake error); a failed write has closed it already.
+  auto handshake_round_trip(wire_ptr w, std::vector<std::string> args)
+      -> asio::awaitable<command_result>;
+  /// Closes a wire being opened and returns the error its opening ends with.
+  auto lose_opening(const wire_ptr& w, error_class kind, std::string message) -> command_error;
   /// TLS handshake on a connected wire, verifying the certificate against the configured
   /// server_name (the configured endpoint) or the host dialled (a handoff target); returns
   /// the error text, empty when the handshake completed.
@@ -408,67 +424,84 @@ class connection : public std::enable_shared_from_this<connection> {
 
 // --- opening a socket -------------------------------------------------------------------------
 
-auto connection::open_wire(address target, handshake_scope scope, bool relaxed)
-    -> asio::awaitable<std::variant<wire_ptr, command_error>> {
+auto connection::lose_opening(const wire_ptr& w, error_class kind, std::string message)
+    -> command_error {
+  wire_lost(w, message, closer::client);
+  return command_error{kind, std::move(message)};
+}
+
+auto connection::dial(wire_ptr w, address target, asio::steady_timer& timer)
+    -> asio::awaitable<std::optional<command_error>> {
   auto self = shared_from_this();
-  const auto& cfg = pool_->cfg;
-  auto w = std::make_shared<wire>(pool_->ex, pool_->next_wire_id++, target, pool_->make_tracker());
-  opening_.insert(w);
-  struct erase_on_exit {
-    connection* c;
-    wire_ptr w;
-    ~erase_on_exit() { c->opening_.erase(w); }
-  } guard{this, w};
-
-  const auto fail = [&](error_class kind, std::string message) {
-    wire_lost(w, message, closer::client);
-    return command_error{kind, std::move(message)};
-  };
-
   tcp::resolver resolver{pool_->ex};
-  asio::steady_timer timer{pool_->ex};
-  timer.expires_after(cfg.config.dial_timeout);
   auto resolved =
       co_await (resolver.async_resolve(target.host, std::to_string(target.port), nothrow) ||
                 timer.async_wait(nothrow));
   if (resolved.index() == 1) {
-    co_return fail(error_class::connection, "dial " + target.to_string() + ": resolve timeout");
+    co_return command_error{error_class::connection,
+                            "dial " + target.to_string() + ": resolve timeout"};
   }
   auto [rec, results] = std::get<0>(std::move(resolved));
   if (rec)
-    co_return fail(error_class::connection, "dial " + target.to_string() + ": " + rec.message());
-  if (closed_) co_return fail(error_class::cancelled, "client shut down");
+    co_return command_error{error_class::connection,
+                            "dial " + target.to_string() + ": " + rec.message()};
+  if (closed_) co_return command_error{error_class::cancelled, "client shut down"};
 
   auto connected =
       co_await (asio::async_connect(w->socket, results, nothrow) || timer.async_wait(nothrow));
   if (connected.index() == 1) {
-    co_return fail(error_class::connection, "dial " + target.to_string() + ": timeout after " +
-                                                ms_text(cfg.config.dial_timeout));
+    co_return command_error{error_class::connection, "dial " + target.to_string() +
+                                                         ": timeout after " +
+                                                         ms_text(pool_->cfg.config.dial_timeout)};
   }
   if (auto [cec, ep] = std::get<0>(connected); cec) {
-    co_return fail(error_class::connection, "dial " + target.to_string() + ": " + cec.message());
+    co_return command_error{error_class::connection,
+                            "dial " + target.to_string() + ": " + cec.message()};
   }
-  if (closed_) co_return fail(error_class::cancelled, "client shut down");
+  if (closed_) co_return command_error{error_class::cancelled, "client shut down"};
+  co_return std::nullopt;
+}
 
+void connection::note_connected(const wire_ptr& w, const address& target) {
   boost::system::error_code ignored;
   w->socket.set_option(tcp::no_delay(true), ignored);
   w->opened_at = now();
   ++pool_->stats.connections_opened;
   const auto local = w->socket.local_endpoint(ignored);
   note_opened(target, local.port());
-  if (cfg.config.tls) {
-    // `relaxed` is set for handoff connections only.
-    auto error = co_await start_tls(*w, target, relaxed, timer);
-    if (!error.empty()) co_return fail(error_class::connection, std::move(error));
-    if (closed_) co_return fail(error_class::cancelled, "client shut down");
-  }
-  // A handoff connection is relaxed before its handshake, as go-redis does: the new node may
-  // be slow while the move is under way.
-  if (relaxed) w->relax.relax_until(w->opened_at + pool_->cfg.post_handoff_relaxed_duration);
-  asio::co_spawn(pool_->ex, read_loop(w), asio::detached);
-  asio::co_spawn(pool_->ex, watchdog_loop(w), asio::detached);
+}
 
-  handshake_fsm fsm{handshake_params::from(cfg, scope)};
+auto connection::handshake_round_trip(wire_ptr w, std::vector<std::string> args)
+    -> asio::awaitable<command_result> {
+  auto self = shared_from_this();
+  auto channel = std::make_shared<reply_channel>(pool_->ex, 1);
+  auto r = std::make_shared<request>();
+  r->id = pool_->next_request_id++;
+  r->args = args;
+  resp3::append_command(r->bytes, std::vector<std::string_view>(args.begin(), args.end()));
+  r->internal = true;
+  r->enqueued_at = now();
+  r->done = [channel](command_result res) {
+    channel->try_send(boost::system::error_code{}, std::move(res));
+  };
+  std::vector<request_ptr> one;  // not `{r}`: see the note on note_opened()
+  one.push_back(r);
+  if (!co_await write_batch(w, std::move(one))) {
+    co_return command_error{error_class::connection, "handshake: connection lost while writing"};
+  }
+  auto [ec, result] = co_await channel->async_receive(nothrow);
+  if (ec) co_return lose_opening(w, error_class::cancelled, "handshake cancelled");
+  if (const auto* e = std::get_if<command_error>(&result)) {
+    const auto kind = e->kind == error_class::timeout ? error_class::handshake : e->kind;
+    co_return lose_opening(w, kind, "handshake (" + args[0] + "): " + e->message);
+  }
+  co_return result;
+}
+
+auto connection::handshake(wire_ptr w, address target, handshake_scope scope)
+    -> asio::awaitable<std::variant<wire_ptr, command_error>> {
+  auto self = shared_from_this();
+  handshake_fsm fsm{handshake_params::from(pool_->cfg, scope)};
   auto action = fsm.start();
   for (;;) {
     if (const auto* done = std::get_if<handshake_done>(&action)) {
@@ -481,31 +514,42 @@ auto connection::open_wire(address target, handshake_scope scope, bool relaxed)
       wire_lost(w, failed->error.message, closer::client);
       co_return failed->error;
     }
-    const auto& send = std::get<handshake_send>(action);
-    auto channel = std::make_shared<reply_channel>(pool_->ex, 1);
-    auto r = std::make_shared<request>();
-    r->id = pool_->next_request_id++;
-    r->args = send.args;
-    resp3::append_command(r->bytes,
-                          std::vector<std::string_view>(send.args.begin(), send.args.end()));
-    r->internal = true;
-    r->enqueued_at = now();
-    r->done = [channel](command_result res) {
-      channel->try_send(boost::system::error_code{}, std::move(res));
-    };
-    std::vector<request_ptr> one;  // not `{r}`: see the note on note_opened()
-    one.push_back(r);
-    if (!co_await write_batch(w, std::move(one))) {
-      co_return command_error{error_class::connection, "handshake: connection lost while writing"};
-    }
-    auto [ec, result] = co_await channel->async_receive(nothrow);
-    if (ec) co_return fail(error_class::cancelled, "handshake cancelled");
-    if (const auto* e = std::get_if<command_error>(&result)) {
-      const auto kind = e->kind == error_class::timeout ? error_class::handshake : e->kind;
-      co_return fail(kind, "handshake (" + send.args[0] + "): " + e->message);
-    }
-    action = fsm.on_reply(std::get<resp3::value>(result));
+    auto reply = co_await handshake_round_trip(w, std::get<handshake_send>(action).args);
+    if (auto* e = std::get_if<command_error>(&reply)) co_return std::move(*e);
+    action = fsm.on_reply(std::get<resp3::value>(reply));
   }
+}
+
+auto connection::open_wire(address target, handshake_scope scope, bool relaxed)
+    -> asio::awaitable<std::variant<wire_ptr, command_error>> {
+  auto self = shared_from_this();
+  const auto& cfg = pool_->cfg;
+  auto w = std::make_shared<wire>(pool_->ex, pool_->next_wire_id++, target, pool_->make_tracker());
+  opening_.insert(w);
+  struct erase_on_exit {
+    connection* c;
+    wire_ptr w;
+    ~erase_on_exit() { c->opening_.erase(w); }
+  } guard{this, w};
+
+  // One deadline for the resolve, the connect and the TLS handshake.
+  asio::steady_timer timer{pool_->ex};
+  timer.expires_after(cfg.config.dial_timeout);
+  auto dial_error = co_await dial(w, target, timer);
+  if (dial_error) co_return lose_opening(w, dial_error->kind, std::move(dial_error->message));
+  note_connected(w, target);
+  if (cfg.config.tls) {
+    // `relaxed` is set for handoff connections only.
+    auto error = co_await start_tls(*w, target, relaxed, timer);
+    if (!error.empty()) co_return lose_opening(w, error_class::connection, std::move(error));
+    if (closed_) co_return lose_opening(w, error_class::cancelled, "client shut down");
+  }
+  // A handoff connection is relaxed before its handshake, as go-redis does: the new node may
+  // be slow while the move is under way.
+  if (relaxed) w->relax.relax_until(w->opened_at + pool_->cfg.post_handoff_relaxed_duration);
+  asio::co_spawn(pool_->ex, read_loop(w), asio::detached);
+  asio::co_spawn(pool_->ex, watchdog_loop(w), asio::detached);
+  co_return co_await handshake(w, target, scope);
 }
 
 auto connection::connect_first(std::function<void(std::optional<command_error>)> done)

@@ -89,45 +89,103 @@ void handoff_planner::forget(conn_id conn) {
   }
 }
 
+auto handoff_planner::screen(conn_id receiver, const maint::moving& m,
+                             const std::vector<conn_view>& pool, const conn_view*& rv,
+                             std::optional<address>& target) const
+    -> std::optional<moving_ignored> {
+  if (params_.broken.has(broken_mode::ignore_moving)) {
+    return moving_ignored{receiver, "broken mode ignore-moving"};
+  }
+  const auto it =
+      std::find_if(pool.begin(), pool.end(), [&](const conn_view& c) { return c.id == receiver; });
+  if (it == pool.end() || !it->endpoint) {
+    return moving_ignored{receiver, "connection has no socket"};
+  }
+  rv = &*it;
+  if (m.endpoint) {
+    target = parse_address(*m.endpoint);
+    if (!target) return moving_ignored{receiver, "unparsable endpoint '" + *m.endpoint + "'"};
+  }
+  return std::nullopt;
+}
+
+auto handoff_planner::replay_ignored(conn_id receiver, const maint::moving& m, const conn_view& rv,
+                                     const std::optional<address>& target, operation* op)
+    -> std::optional<moving_ignored> {
+  if (op != nullptr && op->covered.contains(receiver)) {
+    return moving_ignored{receiver, "duplicate (seq " + std::to_string(m.seq) + ", endpoint " +
+                                        (m.endpoint ? *m.endpoint : "null") + ")"};
+  }
+  if (target && *target == *rv.endpoint) {
+    // A replay to a connection already at the target (late joiners get the active MOVING).
+    if (op != nullptr) op->covered.insert(receiver);
+    return moving_ignored{receiver, "already connected to " + target->to_string()};
+  }
+  if (rv.handing_off) return moving_ignored{receiver, "a handoff is already under way"};
+  return std::nullopt;
+}
+
+auto handoff_planner::new_operation(const maint::moving& m, const std::optional<address>& target,
+                                    const conn_view& rv, time_point now) const -> operation {
+  operation op;
+  op.target = target;
+  op.source = rv.endpoint;
+  op.received_at = now;
+  op.grace_end = now + std::chrono::seconds{std::max<std::int64_t>(0, m.time_s)};
+  op.close_deadline = close_deadline_for(now, m.time_s);
+  return op;
+}
+
+auto handoff_planner::cover_affected(conn_id receiver, const conn_view& rv,
+                                     const std::vector<conn_view>& pool, operation& op)
+    -> std::vector<conn_id> {
+  std::vector<conn_id> affected{receiver};
+  for (const auto& c : pool) {
+    if (c.id != receiver && c.endpoint == rv.endpoint && !c.handing_off &&
+        !op.covered.contains(c.id)) {
+      affected.push_back(c.id);
+    }
+  }
+  for (auto id : affected) op.covered.insert(id);
+  return affected;
+}
+
+auto handoff_planner::delayed_start(const maint::moving& m, bool null_endpoint,
+                                    const operation& op) const -> std::optional<time_point> {
+  if (params_.broken.has(broken_mode::late_reconnect)) {
+    return op.grace_end + late_start_after_grace;
+  }
+  if (null_endpoint && !params_.broken.has(broken_mode::ignore_null_delay)) {
+    return op.received_at + std::chrono::milliseconds{std::max<std::int64_t>(0, m.time_s) * 500};
+  }
+  return std::nullopt;
+}
+
+void handoff_planner::defer_start(const op_key& key, operation& op,
+                                  const std::vector<conn_id>& affected, time_point at,
+                                  std::vector<planner_action>& out) {
+  op.waiting.insert(op.waiting.end(), affected.begin(), affected.end());
+  if (!op.timer) {
+    op.timer = next_token_++;
+    timers_[*op.timer] = key;
+    out.emplace_back(schedule_timer{*op.timer, at});
+  }
+}
+
 auto handoff_planner::on_moving(conn_id receiver, const maint::moving& m,
                                 const std::vector<conn_view>& pool, time_point now)
     -> std::vector<planner_action> {
   prune(now);
-  if (params_.broken.has(broken_mode::ignore_moving)) {
-    return {moving_ignored{receiver, "broken mode ignore-moving"}};
-  }
-  const auto rv =
-      std::find_if(pool.begin(), pool.end(), [&](const conn_view& c) { return c.id == receiver; });
-  if (rv == pool.end() || !rv->endpoint) {
-    return {moving_ignored{receiver, "connection has no socket"}};
-  }
+  const conn_view* rv = nullptr;
   std::optional<address> target;
-  if (m.endpoint) {
-    target = parse_address(*m.endpoint);
-    if (!target) return {moving_ignored{receiver, "unparsable endpoint '" + *m.endpoint + "'"}};
-  }
+  if (auto ignored = screen(receiver, m, pool, rv, target)) return {std::move(*ignored)};
   const op_key key{m.seq, m.endpoint.value_or("")};
   auto found = ops_.find(key);
-  if (found != ops_.end() && found->second.covered.contains(receiver)) {
-    return {moving_ignored{receiver, "duplicate (seq " + std::to_string(m.seq) + ", endpoint " +
-                                         (m.endpoint ? *m.endpoint : "null") + ")"}};
+  if (auto ignored = replay_ignored(receiver, m, *rv, target,
+                                    found == ops_.end() ? nullptr : &found->second)) {
+    return {std::move(*ignored)};
   }
-  if (target && *target == *rv->endpoint) {
-    // A replay to a connection already at the target (late joiners get the active MOVING).
-    if (found != ops_.end()) found->second.covered.insert(receiver);
-    return {moving_ignored{receiver, "already connected to " + target->to_string()}};
-  }
-  if (rv->handing_off) return {moving_ignored{receiver, "a handoff is already under way"}};
-
-  if (found == ops_.end()) {
-    operation op;
-    op.target = target;
-    op.source = rv->endpoint;
-    op.received_at = now;
-    op.grace_end = now + std::chrono::seconds{std::max<std::int64_t>(0, m.time_s)};
-    op.close_deadline = close_deadline_for(now, m.time_s);
-    found = ops_.emplace(key, std::move(op)).first;
-  }
+  if (found == ops_.end()) found = ops_.emplace(key, new_operation(m, target, *rv, now)).first;
   auto& op = found->second;
   if (!target && op.fired_at && rv->opened_at >= *op.fired_at) {
     // Opened after the null-endpoint reconnect point: it already reaches the new place.
@@ -140,30 +198,10 @@ auto handoff_planner::on_moving(conn_id receiver, const maint::moving& m,
     out.emplace_back(remap_target{target_, *target});
     target_ = *target;
   }
-
-  std::vector<conn_id> affected{receiver};
-  for (const auto& c : pool) {
-    if (c.id != receiver && c.endpoint == rv->endpoint && !c.handing_off &&
-        !op.covered.contains(c.id)) {
-      affected.push_back(c.id);
-    }
-  }
-  for (auto id : affected) op.covered.insert(id);
-
-  std::optional<time_point> start_at;
-  if (params_.broken.has(broken_mode::late_reconnect)) {
-    start_at = op.grace_end + late_start_after_grace;
-  } else if (!target && !params_.broken.has(broken_mode::ignore_null_delay)) {
-    start_at =
-        op.received_at + std::chrono::milliseconds{std::max<std::int64_t>(0, m.time_s) * 500};
-  }
+  const auto affected = cover_affected(receiver, *rv, pool, op);
+  const auto start_at = delayed_start(m, !target, op);
   if (start_at && now < *start_at) {
-    op.waiting.insert(op.waiting.end(), affected.begin(), affected.end());
-    if (!op.timer) {
-      op.timer = next_token_++;
-      timers_[*op.timer] = key;
-      out.emplace_back(schedule_timer{*op.timer, *start_at});
-    }
+    defer_start(key, op, affected, *start_at, out);
     return out;
   }
   for (auto id : affected) {

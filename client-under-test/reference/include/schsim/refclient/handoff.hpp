@@ -125,6 +125,32 @@ class handoff_planner {
   void prune(time_point now);
   auto close_deadline_for(time_point now, std::int64_t time_s) const -> time_point;
 
+  // The steps of on_moving(), in order.
+  /// Why `m` cannot apply to `receiver` at all (a broken mode, no socket, an unparsable
+  /// endpoint); otherwise sets `rv` to the receiver's view and `target` to the parsed endpoint.
+  auto screen(conn_id receiver, const maint::moving& m, const std::vector<conn_view>& pool,
+              const conn_view*& rv, std::optional<address>& target) const
+      -> std::optional<moving_ignored>;
+  /// Why `m` is a replay with nothing to do for the receiver: its operation `op` (null for a
+  /// new one) covers it already, it is at the target already (now covered), or it is moving.
+  static auto replay_ignored(conn_id receiver, const maint::moving& m, const conn_view& rv,
+                             const std::optional<address>& target, operation* op)
+      -> std::optional<moving_ignored>;
+  auto new_operation(const maint::moving& m, const std::optional<address>& target,
+                     const conn_view& rv, time_point now) const -> operation;
+  /// The receiver plus every other connection on its endpoint that `op` does not cover yet
+  /// and that is not moving already; `op` covers them all from now on.
+  static auto cover_affected(conn_id receiver, const conn_view& rv,
+                             const std::vector<conn_view>& pool, operation& op)
+      -> std::vector<conn_id>;
+  /// When the handoffs start if not at once: after the grace (broken late_reconnect), or, for a
+  /// null endpoint, after half the time the MOVING gives.
+  auto delayed_start(const maint::moving& m, bool null_endpoint, const operation& op) const
+      -> std::optional<time_point>;
+  /// The `affected` connections wait for `op`'s timer, asked for (in `out`) if not yet.
+  void defer_start(const op_key& key, operation& op, const std::vector<conn_id>& affected,
+                   time_point at, std::vector<planner_action>& out);
+
   planner_params params_;
   address target_;
   std::map<op_key, operation> ops_;
