@@ -56,6 +56,104 @@ class Driver : public sim_test {
     return out;
   }
 
+  // The steps of ShortSessionWithAHandoff, each on the driver `d` of one session.
+  void expect_hello(child_process& d) {
+    d.write_line(R"({"type":"hello","protocol":1,"case":"driver-test"})");
+    const auto hello = next(d, "hello");
+    EXPECT_EQ(hello["protocol"], 1);
+    EXPECT_EQ(hello["client"], "schsim-refclient");
+    EXPECT_EQ(hello["timeouts"]["reply"], "command");
+    const auto caps = hello["capabilities"];
+    for (const auto* cap :
+         {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
+          "mode_enabled", "resp2", "auth", "reconnect"}) {
+      EXPECT_NE(std::find(caps.begin(), caps.end(), cap), caps.end()) << cap;
+    }
+    EXPECT_TRUE(hello["broken"].empty());
+  }
+
+  /// Configures every setting (and one unknown, which must be ignored) and connects to node-a.
+  void configure_and_connect(child_process& d) {
+    const auto a = address_of("node-a");
+    json configure{{"type", "configure"},
+                   {"endpoint", {{"host", a.host}, {"port", a.port}}},
+                   {"settings",
+                    {{"protocol", 3},
+                     {"mode", "auto"},
+                     {"endpoint_type", "auto"},
+                     {"timeout_ms", 500},
+                     {"relaxed_timeout_ms", 3000},
+                     {"post_handoff_relaxed_ms", 1000},
+                     {"handoff_timeout_ms", 3000},
+                     {"connect_timeout_ms", 1000},
+                     {"pool_size", 2},
+                     {"username", nullptr},
+                     {"password", nullptr},
+                     {"retry_idempotent", false},
+                     {"future_knob", 1}}}};
+    d.write_line(configure.dump());
+    next(d, "configured");
+    d.write_line(R"({"type":"connect"})");
+    const auto connected = next(d, "connected");
+    EXPECT_GT(connected["t_ns"].get<std::int64_t>(), 0);
+  }
+
+  /// Three concurrent INCRs of drv:1, each answered once.
+  void incr_three_times(child_process& d) {
+    for (int id = 1; id <= 3; ++id) {
+      d.write_line(json{{"type", "command"},
+                        {"id", id},
+                        {"args", {"INCR", "drv:1"}},
+                        {"intended_ns", to_ns(mono_clock::now())}}
+                       .dump());
+    }
+    std::set<std::string> replies;
+    for (int i = 0; i < 3; ++i) {
+      const auto r = next(d, "result");
+      EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
+      EXPECT_LE(r["sent_ns"].get<std::int64_t>(), r["t_ns"].get<std::int64_t>());
+      replies.insert(r["reply"].get<std::string>());
+    }
+    EXPECT_EQ(replies, (std::set<std::string>{"1", "2", "3"}));
+  }
+
+  /// MOVING to node-b on every node-a connection; `pushed` says how many got it.
+  void hand_off_to_node_b(child_process& d, std::size_t& pushed) {
+    // The pool may have grown to two connections for the three concurrent commands.
+    pushed = push("node-a", moving_bytes(1, 3, address_of("node-b").to_string()), "MOVING", 1);
+    ASSERT_GE(pushed, 1u);
+    ASSERT_TRUE(run_until(
+        [&] {
+          while (auto line = d.try_read_line()) {
+            seen_.push_back(json::parse(*line));
+            unread_.push_back(seen_.back());
+          }
+          return seen("event", "handoff_done") == pushed;
+        },
+        5s));
+  }
+
+  /// After the handoff: the value is still there, and a server error is reported as one.
+  void expect_commands_after_handoff(child_process& d) {
+    d.write_line(R"({"type":"command","id":4,"args":["GET","drv:1"],"intended_ns":0})");
+    auto r = next(d, "result");
+    EXPECT_EQ(r["id"], 4);
+    EXPECT_EQ(r["reply"], "3");
+    d.write_line(R"({"type":"command","id":5,"args":["NOSUCHCMD"],"intended_ns":0})");
+    r = next(d, "result");
+    EXPECT_FALSE(r["ok"].get<bool>());
+    EXPECT_EQ(r["error_class"], "server");
+  }
+
+  void shut_down_after_handoff(child_process& d, std::size_t pushed) {
+    d.write_line(R"({"type":"shutdown"})");
+    const auto bye = next(d, "bye");
+    EXPECT_EQ(bye["stats"]["handoffs_completed"], pushed);
+    EXPECT_EQ(d.wait_exit(5s), std::optional<int>{0});
+    EXPECT_EQ(value_of("drv:1"), std::optional<std::string>{"3"});
+    EXPECT_EQ(events_of<timeline::maint_handshake>("node-b").size(), pushed);
+  }
+
   std::vector<json> seen_;
   std::deque<json> unread_;
 };
@@ -63,86 +161,13 @@ class Driver : public sim_test {
 TEST_F(Driver, ShortSessionWithAHandoff) {
   start({endpoint("node-a"), endpoint("node-b")});
   child_process d{{SCHSIM_REFCLIENT_DRIVER}};
-  d.write_line(R"({"type":"hello","protocol":1,"case":"driver-test"})");
-  const auto hello = next(d, "hello");
-  EXPECT_EQ(hello["protocol"], 1);
-  EXPECT_EQ(hello["client"], "schsim-refclient");
-  EXPECT_EQ(hello["timeouts"]["reply"], "command");
-  const auto caps = hello["capabilities"];
-  for (const auto* cap :
-       {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
-        "mode_enabled", "resp2", "auth", "reconnect"}) {
-    EXPECT_NE(std::find(caps.begin(), caps.end(), cap), caps.end()) << cap;
-  }
-  EXPECT_TRUE(hello["broken"].empty());
-
-  const auto a = address_of("node-a");
-  json configure{{"type", "configure"},
-                 {"endpoint", {{"host", a.host}, {"port", a.port}}},
-                 {"settings",
-                  {{"protocol", 3},
-                   {"mode", "auto"},
-                   {"endpoint_type", "auto"},
-                   {"timeout_ms", 500},
-                   {"relaxed_timeout_ms", 3000},
-                   {"post_handoff_relaxed_ms", 1000},
-                   {"handoff_timeout_ms", 3000},
-                   {"connect_timeout_ms", 1000},
-                   {"pool_size", 2},
-                   {"username", nullptr},
-                   {"password", nullptr},
-                   {"retry_idempotent", false},
-                   {"future_knob", 1}}}};
-  d.write_line(configure.dump());
-  next(d, "configured");
-  d.write_line(R"({"type":"connect"})");
-  const auto connected = next(d, "connected");
-  EXPECT_GT(connected["t_ns"].get<std::int64_t>(), 0);
-
-  for (int id = 1; id <= 3; ++id) {
-    d.write_line(json{{"type", "command"},
-                      {"id", id},
-                      {"args", {"INCR", "drv:1"}},
-                      {"intended_ns", to_ns(mono_clock::now())}}
-                     .dump());
-  }
-  std::set<std::string> replies;
-  for (int i = 0; i < 3; ++i) {
-    const auto r = next(d, "result");
-    EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
-    EXPECT_LE(r["sent_ns"].get<std::int64_t>(), r["t_ns"].get<std::int64_t>());
-    replies.insert(r["reply"].get<std::string>());
-  }
-  EXPECT_EQ(replies, (std::set<std::string>{"1", "2", "3"}));
-
-  // The pool may have grown to two connections for the three concurrent commands.
-  const auto pushed =
-      push("node-a", moving_bytes(1, 3, address_of("node-b").to_string()), "MOVING", 1);
-  ASSERT_GE(pushed, 1u);
-  ASSERT_TRUE(run_until(
-      [&] {
-        while (auto line = d.try_read_line()) {
-          seen_.push_back(json::parse(*line));
-          unread_.push_back(seen_.back());
-        }
-        return seen("event", "handoff_done") == pushed;
-      },
-      5s));
-  d.write_line(R"({"type":"command","id":4,"args":["GET","drv:1"],"intended_ns":0})");
-  auto r = next(d, "result");
-  EXPECT_EQ(r["id"], 4);
-  EXPECT_EQ(r["reply"], "3");
-  d.write_line(R"({"type":"command","id":5,"args":["NOSUCHCMD"],"intended_ns":0})");
-  r = next(d, "result");
-  EXPECT_FALSE(r["ok"].get<bool>());
-  EXPECT_EQ(r["error_class"], "server");
-
-  d.write_line(R"({"type":"shutdown"})");
-  const auto bye = next(d, "bye");
-  EXPECT_EQ(bye["stats"]["handoffs_completed"], pushed);
-  EXPECT_EQ(d.wait_exit(5s), std::optional<int>{0});
-  EXPECT_EQ(value_of("drv:1"), std::optional<std::string>{"3"});
-  EXPECT_EQ(events_of<timeline::maint_handshake>("node-b").size(), pushed);
+  expect_hello(d);
+  configure_and_connect(d);
+  incr_three_times(d);
+  std::size_t pushed = 0;
+  ASSERT_NO_FATAL_FAILURE(hand_off_to_node_b(d, pushed));
+  expect_commands_after_handoff(d);
+  shut_down_after_handoff(d, pushed);
 }
 
 TEST_F(Driver, ConfigErrorsAndConnectFailures) {
