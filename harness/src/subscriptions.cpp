@@ -37,8 +37,26 @@ auto subscription_command_of(const std::string& name) -> std::optional<subscript
   return std::nullopt;
 }
 
-/// Why the server's side explains the end of a subscription at `t` on `c`, if it does.
-auto maintenance_cause(const check_input& in, const conn_record& c, std::int64_t t) -> std::string {
+/// A MOVING or SMIGRATED written to `c` at or before `t` (for another connection than the one
+/// whose subscription ended, only while the MOVING's time, or 1 s, has not run out by `t`).
+auto handoff_push_before(const conn_record& c, std::int64_t t, bool same_connection)
+    -> const tl::event* {
+  for (const auto* p : c.pushes) {
+    const auto& push = std::get<tl::push_written>(p->what);
+    if (p->t_ns > t || (push.name != "MOVING" && push.name != "SMIGRATED")) continue;
+    const std::int64_t valid_ns = push.time_s.value_or(1) * 1'000'000'000;
+    if (same_connection || t - p->t_ns <= valid_ns) return p;
+  }
+  return nullptr;
+}
+
+/// Why the server's side explains the end of a subscription at `t` on `c`, if it does: the
+/// server closed it, or a handoff was announced to it, or to another connection of the client to
+/// the same endpoint. A client acts on the first MOVING it reads: when the subscriber's own copy
+/// is queued behind the messages (a slow reader, a fragmented write), the one a command
+/// connection read first is what moves the subscriber.
+auto maintenance_cause(const check_input& in, const analysis& an, const conn_record& c,
+                       std::int64_t t) -> std::string {
   if (c.closed_event != nullptr && c.closed_event->t_ns <= t) {
     const auto& closed = std::get<tl::connection_closed>(c.closed_event->what);
     if (closed.by == tl::close_initiator::server) {
@@ -46,10 +64,15 @@ auto maintenance_cause(const check_input& in, const conn_record& c, std::int64_t
                          at(in, c.closed_event->t_ns), closed.reason);
     }
   }
-  for (const auto* p : c.pushes) {
-    const auto& push = std::get<tl::push_written>(p->what);
-    if (p->t_ns <= t && (push.name == "MOVING" || push.name == "SMIGRATED")) {
-      return fmt::format("{} written to connection {} at {}", push.name, c.id, at(in, p->t_ns));
+  if (const auto* p = handoff_push_before(c, t, true)) {
+    return fmt::format("{} written to connection {} at {}",
+                       std::get<tl::push_written>(p->what).name, c.id, at(in, p->t_ns));
+  }
+  for (const auto& [id, other] : an.conns) {
+    if (id == c.id || other.endpoint != c.endpoint) continue;
+    if (const auto* p = handoff_push_before(other, t, false)) {
+      return fmt::format("{} written to connection {} (same endpoint) at {}",
+                         std::get<tl::push_written>(p->what).name, id, at(in, p->t_ns));
     }
   }
   return {};
@@ -120,7 +143,7 @@ auto find_spans(const check_input& in, const analysis& an) -> std::vector<subscr
     const auto first = spans.size();
     spans_of(c, spans);
     for (auto i = first; i < spans.size(); ++i) {
-      if (spans[i].end != forever) spans[i].cause = maintenance_cause(in, c, spans[i].end);
+      if (spans[i].end != forever) spans[i].cause = maintenance_cause(in, an, c, spans[i].end);
     }
   }
   std::sort(spans.begin(), spans.end(),
