@@ -22,7 +22,13 @@ for arg in "$@"; do
     *) scenario=$arg ;;
   esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "package-test.sh: needs root (debootstrap, chroot)" >&2; exit 2; }
+# As install-deps.sh does: through sudo when not root (without a password prompt).
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
+    { echo "package-test.sh: needs root or password-less sudo (debootstrap, chroot)" >&2; exit 2; }
+  exec sudo -n env PATH="$PATH" BUILD_DIR="${BUILD_DIR:-}" PACKAGE_OUT="${PACKAGE_OUT:-}" \
+    bash "$0" "$@"
+fi
 mkdir -p "$out"
 
 # The mirror apt already uses here, so the root comes from the same registry.
@@ -54,7 +60,8 @@ fi
   { echo "package-test.sh: no $build_dir/CPackConfig.cmake; run scripts/build.sh" >&2; exit 2; }
 start=$SECONDS
 rm -f "$out"/schsim_*.deb
-(cd "$out" && cpack --config "$OLDPWD/$build_dir/CPackConfig.cmake" -B "$out" >"$out/cpack.log" 2>&1) ||
+config=$(cd "$build_dir" && pwd)/CPackConfig.cmake
+(cd "$out" && cpack --config "$config" -B "$out" >"$out/cpack.log" 2>&1) ||
   { tail -n 20 "$out/cpack.log" >&2; echo "package-test.sh: cpack failed" >&2; exit 1; }
 deb=$(ls "$out"/schsim_*.deb)
 echo "package-test.sh: $(basename "$deb") ($(du -h "$deb" | cut -f1)), depends on:" \
