@@ -495,7 +495,7 @@ TEST(TimeoutRelaxation, AfterOverlappingWindowsTheGapToTheLastClosingIsUnjudged)
   run_builder b;
   b.open(0, "node-a", 1);
   b.incr(1, 100, "node-a", 1);
-  for (const auto [at, seq] : {std::pair{1000, 3}, std::pair{1200, 4}}) {
+  for (const auto& [at, seq] : {std::pair{1000, 3}, std::pair{1200, 4}}) {
     b.notify(at, "m" + std::to_string(seq), maint::migrating{seq, 1, {"1"}});
   }
   b.push(1500, "node-a", 1, "MIGRATED", 5, std::nullopt, "m3.end");

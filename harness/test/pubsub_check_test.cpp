@@ -164,6 +164,32 @@ TEST(PubsubContinuity, FailsWhenTheSubscriptionIsNeverTakenAgain) {
   EXPECT_TRUE(has_finding(r, "MOVING written to connection 2")) << r.summary;
 }
 
+// The forced close comes 500 ms before the judged end (3000 ms less the unjudged tail): the
+// client still had 500 ms of its 1 s grace to subscribe again, so the open gap is no finding.
+TEST(PubsubContinuity, AGapStillInsideTheGraceAtTheEndIsNotJudged) {
+  pubsub_run b;
+  b.open(0, "node-a", 2);
+  b.subscribe(10, "node-a", 2);
+  b.push(2000, "node-a", 2, "MOVING", 7, 2, "m");
+  b.close(2250, "node-a", 2);
+  b.open(2250, "node-b", 4);
+  b.publish_all(
+      3000,
+      [](std::int64_t at) {
+        return at < 2250 ? std::vector<std::uint64_t>{2} : std::vector<std::uint64_t>{};
+      },
+      [](std::int64_t seq) { return seq * 100 < 2250 ? 1 : 0; });
+  b.finish(3000);
+  const auto r = check_pubsub_continuity(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_TRUE(r.violations.empty()) << r.summary;
+  // The same gap past the grace fails: it is judged, only later.
+  b.scn.expect.resubscribe_within = milliseconds{400};
+  const auto late = check_pubsub_continuity(b.input());
+  EXPECT_EQ(late.outcome, verdict::status::fail) << late.summary;
+  EXPECT_TRUE(has_finding(late, "never held again")) << late.summary;
+}
+
 TEST(PubsubContinuity, FailsWhenTheGapIsLongerThanAllowed) {
   pubsub_run b;
   b.scn.expect.resubscribe_within = milliseconds{200};

@@ -146,7 +146,9 @@ auto judge_gaps(const check_input& in, const episodes& ep, v::check_result& r,
                      fmt::format("{} on {} with no maintenance event to explain it; {}; {} "
                                  "message(s) published in between were lost",
                                  how, channels, again, lost));
-    } else if (!g.end || end - g.start > grace) {
+    } else if (end - g.start > grace) {
+      // A gap still open when the judged part of the run ended is judged only once it has
+      // outlasted the grace: until then the client may yet take the subscription again.
       v::add_finding(r, "not_resubscribed",
                      fmt::format("{} on {} after {}; {} ({:.0f} ms, more than the {:.0f} ms "
                                  "allowed); {} message(s) published in between were lost",
