@@ -151,7 +151,14 @@ auto broken_cases() -> std::vector<broken_case> {
       broken_case{"split-transaction", "transactions-moving", {"transactions"}, {"zero_dropped"}},
       // Blocks in flight when MOVING arrives are written again on node-b: run twice, as the
       // commands in flight are.
-      broken_case{"resend-written", "transactions-moving", {"transactions"}, {"zero_dropped"}}};
+      broken_case{"resend-written", "transactions-moving", {"transactions"}, {"zero_dropped"}},
+      // Asks for internal-ip on TLS. node-b's certificate here names 127.0.0.1 too, so the
+      // handoff works and only the endpoint type is wrong (on tls-auto-endpoint-type the IP
+      // endpoint fails verification and the client hangs retrying it).
+      broken_case{"ip-endpoint-type-under-tls", "tls-moving-new-endpoint", {"handshake"}, {}},
+      // FAILING_OVER makes the subscriber drop its channels for 300 ms: a gap no maintenance
+      // event explains, and the messages published in it are lost.
+      broken_case{"resubscribe-on-window", "pubsub-failover", {"pubsub_continuity"}, {}}};
 }
 
 // Each scenario once, in the order of first use.

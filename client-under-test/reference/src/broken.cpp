@@ -49,6 +49,15 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::split_transaction, "split-transaction",
      "transactions: MULTI, each command and EXEC are sent one by one, so a handoff can split "
      "the block between two connections"},
+    {broken_mode::handoff_backoff, "handoff-backoff",
+     "a handoff waits a 600 ms retry backoff before its first dial, and the connection's commands "
+     "wait with it"},
+    {broken_mode::ip_endpoint_type_under_tls, "ip-endpoint-type-under-tls",
+     "TLS: endpoint type auto is resolved from the host alone, so an IP start address asks for "
+     "internal-ip or external-ip, whose endpoints the certificate does not name"},
+    {broken_mode::resubscribe_on_window, "resubscribe-on-window",
+     "Pub/Sub: a MIGRATING or FAILING_OVER makes the subscriber unsubscribe and subscribe again "
+     "300 ms later, though the connection is not moving: messages in between are lost"},
 }};
 
 constexpr auto make_modes() {

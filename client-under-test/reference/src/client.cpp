@@ -376,6 +376,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void write_raw(const wire_ptr& w, std::string bytes);
   void subscribe_on(const wire_ptr& w);
   void unsubscribe_on(const wire_ptr& w);
+  /// Broken resubscribe-on-window: drops the subscription on `w` and takes it again later.
+  void resubscribe_later(const wire_ptr& w);
   /// A subscribe/unsubscribe confirmation or a message: true when handled.
   auto on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bool;
   /// The handoff swap waiting for the old socket's unsubscribe (or, broken, the new one's
@@ -857,6 +859,9 @@ auto command_bytes(std::string_view name, const std::vector<std::string>& args) 
 /// How long the overlap-subscriptions broken mode keeps both sockets subscribed: long enough
 /// that messages at a workload's rate arrive on both.
 constexpr milliseconds overlap_hold{300};
+/// How long the resubscribe-on-window broken mode leaves the channels uncovered: long enough
+/// that messages at a workload's rate are published in between.
+constexpr milliseconds resubscribe_pause{300};
 
 }  // namespace
 
@@ -889,6 +894,15 @@ void connection::unsubscribe_on(const wire_ptr& w) {
   pool_->emit("unsubscribing",
               {{"conn", static_cast<std::int64_t>(id_)}, {"endpoint", w->endpoint.to_string()}});
   write_raw(w, command_bytes(subscribe_command(sub.kind, false), sub.names));
+}
+
+void connection::resubscribe_later(const wire_ptr& w) {
+  unsubscribe_on(w);
+  auto timer = std::make_shared<asio::steady_timer>(pool_->ex, resubscribe_pause);
+  timer->async_wait([self = shared_from_this(), w, timer](boost::system::error_code) {
+    if (w->closed || w != self->active_) return;  // a handoff or reconnect subscribes anew
+    self->subscribe_on(w);
+  });
 }
 
 void connection::resume_swap() {
@@ -996,6 +1010,12 @@ void connection::on_push(const wire_ptr& w, resp3::value v) {
                                {"ignored", change == relax_change::ignored}});
   report_relax(w, t);
   w->watchdog.cancel();
+  const bool opens_window =
+      std::holds_alternative<maint::migrating>(n) || std::holds_alternative<maint::failing_over>(n);
+  if (subscriber_ && opens_window && w == active_ && w->subscribed &&
+      pool_->cfg.config.broken.has(broken_mode::resubscribe_on_window)) {
+    resubscribe_later(w);
+  }
   if (const auto* sm = std::get_if<maint::smigrated>(&n); sm && pool_->smigrated_handler) {
     asio::post(pool_->ex, [weak = std::weak_ptr<client::impl>(pool_), copy = *sm] {
       if (auto pool = weak.lock(); pool && !pool->shut_down && pool->smigrated_handler) {

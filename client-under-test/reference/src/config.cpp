@@ -143,8 +143,12 @@ auto resolve(const client_config& config) -> std::variant<resolved_config, confi
 
   resolved_config r;
   r.config = config;
+  // Broken ip-endpoint-type-under-tls: the host alone decides, as if the transport were plain.
+  const auto detect_as = config.broken.has(broken_mode::ip_endpoint_type_under_tls)
+                             ? transport_security::plain
+                             : config.security;
   r.moving_endpoint_type = m.moving_endpoint_type == endpoint_type::automatic
-                               ? detect_endpoint_type(config.host, config.security)
+                               ? detect_endpoint_type(config.host, detect_as)
                                : m.moving_endpoint_type;
   r.max_workers = resolve_max_workers(config.pool_size, m.max_workers);
   r.handoff_queue_size = resolve_handoff_queue_size(config.pool_size, config.max_active_conns,

@@ -16,6 +16,8 @@ auto ms_since_epoch(time_point t) -> long long {
 
 /// How long after the grace period the broken late_reconnect mode starts its handoff.
 constexpr std::chrono::milliseconds late_start_after_grace{500};
+/// How long the broken handoff_backoff mode waits before a handoff's first dial.
+constexpr std::chrono::milliseconds first_dial_backoff{600};
 /// Operations are remembered this long after their grace ended, to recognise replays.
 constexpr std::chrono::seconds op_memory{60};
 
@@ -241,10 +243,17 @@ auto handoff_fsm::start(const address& target, time_point close_deadline, time_p
   target_ = target;
   started_at_ = now;
   close_deadline_ = close_deadline;
-  attempt_ = 1;
-  phase_ = phase::dialing;
   // resend_written does not wait for the old socket: what is in flight is written again.
   old_drained_ = params_.broken.has(broken_mode::resend_written);
+  if (params_.broken.has(broken_mode::handoff_backoff)) {
+    // The retry wait taken before the first attempt too: on_timer dials attempt 1 at retry_at_.
+    attempt_ = 0;
+    phase_ = phase::waiting_retry;
+    retry_at_ = now + first_dial_backoff;
+    return on_timer(now);
+  }
+  attempt_ = 1;
+  phase_ = phase::dialing;
   std::vector<handoff_action> out{handoff_dial{
       target_, attempt_,
       params_.broken.has(broken_mode::skip_handoff_handshake) ? handshake_scope::skip

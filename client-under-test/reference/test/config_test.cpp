@@ -48,6 +48,10 @@ TEST(ConfigResolve, TlsNeedsItsCaAndNameAndAWholeClientCertificate) {
   ASSERT_TRUE(std::holds_alternative<resolved_config>(ok));
   // Auto under TLS picks an FQDN type (sch-protocol.md §1.2).
   EXPECT_EQ(std::get<resolved_config>(ok).moving_endpoint_type, endpoint_type::internal_fqdn);
+  // Broken ip-endpoint-type-under-tls: the IP start address alone decides.
+  c.broken.set(broken_mode::ip_endpoint_type_under_tls);
+  EXPECT_EQ(std::get<resolved_config>(resolve(c)).moving_endpoint_type, endpoint_type::internal_ip);
+  c.broken = {};
   c.tls->cert_file = "/tmp/client.crt";
   ASSERT_TRUE(std::holds_alternative<config_error>(resolve(c)));
   EXPECT_EQ(std::get<config_error>(resolve(c)).message,

@@ -41,9 +41,16 @@ enum class broken_mode {
   split_transaction,   ///< transactions: a MULTI block is sent command by command, each after the
                        ///< previous reply, so a handoff swap can fall between MULTI and EXEC and
                        ///< the rest of the block goes to the new connection
+  handoff_backoff,     ///< a handoff waits a retry backoff before its first dial, and the
+                       ///< connection's commands wait with it: traffic stalls for the backoff
+  ip_endpoint_type_under_tls,  ///< auto endpoint type looks at the host alone, so an IP start
+                               ///< address asks for an IP type even under TLS
+  resubscribe_on_window,       ///< Pub/Sub: a window-opening push (MIGRATING, FAILING_OVER) makes
+                               ///< the subscriber unsubscribe and subscribe again a while later,
+                               ///< though nothing ended its subscription
 };
 
-inline constexpr std::size_t broken_mode_count = 17;
+inline constexpr std::size_t broken_mode_count = 20;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;
