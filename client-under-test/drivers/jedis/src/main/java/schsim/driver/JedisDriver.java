@@ -12,6 +12,7 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisProtocol;
+import redis.clients.jedis.Transaction;
 import redis.clients.jedis.commands.ProtocolCommand;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
@@ -132,6 +133,7 @@ public final class JedisDriver {
                 case "command" -> command(m);
                 case "subscribe" -> subscribe(m);
                 case "block" -> block(m);
+                case "transaction" -> transaction(m);
                 case "shutdown" -> shutdown();
                 default -> log("ignoring message type " + type);
             }
@@ -164,7 +166,7 @@ public final class JedisDriver {
                 // Jedis 8.0.2 has no SCH: no maint_notifications, relaxed_timeouts, handoff,
                 // moving_null_endpoint, mode_auto or mode_enabled. No cluster either: this driver
                 // does not build JedisCluster.
-                "capabilities", List.of("resp2", "auth", "tls", "blocking", "pubsub"),
+                "capabilities", List.of("resp2", "auth", "tls", "blocking", "pubsub", "transactions"),
                 // socketTimeoutMillis is SO_TIMEOUT on every read of a reply: a per-read bound.
                 "timeouts", msg("reply", "command")));
     }
@@ -473,6 +475,105 @@ public final class JedisDriver {
         }, "block");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * A MULTI/EXEC block the way a Jedis application runs one: RedisClient.transaction(false)
+     * borrows a pool connection for the block alone (MULTI is connection state), watch() when
+     * asked, multi(), each command queued with sendCommand (Jedis writes them without reading
+     * the +QUEUED replies until exec()), then exec(), whose list holds the commands' replies (null
+     * when a watched key changed); close() returns the connection. On a worker thread, as a
+     * command is: Jedis blocks the caller until EXEC's reply. Never retried here.
+     */
+    void transaction(Map<String, Object> m) {
+        Object id = m.get("id");
+        List<String> watch = new ArrayList<>();
+        if (m.get("watch") instanceof List<?> l) {
+            for (Object o : l) {
+                watch.add(String.valueOf(o));
+            }
+        }
+        List<List<String>> cmds = new ArrayList<>();
+        if (m.get("commands") instanceof List<?> l) {
+            for (Object c : l) {
+                List<String> args = new ArrayList<>();
+                if (c instanceof List<?> cl) {
+                    for (Object o : cl) {
+                        args.add(o instanceof String str ? str : Json.write(o));
+                    }
+                }
+                cmds.add(args);
+            }
+        }
+        if (client == null || cmds.isEmpty() || cmds.stream().anyMatch(List::isEmpty)) {
+            long now = monoNs();
+            emit(msg("type", "transaction_result", "id", id, "ok", false, "error_class", "other", "message",
+                    client == null ? "transaction before connected" : "empty commands", "sent_ns", now, "t_ns",
+                    now));
+            return;
+        }
+        inflight.incrementAndGet();
+        RedisClient c = client;
+        try {
+            workers.execute(() -> runTransaction(c, id, watch, cmds));
+        } catch (RuntimeException e) { // more than MAX_WORKERS in flight
+            transactionResult(id, monoNs(), null, e);
+        }
+    }
+
+    /** sent_ns is stamped once the block has its connection, as execute() does for a command. */
+    private void runTransaction(RedisClient c, Object id, List<String> watch, List<List<String>> cmds) {
+        long borrowing = monoNs();
+        Transaction tx;
+        try {
+            tx = (Transaction) c.transaction(false);
+        } catch (RuntimeException e) {
+            transactionResult(id, borrowing, null, e);
+            return;
+        }
+        long sent = monoNs();
+        try (tx) {
+            if (!watch.isEmpty()) {
+                tx.watch(watch.toArray(new String[0]));
+            }
+            tx.multi();
+            for (List<String> args : cmds) {
+                tx.sendCommand(new RawCommand(args.get(0)), args.subList(1, args.size()).toArray(new String[0]));
+            }
+            List<Object> replies = tx.exec();
+            transactionResult(id, sent, replies, null);
+        } catch (RuntimeException e) {
+            transactionResult(id, sent, null, e);
+        }
+    }
+
+    private void transactionResult(Object id, long sent, List<Object> replies, Throwable err) {
+        long t = monoNs();
+        Map<String, Object> r = msg("type", "transaction_result", "id", id);
+        if (err != null) {
+            r.put("ok", false);
+            r.put("error_class", classify(err));
+            r.put("message", messageWithCause(err));
+        } else if (replies == null) { // EXEC answered null: a watched key changed
+            r.put("ok", false);
+            r.put("error_class", "aborted");
+            r.put("message", "EXEC answered null (Transaction.exec returned null)");
+        } else {
+            List<String> out = new ArrayList<>();
+            for (Object o : replies) {
+                out.add(render(o));
+            }
+            r.put("ok", true);
+            r.put("replies", out);
+        }
+        r.put("sent_ns", sent);
+        r.put("t_ns", t);
+        emit(r);
+        if (inflight.decrementAndGet() == 0) {
+            synchronized (idle) {
+                idle.notifyAll();
+            }
+        }
     }
 
     /**
