@@ -50,7 +50,7 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
      "transactions: MULTI, each command and EXEC are sent one by one, so a handoff can split "
      "the block between two connections"},
     {broken_mode::handoff_backoff, "handoff-backoff",
-     "a handoff waits a 600 ms retry backoff before its first dial, and the connection's commands "
+     "a handoff waits a 2 s retry backoff before its first dial, and the connection's commands "
      "wait with it"},
     {broken_mode::ip_endpoint_type_under_tls, "ip-endpoint-type-under-tls",
      "TLS: endpoint type auto is resolved from the host alone, so an IP start address asks for "

@@ -17,7 +17,7 @@ auto ms_since_epoch(time_point t) -> long long {
 /// How long after the grace period the broken late_reconnect mode starts its handoff.
 constexpr std::chrono::milliseconds late_start_after_grace{500};
 /// How long the broken handoff_backoff mode waits before a handoff's first dial.
-constexpr std::chrono::milliseconds first_dial_backoff{600};
+constexpr std::chrono::milliseconds first_dial_backoff{2000};
 /// Operations are remembered this long after their grace ended, to recognise replays.
 constexpr std::chrono::seconds op_memory{60};
 

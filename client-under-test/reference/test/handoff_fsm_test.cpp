@@ -135,11 +135,11 @@ TEST(HandoffFsm, BrokenBackoffWaitsBeforeTheFirstDial) {
   backoff.set(broken_mode::handoff_backoff);
   auto h = fsm(backoff);
   EXPECT_EQ(h.start(node_b, close_by, t0), actions{}) << "no dial before the backoff";
-  EXPECT_EQ(h.next_deadline(), t0 + 600ms);
+  EXPECT_EQ(h.next_deadline(), t0 + 2s);
   EXPECT_EQ(h.on_old_drained(t0 + 1ms), actions{});
-  EXPECT_EQ(h.on_timer(t0 + 599ms), actions{});
-  EXPECT_EQ(h.on_timer(t0 + 600ms), (actions{handoff_dial{node_b, 1}}));
-  EXPECT_EQ(h.on_dial_result(true, t0 + 605ms), (actions{clean_swap}));
+  EXPECT_EQ(h.on_timer(t0 + 1999ms), actions{});
+  EXPECT_EQ(h.on_timer(t0 + 2s), (actions{handoff_dial{node_b, 1}}));
+  EXPECT_EQ(h.on_dial_result(true, t0 + 2005ms), (actions{clean_swap}));
 }
 
 }  // namespace
