@@ -1,5 +1,6 @@
 #include "subscriptions.hpp"
 
+#include <schsim/core/cluster/slots.hpp>
 #include <schsim/harness/workload.hpp>
 #include <schsim/simulator/pubsub.hpp>
 
@@ -137,12 +138,54 @@ void spans_of(const conn_record& c, std::vector<subscription_span>& out) {
   }
 }
 
+/// A completed slot migration, as the server recorded it.
+struct slot_move {
+  std::int64_t t = 0;
+  const tl::slot_migration_completed* what = nullptr;
+  schsim::cluster::slot_set slots;
+};
+
+auto completed_moves(const check_input& in) -> std::vector<slot_move> {
+  std::vector<slot_move> out;
+  for (const auto& e : in.events) {
+    if (const auto* m = std::get_if<tl::slot_migration_completed>(&e.what)) {
+      auto parsed = schsim::cluster::parse_slot_set(m->slots);
+      if (auto* slots = std::get_if<schsim::cluster::slot_set>(&parsed)) {
+        out.push_back({e.t_ns, m, std::move(*slots)});
+      }
+    }
+  }
+  return out;
+}
+
+/// A shard subscription ends where its channel's slot leaves the node: Redis (and the
+/// simulator, when the migration completes) drops it and pushes `sunsubscribe` to the
+/// subscriber, which must subscribe again on the new owner. The server ended it: that is the
+/// maintenance event. True when `s` ended so.
+auto ended_by_slot_move(const check_input& in, const std::vector<slot_move>& moves,
+                        subscription_span& s) -> bool {
+  if (s.kind != sc::subscribe_kind::shard) return false;
+  const auto slot = schsim::cluster::key_slot(s.name);
+  for (const auto& m : moves) {  // recording order: the first move after the start ends it
+    if (m.t < s.start || m.t >= s.end || m.what->from != s.endpoint || !m.slots.contains(slot)) {
+      continue;
+    }
+    end_span(s, m.t, "sunsubscribe from the server");
+    s.cause = fmt::format("slot {} moved from {} to {} at {}", slot, m.what->from, m.what->to,
+                          at(in, m.t));
+    return true;
+  }
+  return false;
+}
+
 auto find_spans(const check_input& in, const analysis& an) -> std::vector<subscription_span> {
   std::vector<subscription_span> spans;
+  const auto moves = completed_moves(in);
   for (const auto& [id, c] : an.conns) {
     const auto first = spans.size();
     spans_of(c, spans);
     for (auto i = first; i < spans.size(); ++i) {
+      if (ended_by_slot_move(in, moves, spans[i])) continue;
       if (spans[i].end != forever) spans[i].cause = maintenance_cause(in, an, c, spans[i].end);
     }
   }

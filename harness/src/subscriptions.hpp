@@ -23,11 +23,12 @@ struct subscription_span {
   scenario::subscribe_kind kind = scenario::subscribe_kind::channel;
   std::int64_t start = 0;
   std::int64_t end = forever;
-  /// "UNSUBSCRIBE", "RESET", "closed by the client", "closed by the server (reason)"; empty
-  /// while held.
+  /// "UNSUBSCRIBE", "RESET", "closed by the client", "closed by the server (reason)",
+  /// "sunsubscribe from the server" (a shard channel's slot left the node); empty while held.
   std::string ended_by;
-  /// A maintenance event that explains the end: the server closed the connection, or a MOVING
-  /// or SMIGRATED had been written to it. Empty when the client ended it on its own.
+  /// A maintenance event that explains the end: the server closed the connection, a MOVING
+  /// or SMIGRATED had been written to it, or the shard channel's slot moved to another node.
+  /// Empty when the client ended it on its own.
   std::string cause;
 
   [[nodiscard]] auto covers(std::string_view channel) const -> bool;

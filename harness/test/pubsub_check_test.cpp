@@ -325,5 +325,80 @@ TEST(PubsubContinuity, PatternSubscriptionsCoverTheirChannels) {
   EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
 }
 
+/// A shard subscriber (SSUBSCRIBE on node-a, connection 2) whose channel's slot 2135 moves to
+/// node-b at 1000 ms: the server drops the subscription there (sunsubscribe) and SPUBLISH goes
+/// to node-b from then on. `resubscribe_ms`: when connection 4 on node-b subscribes again.
+auto shard_run(std::optional<std::int64_t> resubscribe_ms) -> pubsub_run {
+  pubsub_run b;
+  b.scn.load.pubsub->kind = scenario::subscribe_kind::shard;
+  b.open(0, "node-a", 2);
+  b.add(10, "node-a", 2, tl::command_received{2, {"SSUBSCRIBE", pubsub_run::channel}});
+  b.add(1000, "node-a", 0, tl::slot_migration_completed{"node-a", "node-b", "0-2730"});
+  b.push(1001, "node-a", 2, "SMIGRATED", 8, std::nullopt, "migrate.smigrated");
+  b.open(1050, "node-b", 4);
+  if (resubscribe_ms) {
+    b.add(*resubscribe_ms, "node-b", 4,
+          tl::command_received{2, {"SSUBSCRIBE", pubsub_run::channel}});
+  }
+  const auto back = resubscribe_ms.value_or(1'000'000);
+  b.publish_all(
+      3000,
+      [back](std::int64_t at) {
+        return at < 1000   ? std::vector<std::uint64_t>{2}
+               : at < back ? std::vector<std::uint64_t>{}
+                           : std::vector<std::uint64_t>{4};
+      },
+      [back](std::int64_t seq) { return seq * 100 >= 1000 && seq * 100 < back ? 0 : 1; });
+  b.finish(3000);
+  return b;
+}
+
+// The slot's move ended the subscription on node-a (the server's sunsubscribe), not the
+// client: the messages published before it subscribes on node-b fall in an explained gap.
+TEST(PubsubContinuity, AShardSubscriptionEndsWhereItsSlotLeavesTheNode) {
+  const auto b = shard_run(1150);
+  const auto r = check_pubsub_continuity(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::pass) << r.summary;
+  EXPECT_NE(r.summary.find("2 message(s) published in them"), std::string::npos) << r.summary;
+}
+
+TEST(PubsubContinuity, FailsWhenAShardChannelIsNotSubscribedOnItsNewOwner) {
+  const auto b = shard_run(std::nullopt);
+  const auto r = check_pubsub_continuity(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_NE(std::find(r.violations.begin(), r.violations.end(), "not_resubscribed"),
+            r.violations.end());
+  EXPECT_TRUE(has_finding(r, "ended at +1000.0 ms (sunsubscribe from the server)")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "after slot 2135 moved from node-a to node-b")) << r.summary;
+  EXPECT_TRUE(has_finding(r, "never held again")) << r.summary;
+}
+
+TEST(PubsubContinuity, ALateShardResubscriptionFails) {
+  auto b = shard_run(1450);
+  b.scn.expect.resubscribe_within = milliseconds{200};
+  const auto r = check_pubsub_continuity(b.input());
+  EXPECT_EQ(r.outcome, verdict::status::fail);
+  EXPECT_TRUE(has_finding(r, "450 ms, more than the 200 ms allowed")) << r.summary;
+}
+
+// A move of other slots, or of this slot from another node, leaves the subscription alone.
+TEST(PubsubContinuity, OnlyTheChannelsOwnSlotLeavingItsNodeEndsAShardSubscription) {
+  auto b = shard_run(std::nullopt);
+  for (auto& e : b.events) {
+    if (auto* m = std::get_if<tl::slot_migration_completed>(&e.what)) m->slots = "3000-4000";
+  }
+  b.driver.pubsub.messages.clear();
+  for (std::int64_t seq = 1; seq * 100 < 3000; ++seq) b.report(seq, seq * 100 + 2);
+  auto r = check_pubsub_continuity(b.input());
+  EXPECT_TRUE(r.violations.empty()) << r.summary;
+  for (auto& e : b.events) {
+    if (auto* m = std::get_if<tl::slot_migration_completed>(&e.what)) {
+      *m = tl::slot_migration_completed{"node-c", "node-b", "0-2730"};
+    }
+  }
+  r = check_pubsub_continuity(b.input());
+  EXPECT_TRUE(r.violations.empty()) << r.summary;
+}
+
 }  // namespace
 }  // namespace pubsub_check_test
