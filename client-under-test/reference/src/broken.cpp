@@ -58,6 +58,9 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::resubscribe_on_window, "resubscribe-on-window",
      "Pub/Sub: a MIGRATING or FAILING_OVER makes the subscriber unsubscribe and subscribe again "
      "300 ms later, though the connection is not moving: messages in between are lost"},
+    {broken_mode::plaintext_handoff, "plaintext-handoff",
+     "TLS: handoff connections are dialled in plaintext (the configured TLS settings are "
+     "applied to the first connection only)"},
 }};
 
 constexpr auto make_modes() {

@@ -540,7 +540,8 @@ auto connection::open_wire(address target, handshake_scope scope, bool relaxed)
   auto dial_error = co_await dial(w, target, timer);
   if (dial_error) co_return lose_opening(w, dial_error->kind, std::move(dial_error->message));
   note_connected(w, target);
-  if (cfg.config.tls) {
+  const bool plaintext_handoff = relaxed && cfg.config.broken.has(broken_mode::plaintext_handoff);
+  if (cfg.config.tls && !plaintext_handoff) {
     // `relaxed` is set for handoff connections only.
     auto error = co_await start_tls(*w, target, relaxed, timer);
     if (!error.empty()) co_return lose_opening(w, error_class::connection, std::move(error));

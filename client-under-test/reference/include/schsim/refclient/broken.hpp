@@ -48,9 +48,10 @@ enum class broken_mode {
   resubscribe_on_window,       ///< Pub/Sub: a window-opening push (MIGRATING, FAILING_OVER) makes
                                ///< the subscriber unsubscribe and subscribe again a while later,
                                ///< though nothing ended its subscription
+  plaintext_handoff,           ///< TLS: handoff connections are dialled in plaintext
 };
 
-inline constexpr std::size_t broken_mode_count = 20;
+inline constexpr std::size_t broken_mode_count = 21;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;
