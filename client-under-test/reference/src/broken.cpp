@@ -61,6 +61,9 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::plaintext_handoff, "plaintext-handoff",
      "TLS: handoff connections are dialled in plaintext (the configured TLS settings are "
      "applied to the first connection only)"},
+    {broken_mode::queued_as_result, "queued-as-result",
+     "transactions: a block is answered with its +QUEUED replies as soon as they are read, not "
+     "with EXEC's reply"},
 }};
 
 constexpr auto make_modes() {

@@ -864,6 +864,15 @@ constexpr milliseconds overlap_hold{300};
 /// that messages at a workload's rate are published in between.
 constexpr milliseconds resubscribe_pause{300};
 
+/// Broken queued-as-result: a block's +QUEUED replies, handed over as if EXEC had answered.
+auto queued_replies(const request& r) -> resp3::value {
+  std::vector<resp3::value> queued;
+  for (const auto& p : r.parts) {
+    if (p.text == "QUEUED") queued.push_back(p);
+  }
+  return resp3::value::array_of(std::move(queued));
+}
+
 }  // namespace
 
 void connection::write_raw(const wire_ptr& w, std::string bytes) {
@@ -959,6 +968,10 @@ void connection::on_reply(const wire_ptr& w, resp3::value v) {
   if (w->inflight.front()->replies_due > 1) {
     auto& t = w->inflight.front();
     t->parts.push_back(std::move(v));
+    if (t->parts.size() + 1 == t->replies_due && t->transaction &&
+        pool_->cfg.config.broken.has(broken_mode::queued_as_result)) {
+      pool_->complete(t, queued_replies(*t));  // broken: EXEC's reply is still due
+    }
     if (t->parts.size() < t->replies_due) return;  // the block's EXEC reply is still due
     v = std::move(t->parts.back());                // EXEC's reply answers the whole block
   }

@@ -21,6 +21,7 @@ TEST(BrokenModes, NamesRoundTripAndSetWorks) {
             broken_mode::ip_endpoint_type_under_tls);
   EXPECT_EQ(parse_broken_mode("resubscribe-on-window"), broken_mode::resubscribe_on_window);
   EXPECT_EQ(parse_broken_mode("plaintext-handoff"), broken_mode::plaintext_handoff);
+  EXPECT_EQ(parse_broken_mode("queued-as-result"), broken_mode::queued_as_result);
   EXPECT_EQ(parse_broken_mode("nope"), std::nullopt);
   set.set(broken_mode::late_reconnect);
   EXPECT_TRUE(set.has(broken_mode::late_reconnect));

@@ -49,9 +49,11 @@ enum class broken_mode {
                                ///< the subscriber unsubscribe and subscribe again a while later,
                                ///< though nothing ended its subscription
   plaintext_handoff,           ///< TLS: handoff connections are dialled in plaintext
+  queued_as_result,            ///< transactions: a block is answered with its +QUEUED replies as
+                               ///< soon as they are read, before EXEC's reply
 };
 
-inline constexpr std::size_t broken_mode_count = 21;
+inline constexpr std::size_t broken_mode_count = 22;
 
 /// Command-line spelling, e.g. "ignore-moving".
 auto to_string(broken_mode m) -> std::string_view;
