@@ -23,7 +23,8 @@ auto serve_verdict(const served_record& r) -> verdict::run_result {
   // No driver: the checks judge from the server's record alone; driver_facts stays empty, so
   // checks that need the client's own results say what they could not judge
   // (docs/control-api.md lists which).
-  const harness::driver_facts facts;
+  harness::driver_facts facts;
+  facts.absent = true;
   const harness::check_input input{r.scn, c.timeline, facts, c.endpoints, c.start_ns};
   c.windows = harness::derive_windows(input);
   c.checks = harness::run_checks(input);

@@ -383,6 +383,8 @@ auto build_episodes(const check_input& in) -> episodes {
   ep.pubsub = find_pubsub(in, ep.an);
   ep.blocking = find_blocking(in, ep.an);
   ep.transactions = find_transactions(in, ep.an);
+  ep.cut_commands = find_cut_commands(ep.an);
+  for (const auto& [id, c] : ep.an.conns) ep.data_commands_received += c.data.size();
   return ep;
 }
 

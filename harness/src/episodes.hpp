@@ -117,6 +117,23 @@ struct maintenance_window {
   std::optional<std::int64_t> end;  ///< nullopt: never closed
 };
 
+/// A data command a connection received and never answered because the connection closed
+/// first: what the server alone can tell of a dropped command (schsim serve has no driver).
+struct cut_command {
+  const timeline::event* received = nullptr;
+  const timeline::event* closed = nullptr;  ///< the connection's connection_closed
+  bool closed_by_server = false;
+  /// The connection had been told MOVING before the command arrived: the client was to
+  /// move its traffic, so the server's close cutting it is the client's doing.
+  bool after_moving = false;
+  /// A reply delay (latency, stall) was in force on the endpoint when the command arrived:
+  /// a client close then may be its timeout, which only a driver could tell.
+  bool delayed = false;
+  /// The same arguments received later on another connection (the client sent it again);
+  /// nullptr when they never came.
+  const timeline::event* sent_again = nullptr;
+};
+
 struct episodes {
   analysis an;
   std::vector<command_episode> commands;       ///< in the driver's order
@@ -132,9 +149,12 @@ struct episodes {
   pubsub_facts pubsub;
   blocking_facts blocking;
   transaction_facts transactions;
+  std::vector<cut_command> cut_commands;   ///< in the order of the closes
+  std::size_t data_commands_received = 0;  ///< on every connection, redirected ones included
 };
 
 auto build_episodes(const check_input& in) -> episodes;
+auto find_cut_commands(const analysis& an) -> std::vector<cut_command>;
 
 /// When a connection was ready: its maintenance opt-in answered, else HELLO, else its first
 /// command. nullopt when the expected handshake never happened.

@@ -250,3 +250,82 @@ TEST(ControlApiServe, ReportIsWrittenOnSigterm) {
 
 }  // namespace
 }  // namespace control_api_test
+
+namespace control_api_test {
+namespace {
+
+/// One check's result in GET /schsim/verdict.
+auto verdict_check(std::uint16_t control, const std::string& id) -> json {
+  const auto verdict = call(control, http::verb::get, "/schsim/verdict").as_json();
+  for (const auto& c : verdict["cases"][0]["checks"]) {
+    if (c["id"] == id) return c;
+  }
+  return json::object();
+}
+
+// A MOVING the client ignores (time 1 s), with node-a holding replies 5 s from just before it.
+constexpr std::string_view ignored_moving_scenario = R"([scenario]
+id = "served-cut"
+title = "A MOVING the client ignores, with replies held on node-a"
+duration = "10s"
+
+[topology]
+start = "node-a"
+
+[[topology.endpoint]]
+name = "node-a"
+
+[[topology.endpoint]]
+name = "node-b"
+state = "down"
+
+[[step]]
+id = "slow"
+action = "latency"
+when = { handshakes = 1, delay = "50ms" }
+endpoint = "node-a"
+delay = "5s"
+window = "3s"
+
+[[step]]
+id = "move"
+action = "moving_lifecycle"
+when = { handshakes = 1, delay = "100ms" }
+from = "node-a"
+to = "node-b"
+time = 1
+)";
+
+// Without a driver the verdict judges zero_dropped from the server's record: an INCR sent on
+// a connection already told MOVING, still unanswered when node-a closes that connection at the
+// end of the grace, is dropped, until the client sends it again on another connection.
+TEST(ControlApiServe, VerdictJudgesACommandCutByACloseWithoutADriver) {
+  const auto dir = test_dir("served-cut");
+  fs::create_directories(dir);
+  const auto scenario = dir / "served-cut.toml";
+  std::ofstream(scenario) << ignored_moving_scenario;
+  serve_process serve({scenario.string(), "--control", "127.0.0.1:0"}, dir);
+  const auto control = serve.control_port();
+  auto client = opted_in_client(serve.port_of("node-a"));
+  const auto moving = client->read_frame();
+  ASSERT_EQ(moving.rfind(">4\r\n$6\r\nMOVING\r\n", 0), 0U) << moving;
+  const std::string incr = "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n";
+  client->write(incr);
+  client->read_until_closed();  // node-a's forced close, 1 s after the MOVING
+
+  const auto dropped = verdict_check(control, "zero_dropped");
+  EXPECT_EQ(dropped["status"], "fail") << dropped.dump(1);
+  EXPECT_NE(
+      dropped["summary"].get<std::string>().find("INCR counter received on connection 1 (node-a)"),
+      std::string::npos)
+      << dropped.dump(1);
+  EXPECT_EQ(dropped["violations"], json::array({"cut_and_never_sent_again"}));
+
+  auto again = opted_in_client(serve.port_of("node-b"));
+  EXPECT_EQ(again->roundtrip(incr), ":2\r\n");  // the first INCR ran before its connection closed
+  const auto resent = verdict_check(control, "zero_dropped");
+  EXPECT_EQ(resent["status"], "pass") << resent.dump(1);
+}
+
+}  // namespace
+}  // namespace control_api_test

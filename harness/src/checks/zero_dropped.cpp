@@ -169,10 +169,74 @@ void judge_command(const check_input& in, const episodes& ep, const command_epis
   }
 }
 
+/// Why a cut command is not a drop, or "" when it is one (the rules of a driver's run: a
+/// server's close takes the replies it had not written with it, unless the client had been
+/// told to move first; a client's close is its own unless a reply delay may have timed it out).
+auto excuse(const cut_command& c) -> std::string {
+  if (c.sent_again != nullptr) return "sent again";
+  if (c.closed_by_server && !c.after_moving) return "the server's close";
+  if (!c.closed_by_server && c.delayed)
+    return "a reply delay (a timeout, for all the server knows)";
+  return "";
+}
+
+auto describe(const check_input& in, const cut_command& c) -> std::string {
+  const auto& closed = std::get<tl::connection_closed>(c.closed->what);
+  return fmt::format(
+      "{} received on connection {} ({}) at {}{}; the {} closed it at {} ({}) before the reply, "
+      "and the client never sent it again",
+      join(std::get<tl::command_received>(c.received->what).args), c.received->conn,
+      c.received->endpoint, at(in, c.received->t_ns),
+      c.after_moving ? ", after the connection was told MOVING" : "",
+      c.closed_by_server ? "server" : "client", at(in, c.closed->t_ns),
+      closed.reason.empty() ? "no reason given" : closed.reason);
+}
+
+/// Without a driver (schsim serve): a command is dropped when its connection closed before the
+/// server answered it, the close was the client's doing, and the client never sent the same
+/// command again on another connection. What the application was told only a driver could say.
+auto judge_served(const check_input& in, const episodes& ep, v::check_result r) -> v::check_result {
+  std::size_t resent = 0;
+  std::size_t excused = 0;
+  std::vector<const tl::event*> evidence;
+  std::vector<std::string> dropped;
+  for (const auto& c : ep.cut_commands) {
+    const auto why = excuse(c);
+    resent += c.sent_again != nullptr ? 1 : 0;
+    excused += why.empty() || c.sent_again != nullptr ? 0 : 1;
+    if (!why.empty()) continue;
+    evidence.push_back(c.received);
+    evidence.push_back(c.closed);
+    dropped.push_back(describe(in, c));
+  }
+  const auto received = ep.data_commands_received;
+  const auto budget = static_cast<std::size_t>(
+      std::floor(in.scn.expect.max_error_rate * static_cast<double>(received)));
+  r.figures = {{"received", static_cast<double>(received), ""},
+               {"cut_by_a_close", static_cast<double>(ep.cut_commands.size()), ""},
+               {"sent_again", static_cast<double>(resent), ""},
+               {"cut_not_by_the_client", static_cast<double>(excused), ""},
+               {"dropped", static_cast<double>(dropped.size()), ""}};
+  r.tolerances = {{"dropped", 0.0, static_cast<double>(budget) + 1, "",
+                   fmt::format("at most max_error_rate {} x {} received",
+                               in.scn.expect.max_error_rate, received)}};
+  r.excerpt = excerpt(evidence);
+  if (received == 0) return judged_nothing(r, "the server received no data command");
+  if (dropped.size() > budget) {
+    for (auto& d : dropped) v::add_finding(r, "cut_and_never_sent_again", std::move(d));
+  }
+  return fail_or_pass(
+      r, fmt::format("judged from the server's record (no driver): {} data commands received, {} "
+                     "cut by a close before their reply ({} sent again, {} by a close or delay "
+                     "not of the client's making), {} dropped",
+                     received, ep.cut_commands.size(), resent, excused, dropped.size()));
+}
+
 }  // namespace
 
 auto judge_zero_dropped(const check_input& in, const episodes& ep) -> v::check_result {
   auto r = start_result(zero_dropped_id);
+  if (in.driver.absent) return judge_served(in, ep, std::move(r));
   outcome_tally t;
   for (const auto& c : ep.commands) {
     judge_command(in, ep, c, t);

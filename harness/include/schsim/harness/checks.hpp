@@ -87,6 +87,9 @@ struct transaction_outcome {
 
 /// What the harness learned from the driver over the protocol.
 struct driver_facts {
+  /// No driver ran the client (schsim serve's verdict): every field below is empty, and checks
+  /// that can judge from the server's record alone do so.
+  bool absent = false;
   verdict::client_info client;
   connect_result connect = connect_result::not_attempted;
   std::int64_t connect_ns = 0;
