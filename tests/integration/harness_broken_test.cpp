@@ -155,6 +155,17 @@ auto broken_cases() -> std::vector<broken_case> {
       // Commands wait through a 2 s backoff before the handoff dials: the handoff is still
       // within the MOVING's 3 s, but the scenario's 1.5 s latency bound is reached.
       broken_case{"handoff-backoff", "auth-new-endpoint", {"latency"}, {}},
+      // The restart closes the connection with blocks awaiting their EXEC replies (held by the
+      // latency): written again on the reconnect, they run twice.
+      broken_case{
+          "resend-written", "transactions-in-place-upgrade", {"transactions"}, {"zero_dropped"}},
+      // Sent command by command, a block cut by the restart goes on from the reconnect: its
+      // rest runs there outside the MULTI that died with the old connection.
+      broken_case{
+          "split-transaction", "transactions-in-place-upgrade", {"transactions"}, {"zero_dropped"}},
+      // Timeouts never relaxed: blocks whose EXEC reply the MIGRATING window holds 400 ms fail
+      // at 250 ms although the server ran them.
+      broken_case{"no-relax", "transactions-migrating", {"transactions"}, {"zero_dropped"}},
       // Asks for internal-ip on TLS. node-b's certificate here names 127.0.0.1 too, so the
       // handoff works and only the endpoint type is wrong (on tls-auto-endpoint-type the IP
       // endpoint fails verification and the client hangs retrying it).
