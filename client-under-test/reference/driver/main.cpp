@@ -236,7 +236,7 @@ class session {
                {"capabilities",
                 {"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
                  "mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "pipelining", "cluster",
-                 "tls", "pubsub", "blocking", "transactions"}},
+                 "tls", "pubsub", "sharded_pubsub", "blocking", "transactions"}},
                {"timeouts", {{"reply", "command"}}},
                {"broken", broken}});
   }
@@ -388,8 +388,8 @@ class session {
     client_->transaction(std::move(block), std::move(answer));
   }
 
-  /// The workload's subscription (standalone client only: the reference cluster client has no
-  /// sharded Pub/Sub, so it does not declare sharded_pubsub).
+  /// The workload's subscription: the standalone client's subscribe(), or in cluster mode the
+  /// cluster client's sharded Pub/Sub (kind shard only: it has no cluster-wide SUBSCRIBE).
   void on_subscribe(const json& msg) {
     const auto failed = [this](std::string_view error_class, std::string message) {
       out_.line({{"type", "subscribe_failed"},
@@ -397,11 +397,11 @@ class session {
                  {"error_class", error_class},
                  {"message", std::move(message)}});
     };
-    if (!client_) {
-      return failed("other", cluster_ ? "the reference cluster client has no Pub/Sub"
+    const auto kind_name = msg.value("kind", std::string{"channel"});
+    if (!client_ && !(cluster_ && kind_name == "shard")) {
+      return failed("other", cluster_ ? "the reference cluster client has only sharded Pub/Sub"
                                       : "subscribe before connect");
     }
-    const auto kind_name = msg.value("kind", std::string{"channel"});
     const auto kind = kind_name == "pattern" ? rc::subscription_kind::pattern
                       : kind_name == "shard" ? rc::subscription_kind::shard
                                              : rc::subscription_kind::channel;
@@ -415,14 +415,17 @@ class session {
       line["t_ns"] = now_ns();
       out_.line(line);
     };
-    client_->subscribe(kind, std::move(names), std::move(on_message),
-                       [this, failed](std::optional<rc::command_error> e) {
-                         if (!e) {
-                           out_.line({{"type", "subscribed"}, {"t_ns", now_ns()}});
-                         } else {
-                           failed(rc::to_string(e->kind), e->message);
-                         }
-                       });
+    auto on_done = [this, failed](std::optional<rc::command_error> e) {
+      if (!e) {
+        out_.line({{"type", "subscribed"}, {"t_ns", now_ns()}});
+      } else {
+        failed(rc::to_string(e->kind), e->message);
+      }
+    };
+    if (cluster_) {
+      return cluster_->ssubscribe(std::move(names), std::move(on_message), std::move(on_done));
+    }
+    client_->subscribe(kind, std::move(names), std::move(on_message), std::move(on_done));
   }
 
   /// The workload's blocking consumer (standalone client only: the reference cluster client has
@@ -474,6 +477,7 @@ class session {
         stats["topology_reload_failures"] = c.topology_reload_failures;
         stats["nodes_closed"] = c.nodes_closed;
         stats["redirect_limit_hit"] = c.redirect_limit_hit;
+        stats["shard_resubscribes"] = c.shard_resubscribes;
       }
       out_.line({{"type", "bye"}, {"stats", stats}});
       finish();

@@ -367,5 +367,91 @@ TEST_F(Cluster, CommandsWaitingOnANodeThatLeftAreReroutedAfterTheReload) {
   EXPECT_FALSE(cluster_node(c, "node-a").has_value());
 }
 
+// --- sharded Pub/Sub --------------------------------------------------------------------------
+
+// schsim:chan:0 hashes to slot 2135 (node-a), chan:1 to 6262 (node-b), chan:3 to 14388
+// (node-c).
+class ShardPubsub : public Cluster {
+ protected:
+  const std::vector<std::string> channels{"schsim:chan:0", "schsim:chan:1", "schsim:chan:3"};
+  std::vector<pubsub_message> got;
+
+  void subscribe(cluster_client& c) {
+    auto done = std::make_shared<std::optional<std::optional<command_error>>>();
+    c.ssubscribe(
+        channels, [this](pubsub_message m) { got.push_back(std::move(m)); },
+        [done](std::optional<command_error> e) { *done = std::move(e); });
+    ASSERT_TRUE(run_until([&] { return done->has_value(); }));
+    ASSERT_FALSE(done->value().has_value()) << done->value()->message;
+  }
+
+  /// SSUBSCRIBEs of `channel` that `node` received (refused ones included).
+  auto ssubscribes(const std::string& node, const std::string& channel) -> std::size_t {
+    std::size_t n = 0;
+    for (const auto& [e, cmd] : events_of<timeline::command_received>(node)) {
+      if (cmd.args.size() == 2 && cmd.args[0] == "SSUBSCRIBE" && cmd.args[1] == channel) ++n;
+    }
+    return n;
+  }
+
+  /// SPUBLISHes `payload` on `channel`'s owner and waits for it to reach the application.
+  auto delivered(const std::string& channel, const std::string& payload) -> bool {
+    if (server().publish("node-a", channel, payload, true) != 1) return false;
+    return run_until([&] {
+      return std::any_of(got.begin(), got.end(), [&](const pubsub_message& m) {
+        return m.channel == channel && m.payload == payload;
+      });
+    });
+  }
+};
+
+TEST_F(ShardPubsub, EachChannelIsSubscribedOnItsSlotsOwner) {
+  start_cluster();
+  auto& c = make_cluster_client(cluster_config());
+  ASSERT_EQ(connect(c), std::nullopt);
+  subscribe(c);
+  EXPECT_EQ(ssubscribes("node-a", "schsim:chan:0"), 1U);
+  EXPECT_EQ(ssubscribes("node-b", "schsim:chan:1"), 1U);
+  EXPECT_EQ(ssubscribes("node-c", "schsim:chan:3"), 1U);
+  for (const auto& ch : channels) EXPECT_TRUE(delivered(ch, "hello " + ch)) << ch;
+  EXPECT_TRUE(redirects().empty()) << "every SSUBSCRIBE went to the owner the first time";
+}
+
+// The migration as the contract sends it: node-a drops the shard subscriber of the moved slot
+// (sunsubscribe push) when ownership flips, then SMIGRATED follows. The channel is subscribed
+// on node-b once, the others stay where they were, and nothing arrives twice.
+TEST_F(ShardPubsub, AChannelFollowsItsSlotToTheNewOwner) {
+  start_cluster();
+  auto& c = make_cluster_client(cluster_config());
+  ASSERT_EQ(connect(c), std::nullopt);
+  subscribe(c);
+  ASSERT_TRUE(delivered("schsim:chan:0", "before"));
+  const auto moving = slot_set::of(0, 2730);
+  server().complete_slot_migration("node-a", "node-b", moving);
+  EXPECT_GE(push("node-a", smigrated(42, moving), "SMIGRATED", 42), 1U);
+  ASSERT_TRUE(run_until([&] { return ssubscribes("node-b", "schsim:chan:0") == 1; }, 2s));
+  EXPECT_TRUE(delivered("schsim:chan:0", "after"));
+  EXPECT_TRUE(delivered("schsim:chan:1", "untouched"));
+  EXPECT_EQ(ssubscribes("node-a", "schsim:chan:0"), 1U) << "not asked at the old owner again";
+  EXPECT_EQ(ssubscribes("node-b", "schsim:chan:1"), 1U);
+  EXPECT_EQ(std::count_if(got.begin(), got.end(),
+                          [](const pubsub_message& m) { return m.payload == "after"; }),
+            1);
+  EXPECT_EQ(c.stats().shard_resubscribes, 1U);
+}
+
+// No SMIGRATED at all (a server without SCH): the sunsubscribe alone makes the client reload
+// the map and find the new owner.
+TEST_F(ShardPubsub, TheServersSunsubscribeAloneIsEnough) {
+  start_cluster();
+  auto& c = make_cluster_client(cluster_config());
+  ASSERT_EQ(connect(c), std::nullopt);
+  subscribe(c);
+  server().complete_slot_migration("node-c", "node-a", slot_set::of(13653, 16383));
+  ASSERT_TRUE(run_until([&] { return ssubscribes("node-a", "schsim:chan:3") == 1; }, 2s));
+  EXPECT_TRUE(delivered("schsim:chan:3", "after"));
+  EXPECT_EQ(c.owner(14388), address_of("node-a"));
+}
+
 }  // namespace
 }  // namespace schsim::refclient::itest::cluster_test

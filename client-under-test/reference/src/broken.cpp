@@ -36,7 +36,8 @@ constexpr std::array<broken_entry, broken_mode_count> entries{{
     {broken_mode::opt_in_when_disabled, "opt-in-when-disabled",
      "mode disabled is ignored: connections opt in to maintenance pushes as in auto mode"},
     {broken_mode::no_resubscribe, "no-resubscribe",
-     "Pub/Sub: the subscription is not taken again after a handoff or a reconnect"},
+     "Pub/Sub: the subscription is not taken again after a handoff, a reconnect or (shard "
+     "channels) a slot migration"},
     {broken_mode::overlap_subscriptions, "overlap-subscriptions",
      "Pub/Sub: a handoff subscribes on the new connection before the old one unsubscribes, so "
      "messages arrive twice"},

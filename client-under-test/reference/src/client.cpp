@@ -98,6 +98,9 @@ struct wire {
   std::size_t subscribe_pending = 0;
   std::size_t unsubscribe_pending = 0;
   bool subscribed = false;  // every name confirmed, not yet unsubscribed
+  // Shard channels whose SSUBSCRIBE (one per channel) is unanswered, in the order sent: an
+  // error reply (-MOVED) answers the first of them, a confirmation names its own.
+  std::deque<std::string> ssubscribe_due;
 };
 using wire_ptr = std::shared_ptr<wire>;
 
@@ -174,6 +177,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     std::function<void(pubsub_message)> on_message;
     std::function<void(std::optional<command_error>)> first_done;  // until first confirmed
     bool ever_subscribed = false;
+    std::function<void(shard_frame)> on_shard_frame;  // ssubscribe(): the cluster client
   };
   std::optional<subscription> sub;
   /// execute_blocking()'s connection, made on first use.
@@ -313,6 +317,8 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   void begin_handoff(const start_handoff& s);
+  /// ssubscribe() after the first: SSUBSCRIBE `names` too on the socket that holds the rest.
+  void subscribe_more(const std::vector<std::string>& names);
   void shutdown();
 
  private:
@@ -378,6 +384,15 @@ class connection : public std::enable_shared_from_this<connection> {
   void unsubscribe_on(const wire_ptr& w);
   /// Broken resubscribe-on-window: drops the subscription on `w` and takes it again later.
   void resubscribe_later(const wire_ptr& w);
+  /// One SSUBSCRIBE per channel (or, `subscribe` false, SUNSUBSCRIBE), each its own slot.
+  void write_shard_commands(const wire_ptr& w, const std::vector<std::string>& names,
+                            bool subscribe);
+  /// A shard frame the node's subscriber read: to the cluster client, whose routing it is.
+  void tell_shard(shard_frame f);
+  /// The server dropped a shard channel (its slot left) or refused it: not held here any more.
+  void forget_shard_channel(const std::string& name);
+  /// An error reply on the subscriber: the answer to the oldest unanswered SSUBSCRIBE.
+  void on_ssubscribe_refused(const wire_ptr& w, const std::string& error);
   /// A subscribe/unsubscribe confirmation or a message: true when handled.
   auto on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bool;
   /// The handoff swap waiting for the old socket's unsubscribe (or, broken, the new one's
@@ -893,6 +908,7 @@ void connection::subscribe_on(const wire_ptr& w) {
   w->subscribe_pending = sub.names.size();
   pool_->emit("subscribing",
               {{"conn", static_cast<std::int64_t>(id_)}, {"endpoint", w->endpoint.to_string()}});
+  if (sub.kind == subscription_kind::shard) return write_shard_commands(w, sub.names, true);
   write_raw(w, command_bytes(subscribe_command(sub.kind, true), sub.names));
 }
 
@@ -903,6 +919,7 @@ void connection::unsubscribe_on(const wire_ptr& w) {
   w->unsubscribe_pending = sub.names.size();
   pool_->emit("unsubscribing",
               {{"conn", static_cast<std::int64_t>(id_)}, {"endpoint", w->endpoint.to_string()}});
+  if (sub.kind == subscription_kind::shard) return write_shard_commands(w, sub.names, false);
   write_raw(w, command_bytes(subscribe_command(sub.kind, false), sub.names));
 }
 
@@ -913,6 +930,45 @@ void connection::resubscribe_later(const wire_ptr& w) {
     if (w->closed || w != self->active_) return;  // a handoff or reconnect subscribes anew
     self->subscribe_on(w);
   });
+}
+
+void connection::write_shard_commands(const wire_ptr& w, const std::vector<std::string>& names,
+                                      bool subscribe) {
+  std::string bytes;
+  for (const auto& name : names) {
+    bytes += command_bytes(subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE", {name});
+    if (subscribe) w->ssubscribe_due.push_back(name);
+  }
+  if (!bytes.empty()) write_raw(w, std::move(bytes));
+}
+
+void connection::subscribe_more(const std::vector<std::string>& names) {
+  // Not sent yet: the socket's first SSUBSCRIBE takes every name, these included.
+  const auto w = active_;
+  if (!w || w->closed || !w->subscribe_sent) return;
+  w->subscribe_pending += names.size();
+  write_shard_commands(w, names, true);
+}
+
+void connection::tell_shard(shard_frame f) {
+  if (!pool_->sub || !pool_->sub->on_shard_frame) return;
+  asio::post(pool_->ex,
+             [h = pool_->sub->on_shard_frame, f = std::move(f)]() mutable { h(std::move(f)); });
+}
+
+void connection::forget_shard_channel(const std::string& name) {
+  if (!pool_->sub) return;
+  std::erase(pool_->sub->names, name);
+}
+
+void connection::on_ssubscribe_refused(const wire_ptr& w, const std::string& error) {
+  auto name = std::move(w->ssubscribe_due.front());
+  w->ssubscribe_due.pop_front();
+  if (w->subscribe_pending > 0) --w->subscribe_pending;
+  forget_shard_channel(name);
+  pool_->emit("ssubscribe_refused",
+              {{"conn", static_cast<std::int64_t>(id_)}, {"channel", name}, {"message", error}});
+  tell_shard(shard_frame{shard_frame::kind::ended, std::move(name), "", error});
 }
 
 void connection::resume_swap() {
@@ -936,6 +992,14 @@ auto connection::on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bo
     return true;
   }
   if (kind == "subscribe" || kind == "psubscribe" || kind == "ssubscribe") {
+    if (kind == "ssubscribe" && v.elements.size() >= 2) {
+      const auto& name = v.elements[1].text;
+      if (auto it = std::find(w->ssubscribe_due.begin(), w->ssubscribe_due.end(), name);
+          it != w->ssubscribe_due.end()) {
+        w->ssubscribe_due.erase(it);
+      }
+      tell_shard(shard_frame{shard_frame::kind::confirmed, name, "", ""});
+    }
     if (w->subscribe_pending > 0 && --w->subscribe_pending == 0) {
       w->subscribed = true;
       sub.ever_subscribed = true;
@@ -953,6 +1017,17 @@ auto connection::on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bo
     }
     return true;
   }
+  if (kind == "sunsubscribe" && w->unsubscribe_pending == 0 && v.elements.size() >= 2) {
+    // Not ours: the server dropped the channel because its slot left this node (Redis 7).
+    // It is not subscribed here again; the cluster client takes it to the new owner.
+    const auto& name = v.elements[1].text;
+    forget_shard_channel(name);
+    pool_->emit("sunsubscribed_by_server", {{"conn", static_cast<std::int64_t>(id_)},
+                                            {"endpoint", w->endpoint.to_string()},
+                                            {"channel", name}});
+    tell_shard(shard_frame{shard_frame::kind::ended, name, "", ""});
+    return true;
+  }
   if (kind == "unsubscribe" || kind == "punsubscribe" || kind == "sunsubscribe") {
     if (w->unsubscribe_pending > 0 && --w->unsubscribe_pending == 0 && w == old_) resume_swap();
     return true;
@@ -961,6 +1036,10 @@ auto connection::on_pubsub_frame(const wire_ptr& w, const resp3::value& v) -> bo
 }
 
 void connection::on_reply(const wire_ptr& w, resp3::value v) {
+  if (subscriber_ && w->inflight.empty() && v.is_error() && !w->ssubscribe_due.empty()) {
+    on_ssubscribe_refused(w, v.text);
+    return;
+  }
   if (w->inflight.empty()) {
     wire_lost(w, "protocol error: a reply with no command in flight", closer::client);
     return;
@@ -1580,6 +1659,33 @@ void client::subscribe(subscription_kind kind, std::vector<std::string> names,
   auto c = pool.add_connection();
   c->make_subscriber();
   c->start_background();
+}
+
+void client::ssubscribe(std::vector<std::string> channels,
+                        std::function<void(pubsub_message)> on_message,
+                        std::function<void(shard_frame)> on_frame) {
+  auto& pool = *impl_;
+  if (pool.shut_down || channels.empty()) return;
+  if (!pool.sub) {
+    pool.sub = client::impl::subscription{subscription_kind::shard, std::move(channels),
+                                          std::move(on_message), nullptr, false};
+    pool.sub->on_shard_frame = std::move(on_frame);
+    auto c = pool.add_connection();
+    c->make_subscriber();
+    c->start_background();
+    return;
+  }
+  std::vector<std::string> fresh;
+  for (auto& name : channels) {
+    if (std::find(pool.sub->names.begin(), pool.sub->names.end(), name) != pool.sub->names.end())
+      continue;
+    pool.sub->names.push_back(name);
+    fresh.push_back(std::move(name));
+  }
+  if (fresh.empty()) return;
+  for (auto& c : pool.conns) {
+    if (c->subscriber()) c->subscribe_more(fresh);
+  }
 }
 
 void client::set_smigrated_handler(std::function<void(const maint::smigrated&)> handler) {

@@ -68,6 +68,10 @@ struct cluster_client::impl : std::enable_shared_from_this<impl> {
   client_stats closed_node_stats;
   std::size_t next_reload_node = 0;
   bool shut_down = false;
+  /// ssubscribe(): where each shard channel is held, and who hears about it.
+  std::optional<shard_router> shards;
+  std::function<void(pubsub_message)> on_shard_message;
+  std::function<void(std::optional<command_error>)> shards_done;
 
   [[nodiscard]] auto broken(broken_mode m) const -> bool { return seed_cfg.config.broken.has(m); }
 
@@ -89,6 +93,8 @@ struct cluster_client::impl : std::enable_shared_from_this<impl> {
   void retire_idle();
   void close_node(const address& a);
   void arm_refresh_timer();
+  void place_shards();
+  void on_shard_frame(const address& node, const shard_frame& f);
 };
 
 auto cluster_client::impl::node_for(const address& a) -> client& {
@@ -242,7 +248,44 @@ void cluster_client::impl::on_smigrated(const address& receiver, const maint::sm
   }
   // A source left with no slot gets no new command from here on (removed_node_traffic).
   reconcile_members("smigrated");
+  place_shards();
   perform(actions);
+}
+
+void cluster_client::impl::place_shards() {
+  if (!shards || shut_down) return;
+  for (auto& p : shards->place(map)) {
+    emit("ssubscribing", {{"node", p.node.to_string()},
+                          {"channels", static_cast<std::int64_t>(p.channels.size())}});
+    node_for(p.node).ssubscribe(std::move(p.channels), on_shard_message,
+                                [weak = weak_from_this(), node = p.node](const shard_frame& f) {
+                                  if (auto self = weak.lock()) self->on_shard_frame(node, f);
+                                });
+  }
+}
+
+void cluster_client::impl::on_shard_frame(const address& node, const shard_frame& f) {
+  if (!shards || shut_down) return;
+  if (f.what == shard_frame::kind::confirmed) {
+    if (shards->on_confirmed(node, f.channel)) {
+      if (auto done = std::move(shards_done)) done(std::nullopt);
+    }
+    return;
+  }
+  if (f.what != shard_frame::kind::ended) return;
+  emit("shard_channel_dropped",
+       {{"node", node.to_string()}, {"channel", f.channel}, {"error", f.error}});
+  // no-resubscribe: the router is not told, so it still believes the old node holds the
+  // channel and never places it again.
+  if (broken(broken_mode::no_resubscribe) || !shards->on_dropped(node, f.channel)) return;
+  ++stats.shard_resubscribes;
+  if (auto r = parse_redirect(f.error, node); r && !broken(broken_mode::sticky_slot_map)) {
+    map.assign(r->slot, r->target);  // refused on a stale map: the owner is in the error
+  }
+  // The server dropped it because the slot moved: the map may not know where yet (the
+  // SMIGRATED follows the sunsubscribe), so ask for a reload; place what the map knows now.
+  topology_suspect();
+  place_shards();
 }
 
 void cluster_client::impl::perform(const std::vector<topology_action>& actions) {
@@ -310,6 +353,7 @@ void cluster_client::impl::install(slot_map fresh, const char* reason) {
   map_loaded = true;
   for (const auto& a : map.nodes()) node_for(a);
   reconcile_members(reason);
+  place_shards();
 }
 
 void cluster_client::impl::reconcile_members(const char* reason) {
@@ -459,6 +503,27 @@ void cluster_client::shutdown() {
     asio::post(self.ex, [p = std::shared_ptr<client>(std::move(n.pool))] {});
   }
   self.nodes.clear();
+}
+
+void cluster_client::ssubscribe(std::vector<std::string> channels,
+                                std::function<void(pubsub_message)> on_message,
+                                std::function<void(std::optional<command_error>)> done) {
+  auto& self = *impl_;
+  const auto why =
+      self.shut_down ? std::optional<command_error>{{error_class::cancelled, "client shut down"}}
+      : self.shards  ? std::optional<command_error>{{error_class::other, "already subscribed"}}
+      : channels.empty()
+          ? std::optional<command_error>{{error_class::other, "nothing to subscribe to"}}
+      : !self.map_loaded ? std::optional<command_error>{{error_class::other, "not connected"}}
+                         : std::nullopt;
+  if (why) {
+    asio::post(self.ex, [done = std::move(done), e = *why] { done(e); });
+    return;
+  }
+  self.shards.emplace(std::move(channels));
+  self.on_shard_message = std::move(on_message);
+  self.shards_done = std::move(done);
+  self.place_shards();
 }
 
 auto cluster_client::stats() const -> cluster_stats {

@@ -31,7 +31,7 @@ enum class broken_mode {
   opt_in_when_disabled,       ///< `mode = disabled` is ignored: every connection sends CLIENT
                               ///< MAINT_NOTIFICATIONS ON (and acts on the pushes) as in auto mode
   no_resubscribe,  ///< Pub/Sub: after a handoff or a reconnect the subscriber connection does not
-                   ///< subscribe again; messages stop
+                   ///< subscribe again, nor a shard channel on its slot's new owner; messages stop
   overlap_subscriptions,  ///< Pub/Sub: a handoff subscribes on the new connection before the old
                           ///< one stops, so messages published in between arrive twice
   abandon_blocked,     ///< blocking commands: a MOVING answers the pending call nil at once (as if

@@ -7,6 +7,7 @@
 #include <schsim/refclient/errors.hpp>
 #include <schsim/refclient/handoff.hpp>
 #include <schsim/refclient/handshake.hpp>
+#include <schsim/refclient/shard_pubsub.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -142,6 +143,18 @@ class client {
   void subscribe(subscription_kind kind, std::vector<std::string> names,
                  std::function<void(pubsub_message)> on_message,
                  std::function<void(std::optional<command_error>)> done);
+
+  /**
+   * Sharded Pub/Sub, this node's share of the cluster client's (cluster_client::ssubscribe):
+   * SSUBSCRIBE each of `channels` on this node's subscriber connection (made on the first call),
+   * one command per channel, since channels of different slots may not share one (-CROSSSLOT).
+   * The connection holds them across reconnects and handoffs as subscribe() does, except a
+   * channel the node drops: the server's `sunsubscribe` (its slot left the node) or a refused
+   * SSUBSCRIBE (-MOVED); the cluster client decides where it goes next. Confirmations, drops and
+   * refusals go to `on_frame`, messages to `on_message` (both posted; the first call's kept).
+   */
+  void ssubscribe(std::vector<std::string> channels, std::function<void(pubsub_message)> on_message,
+                  std::function<void(shard_frame)> on_frame);
 
   /// Called (posted, never inline) with every SMIGRATED any connection of this client reads,
   /// after that connection's relaxation was updated. The cluster client reloads its topology

@@ -27,6 +27,7 @@ struct cluster_stats {
   std::uint64_t topology_reload_failures = 0;
   std::uint64_t nodes_closed = 0;
   std::uint64_t redirect_limit_hit = 0;
+  std::uint64_t shard_resubscribes = 0;  ///< shard channels taken to a new owner
 };
 
 /// A node client the cluster client holds (tests and diagnostics).
@@ -76,6 +77,19 @@ class cluster_client {
   /// Runs one command on the node that owns its slot; `done` runs exactly once.
   void execute(std::vector<std::string> args, std::function<void(command_result)> done);
   void shutdown();
+
+  /**
+   * Sharded Pub/Sub: SSUBSCRIBE each of `channels` on the node that owns its slot (the node
+   * client's subscriber connection there), and keep it held there through slot migrations.
+   * When a slot leaves a node, the node pushes `sunsubscribe` (Redis 7) before the SMIGRATED:
+   * the channel is subscribed again on the new owner as soon as the map knows it (the
+   * SMIGRATED's delta, the reload that the drop asks for, or a -MOVED answering an SSUBSCRIBE
+   * sent on a stale map). Messages go to `on_message` (posted); `done` gets nullopt once every
+   * channel is confirmed, or why none could be (shut down, nothing to subscribe to, already
+   * subscribed, no map yet). One shard subscription per client.
+   */
+  void ssubscribe(std::vector<std::string> channels, std::function<void(pubsub_message)> on_message,
+                  std::function<void(std::optional<command_error>)> done);
 
   [[nodiscard]] auto stats() const -> cluster_stats;
   /// The owner of `slot` in the client's current map.
