@@ -182,7 +182,10 @@ auto broken_cases() -> std::vector<broken_case> {
       broken_case{"queued-as-result", "transactions-moving", {"transactions"}, {}},
       // FAILING_OVER makes the subscriber drop its channels for 300 ms: a gap no maintenance
       // event explains, and the messages published in it are lost.
-      broken_case{"resubscribe-on-window", "pubsub-failover", {"pubsub_continuity"}, {}}};
+      broken_case{"resubscribe-on-window", "pubsub-failover", {"pubsub_continuity"}, {}},
+      // Sharded: the moved slot's channel, dropped by node-a's sunsubscribe, is never
+      // subscribed on node-b: its messages stop after the first migration.
+      broken_case{"no-resubscribe", "pubsub-sharded-slot-migration", {"pubsub_continuity"}, {}}};
 }
 
 // Each scenario once, in the order of first use.

@@ -129,6 +129,9 @@ type driver struct {
 	stopping    atomic.Bool
 	subscriber  *redis.Client // the Pub/Sub subscriber's client (subscribe), nil without one
 	pubsub      *redis.PubSub
+	// kind shard: one ClusterClient.SSubscribe PubSub per channel (each pinned to the node of its
+	// channel's slot; one SSUBSCRIBE for channels of several slots is refused with CROSSSLOT).
+	shardSubs []*redis.PubSub
 }
 
 func libVersion() string {
@@ -153,7 +156,7 @@ func (d *driver) hello(m *inMsg) {
 		"capabilities": []string{
 			"maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint",
 			"mode_auto", "mode_enabled", "resp2", "auth", "reconnect", "cluster", "tls",
-			"blocking", "pubsub", "transactions",
+			"blocking", "pubsub", "sharded_pubsub", "transactions",
 		},
 		"timeouts": map[string]any{"reply": "command"},
 	})
@@ -695,6 +698,10 @@ func (d *driver) subscribe(m *inMsg) {
 		emit(map[string]any{"type": "subscribe_failed", "t_ns": monoNs(), "error_class": cls,
 			"message": msg})
 	}
+	if cc, ok := d.client.(*redis.ClusterClient); ok && m.Kind == "shard" && len(m.Channels) > 0 {
+		d.ssubscribe(cc, m.Channels, fail)
+		return
+	}
 	if d.opt == nil || (m.Kind != "channel" && m.Kind != "pattern") || len(m.Channels) == 0 {
 		fail("other", fmt.Sprintf("unsupported subscribe request: kind %q, %d names, standalone %t",
 			m.Kind, len(m.Channels), d.opt != nil))
@@ -750,6 +757,50 @@ func (d *driver) subscribe(m *inMsg) {
 	}()
 }
 
+// ssubscribe subscribes to shard channels the way a go-redis cluster application would:
+// ClusterClient.SSubscribe, one PubSub per channel (go-redis pins a PubSub's connection to the
+// node of its first channel's slot and sends all its channels in one SSUBSCRIBE, which the
+// server refuses with CROSSSLOT for channels of different slots), Receive until the channel is
+// confirmed, then PubSub.Channel(). Following a slot that moves is left to go-redis.
+func (d *driver) ssubscribe(cc *redis.ClusterClient, channels []string, fail func(cls, msg string)) {
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, ch := range channels {
+		ps := cc.SSubscribe(ctx, ch)
+		d.shardSubs = append(d.shardSubs, ps)
+		for confirmed := false; !confirmed; {
+			left := time.Until(deadline)
+			if left <= 0 {
+				fail("timeout", fmt.Sprintf("no ssubscribe confirmation for %s", ch))
+				return
+			}
+			got, err := ps.ReceiveTimeout(ctx, min(left, 500*time.Millisecond))
+			var nerr net.Error
+			switch {
+			case errors.As(err, &nerr) && nerr.Timeout():
+				continue
+			case err != nil:
+				fail(classify(err), fmt.Sprintf("SSUBSCRIBE %s: %v", ch, err))
+				return
+			}
+			switch x := got.(type) {
+			case *redis.Subscription:
+				confirmed = x.Kind == "ssubscribe" && x.Channel == ch
+			case *redis.Message:
+				deliver(x)
+			}
+		}
+	}
+	emit(map[string]any{"type": "subscribed", "t_ns": monoNs()})
+	for _, ps := range d.shardSubs {
+		go func(ps *redis.PubSub) {
+			for msg := range ps.Channel() {
+				deliver(msg)
+			}
+		}(ps)
+	}
+}
+
 func deliver(m *redis.Message) {
 	var pattern any
 	if m.Pattern != "" {
@@ -776,6 +827,9 @@ func (d *driver) shutdown() {
 	if d.pubsub != nil {
 		_ = d.pubsub.Close()
 		_ = d.subscriber.Close()
+	}
+	for _, ps := range d.shardSubs {
+		_ = ps.Close()
 	}
 	emit(map[string]any{"type": "bye", "stats": map[string]any{
 		"connections_opened": d.connsOpened.Load(),

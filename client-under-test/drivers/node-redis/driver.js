@@ -140,7 +140,7 @@ function hello(msg) {
     language: 'javascript',
     capabilities: ['maint_notifications', 'relaxed_timeouts', 'handoff', 'moving_null_endpoint',
       'mode_auto', 'mode_enabled', 'resp2', 'auth', 'reconnect', 'cluster', 'tls', 'pubsub',
-      'blocking', 'transactions'],
+      'sharded_pubsub', 'blocking', 'transactions'],
     // No option bounds the wait for a reply alone: commandOptions.timeout stops counting once
     // the command is written, and socket.socketTimeout is an idle-socket timeout after which
     // node-redis ends the client for good (an application would not set it as a reply timeout).
@@ -346,11 +346,12 @@ let subscriber = null;
 async function subscribe(msg) {
   const fail = (cls, message) => emit({ type: 'subscribe_failed', t_ns: monoNs(),
     error_class: cls, message });
+  const names = (msg.channels || []).map(String);
+  if (client && clustered && msg.kind === 'shard') return sSubscribe(names, fail);
   if (!client || clustered || msg.kind === 'shard') {
-    return fail('other', msg.kind === 'shard' ? 'sharded Pub/Sub not driven for node-redis'
+    return fail('other', msg.kind === 'shard' ? 'sharded Pub/Sub needs a cluster client'
       : 'subscribe needs a standalone client');
   }
-  const names = (msg.channels || []).map(String);
   const pattern = msg.kind === 'pattern';
   try {
     subscriber = client.duplicate();
@@ -363,6 +364,21 @@ async function subscribe(msg) {
         : (payload, channel) => emit({ type: 'message', channel: String(channel), pattern: null,
           payload: String(payload), t_ns: monoNs() });
       await (pattern ? subscriber.pSubscribe(name, listener) : subscriber.subscribe(name, listener));
+    }
+  } catch (e) {
+    return fail(classify(e), String(e?.message ?? e));
+  }
+  emit({ type: 'subscribed', t_ns: monoNs() });
+}
+
+// Shard channels the way a node-redis cluster application subscribes: RedisCluster.sSubscribe,
+// one channel per call (one call's channels must share a slot), each on the node that owns its
+// slot. Following a slot that moves is left to node-redis.
+async function sSubscribe(names, fail) {
+  try {
+    for (const name of names) {
+      await client.sSubscribe(name, (payload, channel) => emit({ type: 'message',
+        channel: String(channel), pattern: null, payload: String(payload), t_ns: monoNs() }));
     }
   } catch (e) {
     return fail(classify(e), String(e?.message ?? e));
