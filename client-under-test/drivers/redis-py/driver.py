@@ -237,6 +237,7 @@ class Driver:
         self.inflight = 0
         self.inflight_cv = threading.Condition()
         self.stopping = False
+        self.sharded = False  # the subscription is a ClusterPubSub's shard channels
 
     def hello(self, msg):
         log.info("hello, case %r", msg.get("case"))
@@ -244,8 +245,8 @@ class Driver:
               "version": redis.__version__, "language": "python",
               "capabilities": ["maint_notifications", "relaxed_timeouts", "handoff",
                                "moving_null_endpoint", "mode_auto", "mode_enabled", "resp2",
-                               "auth", "reconnect", "cluster", "tls", "pubsub", "blocking",
-                               "transactions"],
+                               "auth", "reconnect", "cluster", "tls", "pubsub", "sharded_pubsub",
+                               "blocking", "transactions"],
               "timeouts": {"reply": "command"}})
 
     def configure(self, msg):
@@ -498,9 +499,11 @@ class Driver:
         application would; re-subscribing after a handoff is left to redis-py."""
         kind = msg.get("kind", "channel")
         names = [str(n) for n in msg.get("channels") or []]
+        if self.client is not None and kind == "shard" and self.cluster_kwargs is not None:
+            return self._ssubscribe(names)
         if self.client is None or kind == "shard":
             emit({"type": "subscribe_failed", "t_ns": mono_ns(), "error_class": "other",
-                  "message": "sharded Pub/Sub not driven for redis-py" if kind == "shard"
+                  "message": "sharded Pub/Sub needs the cluster client" if kind == "shard"
                   else "subscribe before configure"})
             return
         try:
@@ -534,6 +537,34 @@ class Driver:
         emit({"type": "subscribed", "t_ns": mono_ns()})
         threading.Thread(target=self._listen, name="pubsub", daemon=True).start()
 
+    def _ssubscribe(self, names):
+        """Shard channels the way a redis-py cluster application subscribes: RedisCluster's
+        ClusterPubSub, ssubscribe (one PubSub per node, each channel on its slot's owner) and a
+        listener thread on get_sharded_message; following a slot that moves is left to
+        redis-py."""
+        try:
+            self.pubsub = self.client.pubsub()
+            self.sharded = True
+            self.pubsub.ssubscribe(*names)
+            pending = set(names)
+            deadline = time.monotonic() + 10
+            while pending:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no confirmation for {sorted(pending)}")
+                m = self.pubsub.get_sharded_message(timeout=0.01)
+                if m is None:
+                    continue
+                if m["type"] == "ssubscribe":
+                    pending.discard(_text(m["channel"]))
+                else:
+                    self._deliver(m)
+        except Exception as e:  # noqa: BLE001 - reported, not swallowed
+            emit({"type": "subscribe_failed", "t_ns": mono_ns(), "error_class": classify(e),
+                  "message": str(e) or type(e).__name__})
+            return
+        emit({"type": "subscribed", "t_ns": mono_ns()})
+        threading.Thread(target=self._listen, name="pubsub", daemon=True).start()
+
     def _deliver(self, m):
         if m["type"] not in ("message", "pmessage", "smessage"):
             return
@@ -545,7 +576,15 @@ class Driver:
     def _listen(self):
         while not self.stopping:
             try:
-                m = self.pubsub.get_message(timeout=1.0)
+                # get_sharded_message reads one message per call, polling the node PubSubs in
+                # turn and waiting up to `timeout` on each: any wait on a quiet node lets a busy
+                # node's messages pile up unread, so poll without one and pause only when idle.
+                if self.sharded:
+                    m = self.pubsub.get_sharded_message(timeout=0.0)
+                    if m is None:
+                        time.sleep(0.002)
+                else:
+                    m = self.pubsub.get_message(timeout=1.0)
             except Exception as e:  # noqa: BLE001 - an application would log and go on
                 log.warning("pubsub get_message: %r", e)
                 time.sleep(0.05)

@@ -45,6 +45,14 @@ final class Subscription {
      * the driver does not drive (kind {@code shard}, no names, {@code why} not null).
      */
     static Subscription parse(Map<String, Object> m, String why) {
+        return parse(m, why, false);
+    }
+
+    /**
+     * As {@link #parse(Map, String)}; {@code shard} true when the caller drives kind
+     * {@code shard} (SSUBSCRIBE) and no other.
+     */
+    static Subscription parse(Map<String, Object> m, String why, boolean shard) {
         String kind = String.valueOf(m.get("kind"));
         List<String> names = new ArrayList<>();
         if (m.get("channels") instanceof List<?> l) {
@@ -52,7 +60,10 @@ final class Subscription {
                 names.add(String.valueOf(o));
             }
         }
-        if (why == null && !kind.equals("channel") && !kind.equals("pattern")) {
+        if (why == null && shard != kind.equals("shard")) {
+            why = shard ? "kind " + kind + " needs a standalone client" : "unsupported subscribe kind " + kind;
+        }
+        if (why == null && !shard && !kind.equals("channel") && !kind.equals("pattern")) {
             why = "unsupported subscribe kind " + kind;
         }
         if (why == null && names.isEmpty()) {

@@ -30,6 +30,8 @@ import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.cluster.pubsub.RedisClusterPubSubAdapter;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.event.connection.ConnectedEvent;
 import io.lettuce.core.event.connection.DisconnectedEvent;
@@ -176,7 +178,7 @@ public final class LettuceDriver {
                 "capabilities",
                 List.of("maint_notifications", "relaxed_timeouts", "handoff", "moving_null_endpoint", "mode_auto",
                         "resp2", "auth", "reconnect", "cluster", "tls", "blocking", "pubsub",
-                        "transactions"),
+                        "sharded_pubsub", "transactions"),
                 "timeouts", msg("reply", "command")));
     }
 
@@ -495,6 +497,10 @@ public final class LettuceDriver {
      * psubscribe through its async API. Re-subscribing after a reconnect is left to Lettuce.
      */
     void subscribe(Map<String, Object> m) {
+        if (cluster && client instanceof RedisClusterClient cc && "shard".equals(m.get("kind"))) {
+            ssubscribe(cc, m);
+            return;
+        }
         boolean standalone = !cluster && client instanceof RedisClient && connection != null;
         Subscription sub = Subscription.parse(m, standalone ? null : "subscribe needs a connected standalone client");
         if (sub == null) {
@@ -538,6 +544,47 @@ public final class LettuceDriver {
                     sub.failed(classify(e), message(e));
                 }
             });
+        });
+    }
+
+    /**
+     * Shard channels the way a Lettuce cluster application subscribes: a
+     * StatefulRedisClusterPubSubConnection (connectPubSubAsync: the cluster's ClientOptions),
+     * node message propagation on, a RedisClusterPubSubAdapter for ssubscribed/smessage, then
+     * ssubscribe of each channel through its async API (one call per channel: one call's channels
+     * must share a slot). Following a slot that moves is left to Lettuce.
+     */
+    void ssubscribe(RedisClusterClient cc, Map<String, Object> m) {
+        Subscription sub = Subscription.parse(m, connection != null ? null : "subscribe before connect", true);
+        if (sub == null) {
+            return;
+        }
+        cc.connectPubSubAsync(StringCodec.UTF8).whenComplete((conn, err) -> {
+            if (err != null) {
+                Throwable e = unwrap(err);
+                sub.failed(classify(e), message(e));
+                return;
+            }
+            conn.setNodeMessagePropagation(true);
+            conn.addListener(new RedisClusterPubSubAdapter<>() {
+                @Override
+                public void smessage(RedisClusterNode node, String channel, String payload) {
+                    Subscription.message(channel, null, payload);
+                }
+
+                @Override
+                public void ssubscribed(RedisClusterNode node, String channel, long count) {
+                    sub.confirmed(channel);
+                }
+            });
+            for (String name : sub.names) {
+                conn.async().ssubscribe(name).whenComplete((done, failure) -> {
+                    if (failure != null) {
+                        Throwable e = unwrap(failure);
+                        sub.failed(classify(e), "SSUBSCRIBE " + name + ": " + message(e));
+                    }
+                });
+            }
         });
     }
 
