@@ -265,15 +265,24 @@ function makeCluster(opts) {
 
 // The key a workload command routes by. node-redis's raw cluster sendCommand needs it from the
 // caller (its typed commands know their key positions); the workload's key commands all take
-// the key first (driver-protocol.md), anything else goes to a node of node-redis's choosing.
+// the key first (driver-protocol.md).
 const KEY_FIRST = new Set(['GET', 'SET', 'INCR', 'DEL', 'EXISTS']);
 const READONLY = new Set(['GET', 'EXISTS']);
 
 function send(args) {
   if (!clustered) return client.sendCommand(args);
   const name = String(args[0] ?? '').toUpperCase();
-  const firstKey = KEY_FIRST.has(name) ? args[1] : undefined;
-  return client.sendCommand(firstKey, READONLY.has(name), args);
+  if (!KEY_FIRST.has(name)) {
+    // A keyless command (the PING probe) goes to one node, as an application's probe would:
+    // sendCommand routes by the command's request policy (cluster/index.js
+    // _executeWithPolicies), and PING's is all_shards, which runs it on every master and
+    // reads to the harness as one command executed on each (findings/node-redis). The node is
+    // the current master of the slot its first argument hashes to, so never a node the slot
+    // map has dropped.
+    const routeBy = String(args[1] ?? args[0]);
+    return client.getNodeClientForKey(routeBy, false).then((node) => node.sendCommand(args));
+  }
+  return client.sendCommand(args[1], READONLY.has(name), args);
 }
 
 function connect() {
