@@ -5,7 +5,7 @@
 #   ctest        unit and integration tests (GoogleTest via ctest), in ./build
 #   conformance  the clients x scenarios matrix against the committed baseline (scripts/conformance.sh)
 #   peers        go-redis's own SCH e2e tests against schsim's fault-injector API, held to
-#                tests/peers/go-redis.json (scripts/peers.sh)
+#                tests/peers/go-redis.json (scripts/peers.sh; beside sanitize when both run)
 #   package      the .deb (CPack) installed by apt into a fresh Debian 12 root and run there
 #                (scripts/package-test.sh; needs root)
 #   sanitize     the test suite under ASan+UBSan and under TSan (scripts/sanitize.sh)
@@ -13,10 +13,10 @@
 #                (beside sanitize when both run)
 # Every stage runs even when an earlier one failed, so one run shows every failure; the exit
 # code is non-zero if any stage failed.
-# Two lanes share the 2 cores: ctest, conformance and peers mostly wait on scenarios' timers, so
-# while they run (in that order) the sanitizer trees and fuzz targets build beside them at nice 19
-# (the waiting stages' processes always win the CPU when they wake); sanitize and fuzz then run
-# their tests. The third-party drivers, the peers' suites and package's Debian 12 root, mostly
+# Two lanes share the 2 cores: ctest and conformance mostly wait on scenarios' timers, so while
+# they run (in that order) the sanitizer trees and fuzz targets build beside them at nice 19
+# (the waiting stages' processes always win the CPU when they wake); then sanitize runs its
+# tests, with the peers' suites (started when conformance ends) and the fuzz targets beside it. The third-party drivers, the peers' suites and package's Debian 12 root, mostly
 # downloads, are fetched and built beside the C++ build. Their logs: out/test-logs/{prepare,prebuild}.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +96,30 @@ run_stage() {
     failed+=("$name")
   fi
 }
+# A stage started in the background ("beside" the stages that follow): its output goes to its log
+# only, and finish_beside prints that log and records the result when the stage is waited for.
+declare -A beside_pid beside_start
+start_beside() {
+  local name=$1
+  shift
+  rm -f "$logs_dir/$name.rc"
+  beside_start[$name]=$SECONDS
+  { "$@" >"$logs_dir/$name.log" 2>&1; echo $? >"$logs_dir/$name.rc"; } &
+  beside_pid[$name]=$!
+}
+finish_beside() {
+  local name=$1 with=$2
+  wait "${beside_pid[$name]}" || true
+  echo "=== test.sh: stage $name (ran beside $with)"
+  cat "$logs_dir/$name.log"
+  local took=$((SECONDS - ${beside_start[$name]}))
+  if [[ $(cat "$logs_dir/$name.rc" 2>/dev/null) == 0 ]]; then
+    timings+=("$name ok, done $took s after it started (beside $with)")
+  else
+    timings+=("$name FAILED, done $took s after it started (beside $with)")
+    failed+=("$name")
+  fi
+}
 # What a failed stage's log says went wrong: failed tests and builds, sanitizer reports, cells
 # that differ from the baseline (with what was observed), peers' tests whose result changed,
 # crashes of a fuzz target.
@@ -118,7 +142,11 @@ for s in "${stages[@]}"; do
       ;;
     package) run_stage package scripts/package-test.sh ;;
     conformance) run_stage conformance scripts/conformance.sh ;;
-    peers) run_stage peers scripts/peers.sh ;;
+    # The peers' suites mostly wait on their own timers: beside the sanitizer suites they cost
+    # no wall time (~210 s otherwise).
+    peers)
+      if wants sanitize; then start_beside peers scripts/peers.sh; else run_stage peers scripts/peers.sh; fi
+      ;;
   esac
 done
 if [[ -n $prebuild_pid ]]; then
@@ -128,31 +156,20 @@ if [[ -n $prebuild_pid ]]; then
 fi
 # The fuzz targets run for a fixed time, beside the sanitizer suites, which mostly wait on
 # scenario timers: at nice 19 they take only the CPU those suites leave (fewer fuzz runs on a
-# loaded machine, never a late timer in a sanitizer test), and the stage costs no wall time.
-fuzz_pid=
+# loaded machine, never a late timer in a sanitizer test; libFuzzer still replays the whole
+# committed corpus first), and the stage costs no wall time.
 if wants fuzz && wants sanitize; then
-  fuzz_start=$SECONDS
-  rm -f "$logs_dir/fuzz.rc"
-  { nice -n 19 scripts/fuzz.sh "${FUZZ_SECONDS:-30}" >"$logs_dir/fuzz.log" 2>&1; echo $? >"$logs_dir/fuzz.rc"; } &
-  fuzz_pid=$!
+  start_beside fuzz nice -n 19 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 fi
 for s in "${stages[@]}"; do
   case $s in
     sanitize) run_stage sanitize scripts/sanitize.sh all ;;
-    fuzz) [[ -n $fuzz_pid ]] || run_stage fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}" ;;
+    fuzz) wants sanitize || run_stage fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}" ;;
   esac
 done
-if [[ -n $fuzz_pid ]]; then
-  wait "$fuzz_pid" || true
-  echo "=== test.sh: stage fuzz (ran beside sanitize)"
-  cat "$logs_dir/fuzz.log"
-  if [[ $(cat "$logs_dir/fuzz.rc" 2>/dev/null) == 0 ]]; then
-    timings+=("fuzz ok $((SECONDS - fuzz_start)) s (beside sanitize)")
-  else
-    timings+=("fuzz FAILED $((SECONDS - fuzz_start)) s (beside sanitize)")
-    failed+=(fuzz)
-  fi
-fi
+for name in fuzz peers; do
+  if [[ -n ${beside_pid[$name]:-} ]]; then finish_beside "$name" sanitize; fi
+done
 
 echo "=== test.sh: summary"
 printf '  %s\n' "${timings[@]}"
