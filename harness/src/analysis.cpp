@@ -346,25 +346,6 @@ auto receipts_in_flight(const analysis& an, const verdict::command_outcome& cmd)
   return out;
 }
 
-namespace {
-
-/// A command the client handed over before it could have read the push that opened the window
-/// it arrived in: the client armed it with the normal timeout and relaxed it while it waited (to
-/// the client, the window opened while it waited), so a window closing after the normal timeout
-/// ran out may end the wait either way. How soon the push could be read is estimated by how long
-/// the command took to reach the server (loopback: both directions alike). Found by schsim
-/// explore against the reference client: a GET handed over 27 us after MIGRATING was written and
-/// received 74 us later, which timed out at the MIGRATED 950 ms on.
-auto sent_before_window_known(const conn_record& c, const verdict::command_outcome& cmd,
-                              std::int64_t received) -> bool {
-  const auto transit = received - cmd.sent_ns;
-  return std::any_of(c.relax_windows.begin(), c.relax_windows.end(), [&](const auto& w) {
-    return w.start <= received && received < w.end && cmd.sent_ns < w.start + transit;
-  });
-}
-
-}  // namespace
-
 auto judge_delays(const check_input& in, const analysis& an) -> std::vector<delay_judgement> {
   std::vector<delay_judgement> out;
   const double normal_ms = static_cast<double>(in.scn.client.timeout.count());
@@ -421,9 +402,7 @@ auto judge_delays(const check_input& in, const analysis& an) -> std::vector<dela
     j.received = received;
     j.conn = &conn;
     const auto reply_at = received->t_ns + static_cast<std::int64_t>(delay_ms * 1e6);
-    j.where = blocked || sent_before_window_known(conn, command, received->t_ns)
-                  ? zone::ambiguous
-                  : classify(in, an, conn, received->t_ns, reply_at);
+    j.where = blocked ? zone::ambiguous : classify(in, an, conn, received->t_ns, reply_at);
     j.delay_ms = delay_ms;
     j.bound_ms = j.where == zone::relaxed ? relaxed_ms : normal_ms;
     // A connection lost while waiting is not a timeout to judge (in-place upgrade, forced close).

@@ -488,43 +488,6 @@ TEST(TimeoutRelaxation, AWindowClosingWhileTheCommandWaitsMakesTheWaitUnjudged) 
   EXPECT_NE(r.outcome, verdict::status::fail) << r.summary;
 }
 
-/// MIGRATING written at 1000 ms with replies held 1000 ms, MIGRATED at 1900 ms; INCR #2 reaches
-/// the server `received_at` ms in, handed to the client `sent_at` ms in, and times out at the
-/// MIGRATED (the client restored the normal 500 ms timeout it had written the command with).
-auto timed_out_at_the_migrated(std::int64_t sent_at, std::int64_t received_at) -> run_builder {
-  run_builder b;
-  b.open(0, "node-a", 1);
-  b.incr(1, 100, "node-a", 1);
-  b.notify(1000, "g", maint::migrating{3, 1, {"1"}});
-  b.latency(1000, "g.latency", 1000);
-  const std::vector<std::string> args{"INCR", "schsim:ctr:2"};
-  b.add(received_at, "node-a", 1, tl::command_received{12, args});
-  b.outcome(2, args, sent_at, 1900, false, "timeout");
-  b.latency(1900, "g.latency_end", 0);
-  b.notify(1900, "g.end", maint::migrated{4, {"1"}});
-  b.finish(3000);
-  return b;
-}
-
-// Handed over before MIGRATING was written, received just after it (explore-500-409 against the
-// correct reference client): to the client the window opened while the command waited.
-TEST(TimeoutRelaxation, ACommandSentBeforeTheClientCouldReadTheWindowIsUnjudged) {
-  const auto b = timed_out_at_the_migrated(999, 1000);
-  const auto r = check_timeout_relaxation(b.input());
-  EXPECT_FALSE(has_finding(r, "#2 INCR")) << r.summary;
-  EXPECT_NE(r.outcome, verdict::status::fail) << r.summary;
-  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::pass);
-}
-
-// Handed over 5 ms after the MIGRATING and received 1 ms later: the client could have read it.
-TEST(TimeoutRelaxation, ACommandSentAfterTheClientCouldReadTheWindowIsJudged) {
-  const auto b = timed_out_at_the_migrated(1005, 1006);
-  const auto r = check_timeout_relaxation(b.input());
-  EXPECT_EQ(r.outcome, verdict::status::fail) << r.summary;
-  EXPECT_TRUE(has_finding(r, "#2 INCR schsim:ctr:2")) << r.summary;
-  EXPECT_EQ(check_zero_dropped(b.input()).outcome, verdict::status::fail);
-}
-
 // Two MIGRATINGs (1000 ms, 1200 ms), the first MIGRATED at 1500 ms, the second at 3500 ms: a
 // client that still counts the second window as open after the first MIGRATED waits 1500 ms
 // for a command sent at 2000 ms. Not judged: which window a MIGRATED closes is not defined.
