@@ -621,24 +621,9 @@ public final class LettuceDriver {
      */
     void transaction(Map<String, Object> m) {
         Object id = m.get("id");
-        List<String> watch = new ArrayList<>();
-        if (m.get("watch") instanceof List<?> l) {
-            for (Object o : l) {
-                watch.add(String.valueOf(o));
-            }
-        }
-        List<List<String>> cmds = new ArrayList<>();
-        if (m.get("commands") instanceof List<?> l) {
-            for (Object c : l) {
-                List<String> args = new ArrayList<>();
-                if (c instanceof List<?> cl) {
-                    for (Object o : cl) {
-                        args.add(o instanceof String str ? str : Json.write(o));
-                    }
-                }
-                cmds.add(args);
-            }
-        }
+        TransactionRequest block = TransactionRequest.of(m);
+        List<String> watch = block.watch();
+        List<List<String>> cmds = block.commands();
         if (cluster || !(client instanceof RedisClient rc) || connection == null
                 || cmds.stream().anyMatch(List::isEmpty)) {
             long now = monoNs();
