@@ -506,7 +506,7 @@ class Driver:
                   "message": "sharded Pub/Sub needs the cluster client" if kind == "shard"
                   else "subscribe before configure"})
             return
-        try:
+        def start():
             # A subscriber of its own (own pool, same settings), as an application with a
             # one-connection command pool would do: PubSub holds its connection for good.
             sub_client = self.client
@@ -517,44 +517,38 @@ class Driver:
                 self.pubsub.psubscribe(*names)
             else:
                 self.pubsub.subscribe(*names)
-            confirm = "psubscribe" if kind == "pattern" else "subscribe"
-            pending = set(names)
-            deadline = time.monotonic() + 10
-            while pending:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no confirmation for {sorted(pending)}")
-                m = self.pubsub.get_message(timeout=0.5)
-                if m is None:
-                    continue
-                if m["type"] == confirm:
-                    pending.discard(_text(m["channel"]))
-                else:
-                    self._deliver(m)
-        except Exception as e:  # noqa: BLE001 - reported, not swallowed
-            emit({"type": "subscribe_failed", "t_ns": mono_ns(), "error_class": classify(e),
-                  "message": str(e) or type(e).__name__})
-            return
-        emit({"type": "subscribed", "t_ns": mono_ns()})
-        threading.Thread(target=self._listen, name="pubsub", daemon=True).start()
+
+        self._subscribe_then_listen(start, names, "psubscribe" if kind == "pattern" else "subscribe",
+                                    lambda: self.pubsub.get_message(timeout=0.5))
 
     def _ssubscribe(self, names):
         """Shard channels the way a redis-py cluster application subscribes: RedisCluster's
         ClusterPubSub, ssubscribe (one PubSub per node, each channel on its slot's owner) and a
         listener thread on get_sharded_message; following a slot that moves is left to
         redis-py."""
-        try:
+        def start():
             self.pubsub = self.client.pubsub()
             self.sharded = True
             self.pubsub.ssubscribe(*names)
+
+        self._subscribe_then_listen(start, names, "ssubscribe",
+                                    lambda: self.pubsub.get_sharded_message(timeout=0.01))
+
+    def _subscribe_then_listen(self, start, names, confirm, read):
+        """Runs `start` (which subscribes), reads with `read` until the server confirmed every
+        channel with a `confirm` message (delivering the messages that come meanwhile; 10 s at
+        most), reports subscribed or subscribe_failed, then starts the listener thread."""
+        try:
+            start()
             pending = set(names)
             deadline = time.monotonic() + 10
             while pending:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"no confirmation for {sorted(pending)}")
-                m = self.pubsub.get_sharded_message(timeout=0.01)
+                m = read()
                 if m is None:
                     continue
-                if m["type"] == "ssubscribe":
+                if m["type"] == confirm:
                     pending.discard(_text(m["channel"]))
                 else:
                     self._deliver(m)
